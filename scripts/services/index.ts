@@ -1,0 +1,40 @@
+import { kafkaAnswers, startKafka, stopKafka, type StartResult } from './kafka';
+import { ensurePostgres } from './postgres';
+import { registryUrl, startRegistry, stopRegistry } from './registry';
+import { serviceSettings, type ServiceSettings } from './settings';
+
+export interface NativeServices {
+  readonly kafkaBrokers: string;
+  readonly schemaRegistryUrl: string;
+  readonly databaseUrl: string;
+  readonly kafka: StartResult;
+  readonly registry: StartResult;
+  readonly versions: { kafkaClusterId: string; postgres: string };
+}
+
+/**
+ * Starts Kafka and the schema registry natively (unless this clone already runs them, or
+ * something already answers on their ports) and makes sure PostgreSQL and the database exist.
+ * Kafka and the registry start in parallel: both are JVMs that take seconds to boot.
+ * PostgreSQL is checked first, alone: fetching the JVM services' artifacts blocks the event
+ * loop, which would time out its connection attempt.
+ */
+export async function servicesUp(settings: ServiceSettings = serviceSettings()): Promise<NativeServices> {
+  const postgres = await ensurePostgres(settings);
+  const [kafka, registry] = await Promise.all([startKafka(settings), startRegistry(settings)]);
+  const kafkaBrokers = `127.0.0.1:${settings.kafkaPort}`;
+  return {
+    kafkaBrokers,
+    schemaRegistryUrl: registryUrl(settings),
+    databaseUrl: settings.databaseUrl,
+    kafka,
+    registry,
+    versions: { kafkaClusterId: await kafkaAnswers([kafkaBrokers]), postgres },
+  };
+}
+
+/** Stops exactly what `servicesUp` started in this clone; PostgreSQL is the machine's and stays. */
+export async function servicesDown(settings: ServiceSettings = serviceSettings()): Promise<{ kafka: boolean; registry: boolean }> {
+  const [kafka, registry] = await Promise.all([stopKafka(settings), stopRegistry(settings)]);
+  return { kafka, registry };
+}

@@ -1,0 +1,116 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { findJava } from './java';
+import { cached, copyDependencies } from './maven';
+import { logFile, runningProcess, startProcess, stopProcess } from './processes';
+import { KAFKA_VERSION, type ServiceSettings } from './settings';
+import { waitUntil } from './wait-until';
+
+const NAME = 'kafka';
+
+function kafkaLibs(settings: ServiceSettings): string {
+  const pom = join(__dirname, 'kafka-pom.xml');
+  if (!readFileSync(pom, 'utf8').includes(`<kafka.version>${KAFKA_VERSION}</kafka.version>`)) {
+    throw new Error(`kafka-pom.xml does not pin Kafka ${KAFKA_VERSION}`);
+  }
+  return cached(join(settings.cacheDir, `kafka-${KAFKA_VERSION}`, 'libs'), (scratch) =>
+    copyDependencies(pom, scratch, `Kafka ${KAFKA_VERSION}`),
+  );
+}
+
+function serverProperties(settings: ServiceSettings, dataDir: string): string {
+  const { kafkaPort, kafkaControllerPort } = settings;
+  return [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${kafkaControllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${kafkaPort},CONTROLLER://127.0.0.1:${kafkaControllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${kafkaPort}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `log.dirs=${dataDir}`,
+    // One node: the internal topics cannot have more replicas than brokers, or consumer
+    // groups and the idempotent producer wait forever for their coordinators.
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=6',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'share.coordinator.state.topic.replication.factor=1',
+    'share.coordinator.state.topic.min.isr=1',
+    'group.initial.rebalance.delay.ms=0',
+    'num.network.threads=2',
+    'num.io.threads=4',
+    'auto.create.topics.enable=false',
+    '',
+  ].join('\n');
+}
+
+export async function kafkaAnswers(brokers: string[], timeoutMs = 3000): Promise<string> {
+  const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING, connectionTimeout: timeoutMs, retry: { retries: 0 } });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const cluster = await admin.describeCluster();
+    return cluster.clusterId;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export type StartResult = 'started' | 'running' | 'external';
+
+export async function startKafka(settings: ServiceSettings): Promise<StartResult> {
+  const brokers = [`127.0.0.1:${settings.kafkaPort}`];
+  if (runningProcess(settings.stateDir, NAME)) {
+    await waitUntil('Kafka', () => kafkaAnswers(brokers), { timeoutMs: settings.startTimeoutMs });
+    return 'running';
+  }
+  if (await kafkaAnswers(brokers).then(() => true, () => false)) return 'external';
+
+  const java = findJava(17);
+  const libs = kafkaLibs(settings);
+  const home = join(settings.stateDir, 'kafka');
+  const dataDir = join(home, 'data');
+  const config = join(home, 'server.properties');
+  mkdirSync(home, { recursive: true });
+  writeFileSync(config, serverProperties(settings, dataDir));
+  const classpath = `${libs}/*`;
+  const log4j = `-Dlog4j2.configurationFile=${join(__dirname, 'kafka-log4j2.xml')}`;
+  if (!existsSync(join(dataDir, 'meta.properties'))) {
+    rmSync(dataDir, { recursive: true, force: true });
+    // The tool may log before it prints the id: the id is its last line.
+    const clusterId = execFileSync(java.path, ['-cp', classpath, log4j, 'kafka.tools.StorageTool', 'random-uuid'], {
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n')
+      .pop()!;
+    execFileSync(java.path, ['-cp', classpath, log4j, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', config], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  }
+  const started = startProcess({
+    stateDir: settings.stateDir,
+    name: NAME,
+    command: java.path,
+    args: ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', `-Dtrade-webhooks.service=${NAME}:${home}`, log4j, '-cp', classpath, 'kafka.Kafka', config],
+    cwd: home,
+    marker: `-Dtrade-webhooks.service=${NAME}:${home}`,
+  });
+  await waitUntil('Kafka', () => kafkaAnswers(brokers), {
+    timeoutMs: settings.startTimeoutMs,
+    alive: () => runningProcess(settings.stateDir, NAME)?.pid === started.pid,
+    hint: `See ${logFile(settings.stateDir, NAME)}; is port ${settings.kafkaPort} or ${settings.kafkaControllerPort} taken?`,
+  });
+  return 'started';
+}
+
+/** Stops the broker this clone started and forgets its data (the registry keeps schemas in memory only). */
+export async function stopKafka(settings: ServiceSettings): Promise<boolean> {
+  const stopped = await stopProcess(settings.stateDir, NAME, 30_000);
+  rmSync(join(settings.stateDir, 'kafka'), { recursive: true, force: true });
+  return stopped;
+}

@@ -1,0 +1,3 @@
+import { stopHarnessServices } from './global-setup';
+
+export default stopHarnessServices;

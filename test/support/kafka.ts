@@ -1,0 +1,23 @@
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { serviceEndpoints } from '../setup/service-endpoints';
+import { onCleanup } from './cleanup';
+import { uniqueName } from './names';
+
+export function testKafka(): Kafka {
+  return new Kafka({ clientId: 'tests', brokers: serviceEndpoints().kafkaBrokers, logLevel: logLevel.NOTHING });
+}
+
+export async function testAdmin(kafka: Kafka = testKafka()): Promise<Admin> {
+  const admin = kafka.admin();
+  await admin.connect();
+  onCleanup(() => admin.disconnect());
+  return admin;
+}
+
+/** A topic of its own for one test, deleted after the file's tests. */
+export async function createTestTopic(admin: Admin, options: { prefix?: string; partitions?: number } = {}): Promise<string> {
+  const topic = uniqueName(options.prefix ?? 'test');
+  await admin.createTopics({ topics: [{ topic, numPartitions: options.partitions ?? 1 }], waitForLeaders: true });
+  onCleanup(() => admin.deleteTopics({ topics: [topic] }).catch(() => undefined));
+  return topic;
+}
