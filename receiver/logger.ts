@@ -1,0 +1,21 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { WEBHOOKS } from '../schemas/webhook-catalog';
+
+/**
+ * pino JSON logs. Signature headers and secrets are redacted wherever they would appear, as a
+ * guard: the receiver itself never logs them.
+ */
+export function createLogger(options: { level: string; name: string }, destination?: DestinationStream): Logger {
+  const headerPaths = ['webhook-signature', ...WEBHOOKS.map((webhook) => webhook.signatureHeader)].flatMap((header) => [
+    `headers["${header}"]`,
+    `req.headers["${header}"]`,
+  ]);
+  return pino(
+    {
+      name: options.name,
+      level: options.level,
+      redact: { paths: [...headerPaths, 'secret', 'secrets', '*.secret', '*.secrets'], censor: '[redacted]' },
+    },
+    destination,
+  );
+}

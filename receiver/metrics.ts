@@ -1,0 +1,50 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface ReceiverMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'route' | 'outcome'>;
+  readonly duration: Histogram<'route'>;
+  readonly batchSize: Histogram;
+  readonly batchDuration: Histogram;
+  readonly producerErrors: Counter;
+  readonly ready: Gauge;
+}
+
+export function createReceiverMetrics(): ReceiverMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    requests: new Counter({
+      name: 'webhook_requests_total',
+      help: 'Webhook requests by route and outcome (accepted, invalid_signature, ...)',
+      labelNames: ['route', 'outcome'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'webhook_request_duration_seconds',
+      help: 'Time from request to response, by route',
+      labelNames: ['route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    batchSize: new Histogram({
+      name: 'webhook_publish_batch_size',
+      help: 'Events per produce request to webhook-events',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+      registers: [registry],
+    }),
+    batchDuration: new Histogram({
+      name: 'webhook_publish_batch_duration_seconds',
+      help: 'Time from sending a batch to its acknowledgement (acks=all)',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    producerErrors: new Counter({
+      name: 'webhook_producer_errors_total',
+      help: 'Batches that Kafka did not acknowledge in time',
+      registers: [registry],
+    }),
+    ready: new Gauge({ name: 'webhook_receiver_ready', help: '1 when the producer is connected and writing', registers: [registry] }),
+  };
+}

@@ -1,0 +1,20 @@
+/**
+ * Every answer the receiver gives, with its status and exact body (the response table of the
+ * design). Senders retry 5xx and never 4xx, so only "we could not persist it" is a 5xx.
+ */
+export const RESPONSES = Object.freeze({
+  invalid_signature: { status: 401, body: { success: false, error: 'Invalid signature' } },
+  invalid_json: { status: 400, body: { success: false, error: 'Invalid JSON' } },
+  missing_fields: { status: 400, body: { success: false, error: 'Missing required fields' } },
+  invalid_status: { status: 400, body: { success: false, error: 'Invalid status' } },
+  invalid_webhook_type: { status: 400, body: { success: false, error: 'Invalid webhook_type' } },
+  payload_too_large: { status: 413, body: { success: false, error: 'Payload too large' } },
+  unsupported_media_type: { status: 415, body: { success: false, error: 'Content-Type must be application/json' } },
+  not_found: { status: 404, body: { success: false, error: 'Not found' } },
+  method_not_allowed: { status: 405, body: { success: false, error: 'Method not allowed' } },
+  rate_limited: { status: 429, body: { success: false, error: 'Too many requests' } },
+  unavailable: { status: 503, body: { success: false, error: 'Temporarily unavailable' } },
+  bad_request: { status: 400, body: { success: false, error: 'Bad request' } },
+} as const);
+
+export type Outcome = keyof typeof RESPONSES | 'accepted';

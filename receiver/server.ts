@@ -1,0 +1,197 @@
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { parseJsonObject, validatePayload } from '../schemas/payload-validation';
+import type { WebhookDefinition } from '../schemas/webhook-catalog';
+import type { ReceiverConfig } from './config';
+import type { EventPublisher } from './event-publisher';
+import type { ReceiverMetrics } from './metrics';
+import { BodyTooLargeError, readBody } from './read-body';
+import { RESPONSES, type Outcome } from './responses';
+import { createRateLimiter } from './rate-limiter';
+import { OPERATIONS_PATHS, WEBHOOK_ROUTES } from './routes';
+import { verifyRequest } from './verify-request';
+
+export interface Receiver {
+  readonly server: Server;
+  listen(): Promise<AddressInfo>;
+  /** Stops accepting, lets requests in flight finish, and flushes the publisher. */
+  close(): Promise<void>;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(text), ...headers });
+  response.end(text);
+}
+
+function isJson(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const semicolon = contentType.indexOf(';');
+  const mediaType = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
+  return mediaType === 'application/json';
+}
+
+export function createReceiver(options: {
+  config: ReceiverConfig;
+  publisher: EventPublisher;
+  logger: Logger;
+  metrics: ReceiverMetrics;
+  /** Seconds since the epoch; the signature schemes check timestamps against it. */
+  clock?: () => number;
+}): Receiver {
+  const { config, publisher, logger, metrics } = options;
+  const clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
+  const limiter = createRateLimiter({ perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst });
+  const retryAfter = String(config.retryAfterSeconds);
+
+  function answer(
+    response: ServerResponse,
+    route: string,
+    started: number,
+    outcome: Outcome,
+    extra: { body?: Record<string, unknown>; headers?: Record<string, string> } = {},
+  ): void {
+    const base = outcome === 'accepted' ? { status: 202, body: { success: true } } : RESPONSES[outcome];
+    send(response, base.status, { ...base.body, ...extra.body }, extra.headers);
+    metrics.requests.inc({ route, outcome });
+    metrics.duration.observe({ route }, (performance.now() - started) / 1000);
+  }
+
+  /** Refuses before reading the body: close the connection rather than read what we refused. */
+  function refuse(response: ServerResponse, route: string, started: number, outcome: Outcome, headers: Record<string, string> = {}): void {
+    answer(response, route, started, outcome, { headers: { connection: 'close', ...headers } });
+  }
+
+  async function handleWebhook(request: IncomingMessage, response: ServerResponse, definition: WebhookDefinition, path: string): Promise<void> {
+    const started = performance.now();
+    const route = definition.name;
+    const remoteAddr = request.socket.remoteAddress ?? 'unknown';
+    if (request.method !== 'POST') return refuse(response, route, started, 'method_not_allowed', { allow: 'POST' });
+
+    const wait = limiter.take(remoteAddr);
+    if (wait > 0) return refuse(response, route, started, 'rate_limited', { 'retry-after': String(wait) });
+
+    const contentType = request.headers['content-type'];
+    if ((request.headersDistinct['content-type']?.length ?? 0) > 1 || !isJson(contentType)) {
+      return refuse(response, route, started, 'unsupported_media_type');
+    }
+
+    let body: Buffer;
+    try {
+      body = await readBody(request, config.maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        // Discard the rest (bounded by the request timeout) so the client reads the 413.
+        request.resume();
+        return refuse(response, route, started, 'payload_too_large');
+      }
+      throw error;
+    }
+
+    const verification = verifyRequest({
+      definition,
+      headers: request.headers,
+      headersDistinct: request.headersDistinct,
+      body,
+      secrets: config.secrets[definition.type],
+      relworxCallbackUrl: config.relworxCallbackUrl,
+      nowSeconds: clock(),
+    });
+    if (!verification.ok) {
+      logger.warn({ remote_addr: remoteAddr, path, reason: verification.reason }, `Invalid ${definition.logShortName} webhook signature`);
+      return answer(response, route, started, 'invalid_signature');
+    }
+
+    const parsed = verification.parsed ?? parseJsonObject(body);
+    if (!parsed) return answer(response, route, started, 'invalid_json');
+    const validation = validatePayload(definition, parsed);
+    if (!validation.ok) {
+      const fields = validation.error === 'missing_fields' ? { fields: validation.fields } : undefined;
+      logger.info({ path, reason: validation.error, ...fields }, `Rejected ${definition.logName} webhook`);
+      return answer(response, route, started, validation.error, { body: fields });
+    }
+
+    const { payload } = validation;
+    const eventId = verification.webhookId ?? createHash('sha256').update(definition.type).update(body).digest('hex');
+    const key = String(payload.trade_id ?? payload.customer_reference);
+    logger.info(
+      { event_id: eventId, trade_id: payload.trade_id, customer_reference: payload.customer_reference, status: payload.status },
+      `Received ${definition.logName} webhook`,
+    );
+    try {
+      await publisher.publish(key, {
+        event_id: eventId,
+        webhook_type: definition.type,
+        received_at: Date.now(),
+        path,
+        signature_scheme: verification.scheme,
+        remote_addr: remoteAddr,
+        content_type: contentType!,
+        body: body.toString('utf8'),
+      });
+    } catch (error) {
+      logger.error({ event_id: eventId, err: error }, `Error processing ${definition.logName} webhook`);
+      return answer(response, route, started, 'unavailable', { headers: { 'retry-after': retryAfter } });
+    }
+    answer(response, route, started, 'accepted', { body: { event_id: eventId } });
+  }
+
+  async function handleOperations(request: IncomingMessage, response: ServerResponse, path: string): Promise<void> {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return send(response, 405, RESPONSES.method_not_allowed.body, { allow: 'GET, HEAD' });
+    }
+    if (path === '/healthz') return send(response, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      return publisher.isReady()
+        ? send(response, 200, { status: 'ready' })
+        : send(response, 503, { status: 'unavailable', reason: 'Kafka producer is not connected' }, { 'retry-after': retryAfter });
+    }
+    const text = await metrics.registry.metrics();
+    response.writeHead(200, { 'content-type': metrics.registry.contentType });
+    response.end(text);
+  }
+
+  const server = createServer({ maxHeaderSize: 16 * 1024, headersTimeout: config.headersTimeoutMs, requestTimeout: config.requestTimeoutMs }, (request, response) => {
+    const url = request.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    const definition = WEBHOOK_ROUTES.get(path);
+    const handled = definition
+      ? handleWebhook(request, response, definition, path)
+      : (OPERATIONS_PATHS as readonly string[]).includes(path)
+        ? handleOperations(request, response, path)
+        : Promise.resolve(send(response, 404, RESPONSES.not_found.body, { connection: 'close' }));
+    handled.catch((error: Error) => {
+      logger.error({ err: error, path }, 'Unexpected error handling a request');
+      if (!response.headersSent) send(response, 500, { success: false, error: 'Internal error' }, { connection: 'close' });
+      else response.destroy();
+    });
+  });
+  server.keepAliveTimeout = config.keepAliveTimeoutMs;
+  // Idle sockets (no request under way) are closed after this long.
+  server.timeout = config.requestTimeoutMs;
+  server.maxHeadersCount = 100;
+
+  return {
+    server,
+    listen() {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+      await publisher.close();
+    },
+  };
+}

@@ -1,0 +1,241 @@
+import { createHash } from 'node:crypto';
+import { signPayload, signRelworx, relworxSignatureHeader, signStandardWebhook } from '../../schemas/signatures';
+import { createTestTopic, testAdmin, testKafka } from '../support/kafka';
+import { startTestReceiver, TEST_RELWORX_CALLBACK_URL, TEST_SECRETS, type TestReceiver } from '../support/receiver';
+import { readTopic } from '../support/topic-reader';
+
+const kafka = testKafka();
+const now = () => Math.floor(Date.now() / 1000);
+
+function post(receiver: TestReceiver, path: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${receiver.url}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+}
+
+function buyBody(tradeId: number, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ trade_id: tradeId, status: 'completed', crypto_amount: 0.001, transaction_hash: `0x${tradeId}`, ...extra });
+}
+
+const signedBuy = (body: string) => ({ 'x-buy-webhook-signature': signPayload(body, TEST_SECRETS.BUY_WEBHOOK_SECRET) });
+
+async function highWatermark(topic: string): Promise<number> {
+  const admin = await testAdmin(kafka);
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
+}
+
+describe('receiver: accepted webhooks', () => {
+  let receiver: TestReceiver;
+  let topic: string;
+  beforeAll(async () => {
+    topic = await createTestTopic(await testAdmin(kafka), { partitions: 3 });
+    receiver = await startTestReceiver({ topic });
+  });
+
+  it('writes each of the four webhooks to the topic with its key, envelope and CloudEvents headers', async () => {
+    const buy = buyBody(101);
+    const sell = JSON.stringify({ trade_id: 102, status: 'completed', fiat_amount: 100.5, payment_reference: 'PAY-102' });
+    const status = JSON.stringify({ trade_id: 103, status: 'processing', metadata: { stage: 'crypto_transfer' } });
+    const relworx = JSON.stringify({ status: 'success', customer_reference: 'TRADE-104', internal_reference: 'RWX-104', amount: 50000, currency: 'UGX' });
+    const t = now();
+    const responses = await Promise.all([
+      post(receiver, '/api/webhooks/buy-complete', buy, signedBuy(buy)),
+      post(receiver, '/api/v1/webhooks/sell-complete', sell, { 'x-sell-webhook-signature': signPayload(sell, TEST_SECRETS.SELL_WEBHOOK_SECRET) }),
+      post(receiver, '/api/webhooks/trade-status', status, { 'x-trade-webhook-signature': signPayload(status, TEST_SECRETS.TRADE_WEBHOOK_SECRET) }),
+      post(receiver, '/api/v1/webhooks/relworx', relworx, {
+        'relworx-signature': relworxSignatureHeader(
+          t,
+          signRelworx(TEST_RELWORX_CALLBACK_URL, t, { customer_reference: 'TRADE-104', internal_reference: 'RWX-104', status: 'success' }, TEST_SECRETS.RELWORX_WEBHOOK_SECRET),
+        ),
+      }),
+    ]);
+    const bodies = await Promise.all(responses.map((response) => response.json()));
+    expect(responses.map((response) => response.status)).toEqual([202, 202, 202, 202]);
+    const eventId = (type: string, body: string) => createHash('sha256').update(type + body).digest('hex');
+    expect(bodies).toEqual([
+      { success: true, event_id: eventId('buy_completion', buy) },
+      { success: true, event_id: eventId('sell_completion', sell) },
+      { success: true, event_id: eventId('trade_status', status) },
+      { success: true, event_id: eventId('relworx_payment', relworx) },
+    ]);
+
+    const messages = await readTopic(kafka, topic, { count: 4 });
+    expect(messages).toHaveLength(4);
+    const byType = Object.fromEntries(messages.map((message) => [message.value.webhook_type, message]));
+    expect(byType.buy_completion!.key).toBe('101');
+    expect(byType.relworx_payment!.key).toBe('TRADE-104');
+    expect(byType.buy_completion!.value).toEqual({
+      event_id: eventId('buy_completion', buy),
+      webhook_type: 'buy_completion',
+      received_at: expect.any(Number),
+      path: '/api/webhooks/buy-complete',
+      signature_scheme: 'hmac-sha256',
+      remote_addr: expect.stringContaining('127.0.0.1'),
+      content_type: 'application/json',
+      body: buy,
+    });
+    expect(byType.relworx_payment!.value.signature_scheme).toBe('relworx');
+    expect(byType.sell_completion!.headers).toEqual({
+      ce_specversion: '1.0',
+      ce_id: eventId('sell_completion', sell),
+      ce_type: 'exchange.trade_webhooks.sell_completion',
+      ce_source: '/api/v1/webhooks/sell-complete',
+      ce_time: new Date(byType.sell_completion!.value.received_at as number).toISOString(),
+    });
+  });
+
+  it('accepts a body serialized as Python json.dumps does and keeps exactly those bytes', async () => {
+    const python = Buffer.from('{"trade_id": 105, "status": "completed", "fiat_amount": 100.0, "payment_reference": "caf\\u00e9-105"}');
+    const response = await post(receiver, '/api/webhooks/sell-complete', python, {
+      'x-sell-webhook-signature': signPayload(python, TEST_SECRETS.SELL_WEBHOOK_SECRET),
+    });
+    expect(response.status).toBe(202);
+    const messages = await readTopic(kafka, topic, { count: 5 });
+    const stored = messages.find((message) => message.key === '105');
+    expect(Buffer.from(stored!.value.body as string, 'utf8').equals(python)).toBe(true);
+  });
+
+  it('takes Standard Webhooks headers and uses webhook-id as the event id', async () => {
+    const body = buyBody(106);
+    const t = now();
+    const response = await post(receiver, '/api/webhooks/buy-complete', body, {
+      'webhook-id': 'msg_106',
+      'webhook-timestamp': String(t),
+      'webhook-signature': signStandardWebhook('msg_106', t, body, TEST_SECRETS.BUY_WEBHOOK_SECRET),
+    });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ success: true, event_id: 'msg_106' });
+  });
+
+  it('accepts a webhook signed with a rotated-in secret', async () => {
+    const next = 'next-buy-secret-0123456789abcdef0123456';
+    const rotating = await startTestReceiver({ topic, env: { BUY_WEBHOOK_SECRET: `${TEST_SECRETS.BUY_WEBHOOK_SECRET},${next}` } });
+    const body = buyBody(107);
+    const withNew = await post(rotating, '/api/webhooks/buy-complete', body, { 'x-buy-webhook-signature': signPayload(body, next) });
+    const withOld = await post(rotating, '/api/webhooks/buy-complete', body, signedBuy(body));
+    expect([withNew.status, withOld.status]).toEqual([202, 202]);
+  });
+
+  it('logs the seed messages and never a secret or a signature', async () => {
+    const body = buyBody(108);
+    const signature = signedBuy(body)['x-buy-webhook-signature'];
+    await post(receiver, '/api/webhooks/buy-complete', body, { 'x-buy-webhook-signature': signature });
+    await post(receiver, '/api/webhooks/buy-complete', body, { 'x-buy-webhook-signature': 'f'.repeat(64) });
+    const messages = receiver.logs.messages();
+    expect(messages).toContain('Received buy completion webhook');
+    expect(messages).toContain('Invalid buy webhook signature');
+    const all = receiver.logs.text.join('\n');
+    for (const secret of Object.values(TEST_SECRETS)) expect(all).not.toContain(secret);
+    expect(all).not.toContain(signature);
+  });
+
+  it('answers 500 concurrent webhooks with 202 each and writes exactly 500 events', async () => {
+    const ownTopic = await createTestTopic(await testAdmin(kafka), { partitions: 6 });
+    const own = await startTestReceiver({ topic: ownTopic });
+    const bodies = Array.from({ length: 500 }, (_, index) => buyBody(10_000 + index));
+    const responses = await Promise.all(bodies.map((body) => post(own, '/api/webhooks/buy-complete', body, signedBuy(body))));
+    expect(responses.filter((response) => response.status === 202)).toHaveLength(500);
+    const messages = await readTopic(kafka, ownTopic, { count: 500, timeoutMs: 60_000 });
+    expect(messages).toHaveLength(500);
+    expect(new Set(messages.map((message) => message.value.body))).toEqual(new Set(bodies));
+    const metrics = await (await fetch(`${own.url}/metrics`)).text();
+    expect(metrics).toMatch(/webhook_requests_total\{route="buy-complete",outcome="accepted"\} 500/);
+    // Batched: far fewer produce requests than webhooks.
+    const batches = Number(/webhook_publish_batch_size_count (\d+)/.exec(metrics)![1]);
+    expect(batches).toBeLessThan(500);
+  });
+
+  it('serves health, readiness and metrics', async () => {
+    expect((await fetch(`${receiver.url}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${receiver.url}/readyz`)).json()).toEqual({ status: 'ready' });
+    const metrics = await fetch(`${receiver.url}/metrics`);
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await metrics.text()).toContain('webhook_request_duration_seconds_bucket');
+  });
+});
+
+describe('receiver: refused requests never reach Kafka', () => {
+  let receiver: TestReceiver;
+  let topic: string;
+  beforeAll(async () => {
+    topic = await createTestTopic(await testAdmin(kafka));
+    receiver = await startTestReceiver({ topic, env: { MAX_BODY_BYTES: '1024' } });
+  });
+  afterAll(async () => {
+    expect(await highWatermark(topic)).toBe(0);
+  });
+
+  const valid = buyBody(201);
+  const cases: Array<[string, () => Promise<Response>, number, unknown]> = [
+    ['a missing signature', () => post(receiver, '/api/webhooks/buy-complete', valid), 401, { success: false, error: 'Invalid signature' }],
+    ['a wrong signature', () => post(receiver, '/api/webhooks/buy-complete', valid, { 'x-buy-webhook-signature': signPayload(valid, 'wrong-secret') }), 401, { success: false, error: 'Invalid signature' }],
+    ['another type\'s signature', () => post(receiver, '/api/webhooks/buy-complete', valid, { 'x-buy-webhook-signature': signPayload(valid, TEST_SECRETS.SELL_WEBHOOK_SECRET) }), 401, { success: false, error: 'Invalid signature' }],
+    ['a repeated signature header', () => fetch(`${receiver.url}/api/webhooks/buy-complete`, { method: 'POST', body: valid, headers: [['content-type', 'application/json'], ['x-buy-webhook-signature', signedBuy(valid)['x-buy-webhook-signature']], ['x-buy-webhook-signature', signedBuy(valid)['x-buy-webhook-signature']]] }), 401, { success: false, error: 'Invalid signature' }],
+    ['a Standard Webhooks timestamp too old', () => {
+      const t = now() - 301;
+      return post(receiver, '/api/webhooks/buy-complete', valid, { 'webhook-id': 'msg_old', 'webhook-timestamp': String(t), 'webhook-signature': signStandardWebhook('msg_old', t, valid, TEST_SECRETS.BUY_WEBHOOK_SECRET) });
+    }, 401, { success: false, error: 'Invalid signature' }],
+    ['a Standard Webhooks timestamp too new', () => {
+      const t = now() + 301;
+      return post(receiver, '/api/webhooks/buy-complete', valid, { 'webhook-id': 'msg_new', 'webhook-timestamp': String(t), 'webhook-signature': signStandardWebhook('msg_new', t, valid, TEST_SECRETS.BUY_WEBHOOK_SECRET) });
+    }, 401, { success: false, error: 'Invalid signature' }],
+    ['a tampered Relworx callback', () => {
+      const t = now();
+      const fields = { customer_reference: 'TRADE-1', internal_reference: 'RWX-1', status: 'failed' };
+      const body = JSON.stringify({ ...fields, status: 'success' });
+      return post(receiver, '/api/webhooks/relworx', body, { 'relworx-signature': relworxSignatureHeader(t, signRelworx(TEST_RELWORX_CALLBACK_URL, t, fields, TEST_SECRETS.RELWORX_WEBHOOK_SECRET)) });
+    }, 401, { success: false, error: 'Invalid signature' }],
+    ['a body that is not JSON', () => post(receiver, '/api/webhooks/buy-complete', 'trade_id=1', signedBuy('trade_id=1')), 400, { success: false, error: 'Invalid JSON' }],
+    ['a JSON array', () => post(receiver, '/api/webhooks/buy-complete', '[1]', signedBuy('[1]')), 400, { success: false, error: 'Invalid JSON' }],
+    ['missing fields', () => {
+      const body = JSON.stringify({ status: 'completed' });
+      return post(receiver, '/api/webhooks/buy-complete', body, signedBuy(body));
+    }, 400, { success: false, error: 'Missing required fields', fields: ['trade_id', 'transaction_hash'] }],
+    ['a status the type does not allow', () => {
+      const body = JSON.stringify({ trade_id: 1, status: 'processing' });
+      return post(receiver, '/api/webhooks/buy-complete', body, signedBuy(body));
+    }, 400, { success: false, error: 'Invalid status' }],
+    ['a body over MAX_BODY_BYTES', () => {
+      const body = buyBody(1, { padding: 'x'.repeat(2000) });
+      return post(receiver, '/api/webhooks/buy-complete', body, signedBuy(body));
+    }, 413, { success: false, error: 'Payload too large' }],
+    ['a content type that is not JSON', () => post(receiver, '/api/webhooks/buy-complete', valid, { ...signedBuy(valid), 'content-type': 'text/plain' }), 415, { success: false, error: 'Content-Type must be application/json' }],
+    ['an unknown path', () => post(receiver, '/api/webhooks/refund', valid, signedBuy(valid)), 404, { success: false, error: 'Not found' }],
+    ['a GET on a webhook path', () => fetch(`${receiver.url}/api/webhooks/buy-complete`), 405, { success: false, error: 'Method not allowed' }],
+  ];
+
+  it.each(cases)('answers %s with the documented status and body', async (_name, request, status, body) => {
+    const response = await request();
+    expect(response.status).toBe(status);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(await response.json()).toEqual(body);
+  });
+
+  it('refuses a body over the limit while it streams in, without a Content-Length', async () => {
+    const chunks = new ReadableStream({
+      start(controller) {
+        for (let index = 0; index < 8; index += 1) controller.enqueue(new TextEncoder().encode('x'.repeat(512)));
+        controller.close();
+      },
+    });
+    const response = await fetch(`${receiver.url}/api/webhooks/buy-complete`, {
+      method: 'POST',
+      body: chunks,
+      headers: { 'content-type': 'application/json', ...signedBuy(valid) },
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(413);
+  });
+
+  it('answers over the rate limit with 429 and Retry-After', async () => {
+    const limited = await startTestReceiver({ topic, env: { RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '2' } });
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let index = 0; index < 4; index += 1) {
+      const response = await post(limited, '/api/webhooks/buy-complete', '{}', signedBuy('{}'));
+      statuses.push(response.status);
+      if (response.status === 429) retryAfter = response.headers.get('retry-after');
+    }
+    expect(statuses).toEqual([400, 400, 429, 429]);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startKafka, stopKafka } from '../../scripts/services/kafka';
+import { runningProcess } from '../../scripts/services/processes';
+import { serviceSettings, type ServiceSettings } from '../../scripts/services/settings';
+import { onCleanup } from './cleanup';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * A Kafka broker of the test's own (native, on free ports), for tests that stop, kill and
+ * restart the broker without disturbing the one the other tests share.
+ */
+export interface OwnBroker {
+  readonly brokers: string[];
+  start(): Promise<void>;
+  /** kill -9: no controlled shutdown, as in a crash. */
+  kill(): void;
+}
+
+export async function ownBroker(): Promise<OwnBroker> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'trade-webhooks-broker-'));
+  const settings: ServiceSettings = {
+    ...serviceSettings(),
+    stateDir,
+    kafkaPort: await freePort(),
+    kafkaControllerPort: await freePort(),
+  };
+  onCleanup(async () => {
+    await stopKafka(settings);
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+  return {
+    brokers: [`127.0.0.1:${settings.kafkaPort}`],
+    async start() {
+      await startKafka(settings);
+    },
+    kill() {
+      const running = runningProcess(stateDir, 'kafka');
+      if (!running) throw new Error('the test broker is not running');
+      process.kill(-running.pid, 'SIGKILL');
+    },
+  };
+}

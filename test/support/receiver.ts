@@ -1,0 +1,84 @@
+import { Writable } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
+import { createKafka, createRegistry, registerValueSchema } from '../../schemas/kafka-client';
+import { readReceiverConfig, type ReceiverConfig } from '../../receiver/config';
+import { createEventPublisher, type EventPublisher } from '../../receiver/event-publisher';
+import { createLogger } from '../../receiver/logger';
+import { createReceiverMetrics } from '../../receiver/metrics';
+import { createReceiver, type Receiver } from '../../receiver/server';
+import { serviceEndpoints } from '../setup/service-endpoints';
+import { onCleanup } from './cleanup';
+
+export const TEST_SECRETS = Object.freeze({
+  BUY_WEBHOOK_SECRET: 'buy-secret-for-tests-0123456789abcdef',
+  SELL_WEBHOOK_SECRET: 'sell-secret-for-tests-0123456789abcdef',
+  TRADE_WEBHOOK_SECRET: 'trade-secret-for-tests-0123456789abcdef',
+  RELWORX_WEBHOOK_SECRET: 'relworx-secret-for-tests-0123456789abcdef',
+});
+
+export const TEST_RELWORX_CALLBACK_URL = 'https://exchange.example/api/v1/webhooks/relworx';
+
+/** Log lines captured from a real pino logger, parsed. */
+export class CapturedLogs extends Writable {
+  readonly lines: Array<Record<string, unknown>> = [];
+  readonly text: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line) {
+        this.text.push(line);
+        this.lines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+    }
+    done();
+  }
+  messages(): string[] {
+    return this.lines.map((line) => String(line.msg));
+  }
+}
+
+export interface TestReceiver {
+  readonly url: string;
+  readonly receiver: Receiver;
+  readonly publisher: EventPublisher;
+  readonly config: ReceiverConfig;
+  readonly logs: CapturedLogs;
+}
+
+/** A real receiver on a free port, writing to `topic` on the test broker (or `brokers`). */
+export async function startTestReceiver(options: { topic: string; env?: Record<string, string>; brokers?: string[] }): Promise<TestReceiver> {
+  const endpoints = serviceEndpoints();
+  const config = readReceiverConfig({
+    ...TEST_SECRETS,
+    RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL,
+    KAFKA_BROKERS: (options.brokers ?? endpoints.kafkaBrokers).join(','),
+    SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
+    WEBHOOK_EVENTS_TOPIC: options.topic,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    RATE_LIMIT_PER_SECOND: '0',
+    ...options.env,
+  });
+  const logs = new CapturedLogs();
+  const logger = createLogger({ level: config.logLevel, name: 'receiver' }, logs);
+  const kafka = createKafka({ clientId: 'test-receiver', brokers: config.kafkaBrokers, logger });
+  const registry = createRegistry(config.schemaRegistryUrl);
+  const schemaId = await registerValueSchema(registry, config.topic, WEBHOOK_EVENT_SCHEMA_FILE);
+  const metrics = createReceiverMetrics();
+  const publisher = createEventPublisher({
+    kafka,
+    registry,
+    schemaId,
+    topic: config.topic,
+    maxBatch: config.batchMaxMessages,
+    lingerMs: config.batchLingerMs,
+    ackTimeoutMs: config.ackTimeoutMs,
+    logger,
+    metrics,
+  });
+  const receiver = createReceiver({ config, publisher, logger, metrics });
+  const address: AddressInfo = await receiver.listen();
+  onCleanup(() => receiver.close());
+  return { url: `http://127.0.0.1:${address.port}`, receiver, publisher, config, logs };
+}
