@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { signPayload } from '../../schemas/signatures';
+import { serviceEndpoints } from '../setup/service-endpoints';
+import { testAdmin, testKafka } from '../support/kafka';
+import { onCleanup } from '../support/cleanup';
+import { uniqueName } from '../support/names';
+import { freePort } from '../support/own-broker';
+import { TEST_SECRETS } from '../support/receiver';
+import { readTopic } from '../support/topic-reader';
+
+const root = join(__dirname, '..', '..');
+
+describe('npm run receiver', () => {
+  it('refuses to start without its secrets, naming each missing one', async () => {
+    const child = spawn(process.execPath, [join(root, 'node_modules', '.bin', 'tsx'), 'receiver/main.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH, BUY_WEBHOOK_SECRET: TEST_SECRETS.BUY_WEBHOOK_SECRET },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(2);
+    expect(stderr).toContain('SELL_WEBHOOK_SECRET is required');
+    expect(stderr).toContain('TRADE_WEBHOOK_SECRET is required');
+    expect(stderr).toContain('RELWORX_WEBHOOK_SECRET is required');
+  });
+
+  it('creates its topic, accepts a webhook and exits 0 on SIGTERM', async () => {
+    const topic = uniqueName('main');
+    const port = await freePort();
+    const endpoints = serviceEndpoints();
+    const child = spawn(process.execPath, [join(root, 'node_modules', '.bin', 'tsx'), 'receiver/main.ts'], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH,
+        ...TEST_SECRETS,
+        KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+        SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
+        WEBHOOK_EVENTS_TOPIC: topic,
+        TOPIC_PARTITIONS: '2',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const admin = await testAdmin();
+    onCleanup(() => admin.deleteTopics({ topics: [topic] }).catch(() => undefined));
+    onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    while (!output.includes('Receiver listening')) {
+      if (child.exitCode !== null) throw new Error(`receiver exited: ${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    const body = '{"trade_id":7,"status":"failed"}';
+    const response = await fetch(`http://127.0.0.1:${port}/api/webhooks/buy-complete`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'x-buy-webhook-signature': signPayload(body, TEST_SECRETS.BUY_WEBHOOK_SECRET) },
+    });
+    expect(response.status).toBe(202);
+
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+    expect(output).toContain('Receiver stopped');
+    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    expect(metadata?.partitions).toHaveLength(2);
+    expect((await readTopic(testKafka(), topic, { count: 1 })).map((message) => message.value.body)).toEqual([body]);
+  });
+});
