@@ -3,7 +3,7 @@ import { WEBHOOK_EVENT_SCHEMA_FILE } from '../schemas/avro-schemas';
 import { createKafka, createRegistry, ensureTopics, registerValueSchema } from '../schemas/kafka-client';
 import { ConfigError, readReceiverConfig } from './config';
 import { createEventPublisher } from './event-publisher';
-import { createLogger } from './logger';
+import { createLogger } from '../schemas/logger';
 import { createReceiverMetrics } from './metrics';
 import { createReceiver } from './server';
 

@@ -4,7 +4,7 @@ import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
 import { createKafka, createRegistry, registerValueSchema } from '../../schemas/kafka-client';
 import { readReceiverConfig, type ReceiverConfig } from '../../receiver/config';
 import { createEventPublisher, type EventPublisher } from '../../receiver/event-publisher';
-import { createLogger } from '../../receiver/logger';
+import { createLogger } from '../../schemas/logger';
 import { createReceiverMetrics } from '../../receiver/metrics';
 import { createReceiver, type Receiver } from '../../receiver/server';
 import { serviceEndpoints } from '../setup/service-endpoints';

@@ -2,7 +2,7 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 import { WEBHOOKS } from '../schemas/webhook-catalog';
 
 /**
- * pino JSON logs. Signature headers and secrets are redacted wherever they would appear, as a
+ * The log format of every service: pino JSON. Signature headers and secrets are redacted wherever they would appear, as a
  * guard: the receiver itself never logs them.
  */
 export function createLogger(options: { level: string; name: string }, destination?: DestinationStream): Logger {

@@ -1,0 +1,99 @@
+import { TOPICS } from '../schemas/kafka-client';
+
+export interface ProcessorConfig {
+  readonly databaseUrl: string;
+  /** PostgreSQL schema the tables live in (search_path); undefined: the server default. */
+  readonly databaseSchema: string | undefined;
+  readonly databasePoolMax: number;
+  readonly kafkaBrokers: readonly string[];
+  readonly schemaRegistryUrl: string;
+  readonly webhookEventsTopic: string;
+  readonly notificationsTopic: string;
+  readonly deadLetterTopic: string;
+  readonly consumerGroup: string;
+  readonly topicPartitions: number;
+  /** Partitions processed at the same time by this instance. */
+  readonly partitionConcurrency: number;
+  /** Events of one partition applied in one database transaction. */
+  readonly eventsPerTransaction: number;
+  readonly retryInitialMs: number;
+  readonly retryMaxMs: number;
+  readonly outboxBatchSize: number;
+  readonly outboxPollMs: number;
+  readonly port: number;
+  readonly host: string;
+  readonly walletTables: boolean;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the environment once; every problem is reported together, then the result is frozen. */
+export function readProcessorConfig(env: NodeJS.ProcessEnv = process.env): ProcessorConfig {
+  const problems: string[] = [];
+  const integer = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  };
+  const flag = (name: string, fallback: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (['true', '1', 'yes'].includes(raw.toLowerCase())) return true;
+    if (['false', '0', 'no'].includes(raw.toLowerCase())) return false;
+    problems.push(`${name} must be true or false, got "${raw}"`);
+    return fallback;
+  };
+
+  const databaseUrl = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/trade_webhooks';
+  try {
+    new URL(databaseUrl);
+  } catch {
+    problems.push(`DATABASE_URL must be a postgres:// URL, got "${databaseUrl}"`);
+  }
+  const brokers = (env.KAFKA_BROKERS ?? '127.0.0.1:9092')
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter(Boolean);
+  if (brokers.length === 0) problems.push('KAFKA_BROKERS must list at least one host:port');
+
+  const webhookEventsTopic = env.WEBHOOK_EVENTS_TOPIC ?? TOPICS.webhookEvents;
+  const config: ProcessorConfig = {
+    databaseUrl,
+    databaseSchema: env.DATABASE_SCHEMA || undefined,
+    databasePoolMax: integer('DATABASE_POOL_MAX', 10, 2, 1000),
+    kafkaBrokers: Object.freeze(brokers),
+    schemaRegistryUrl: env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+    webhookEventsTopic,
+    notificationsTopic: env.TRADE_NOTIFICATIONS_TOPIC ?? TOPICS.tradeNotifications,
+    deadLetterTopic: env.DLQ_TOPIC ?? `${webhookEventsTopic}.dlq`,
+    consumerGroup: env.CONSUMER_GROUP ?? 'trade-webhook-processor',
+    topicPartitions: integer('TOPIC_PARTITIONS', 6, 1, 10_000),
+    partitionConcurrency: integer('PARTITION_CONCURRENCY', 6, 1, 1000),
+    eventsPerTransaction: integer('EVENTS_PER_TRANSACTION', 200, 1, 10_000),
+    retryInitialMs: integer('RETRY_INITIAL_MS', 100, 1),
+    retryMaxMs: integer('RETRY_MAX_MS', 5000, 1),
+    outboxBatchSize: integer('OUTBOX_BATCH_SIZE', 500, 1, 100_000),
+    outboxPollMs: integer('OUTBOX_POLL_MS', 500, 10),
+    port: integer('PROCESSOR_PORT', 8001, 0, 65535),
+    host: env.PROCESSOR_HOST ?? '0.0.0.0',
+    walletTables: flag('MIGRATE_WALLET_TABLES', true),
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+  if (config.databasePoolMax < config.partitionConcurrency + 1) {
+    problems.push('DATABASE_POOL_MAX must exceed PARTITION_CONCURRENCY (one connection a partition, one for the outbox relay)');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

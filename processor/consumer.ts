@@ -1,0 +1,139 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { webhookByType } from '../schemas/webhook-catalog';
+import type { ProcessorConfig } from './config';
+import { sendToDeadLetters } from './dead-letters';
+import type { OutboxRelay } from './outbox-relay';
+import type { EventApplier, ProcessedMessage } from './process-events';
+import type { ProcessorMetrics } from './metrics';
+
+export interface WebhookConsumer {
+  start(): Promise<void>;
+  /** Finishes the chunk under way, commits its offsets, leaves the group. */
+  stop(): Promise<void>;
+  isReady(): boolean;
+}
+
+/**
+ * The consumer group on webhook-events. Partitions run concurrently; within one, messages are
+ * applied in offset order, a chunk per database transaction. An offset is resolved and
+ * committed only after its transaction committed and its rejected events reached the DLQ, so a
+ * crash anywhere replays, and the dedupe on event_id absorbs the replay.
+ */
+export function createWebhookConsumer(options: {
+  kafka: Kafka;
+  producer: Producer;
+  config: ProcessorConfig;
+  applier: EventApplier;
+  relay: OutboxRelay;
+  logger: Logger;
+  metrics: ProcessorMetrics;
+}): WebhookConsumer {
+  const { kafka, producer, config, applier, relay, logger, metrics } = options;
+  let consumer: Consumer | undefined;
+  let joined = false;
+  let healthy = true;
+
+  const setReady = (): void => metrics.ready.set(joined && healthy ? 1 : 0);
+
+  /** Retries `work` with capped exponential backoff while it fails transiently, heartbeating meanwhile. */
+  async function withRetry<T>(stage: string, work: () => Promise<T>, payload: EachBatchPayload): Promise<T | undefined> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const result = await work();
+        if (!healthy) logger.info({ stage }, 'Recovered after %d retries', attempt);
+        healthy = true;
+        setReady();
+        return result;
+      } catch (error) {
+        healthy = false;
+        setReady();
+        metrics.retries.inc({ stage });
+        const delay = Math.min(config.retryMaxMs, config.retryInitialMs * 2 ** attempt) * (0.5 + Math.random() / 2);
+        logger.warn({ err: error, stage, attempt, delay_ms: Math.round(delay) }, 'Transient failure; retrying without committing');
+        const until = Date.now() + delay;
+        while (Date.now() < until) {
+          if (!payload.isRunning() || payload.isStale()) return undefined;
+          await sleep(Math.min(1000, until - Date.now()));
+          await payload.heartbeat();
+        }
+      }
+    }
+  }
+
+  function report(processed: ProcessedMessage[]): void {
+    for (const { result } of processed) {
+      metrics.events.inc({ webhook_type: result.webhookType, outcome: result.outcome });
+      const name = webhookByType(result.webhookType)?.logName ?? result.webhookType;
+      if (result.outcome === 'applied') logger.info({ event_id: result.eventId, trade_id: result.tradeId }, result.message!);
+      else if (result.outcome === 'rejected') {
+        logger.error({ event_id: result.eventId, trade_id: result.tradeId, reason: result.reason }, `Error processing ${name} webhook: ${result.reason}: ${result.detail}`);
+      } else logger.info({ event_id: result.eventId, trade_id: result.tradeId, outcome: result.outcome }, `${capitalize(name)} webhook ${result.outcome}`);
+    }
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale } = payload;
+    const source = { topic: batch.topic, partition: batch.partition };
+    for (let start = 0; start < batch.messages.length; start += config.eventsPerTransaction) {
+      if (!isRunning() || isStale()) return;
+      const chunk = batch.messages.slice(start, start + config.eventsPerTransaction);
+      const processed = await withRetry('apply', () => applier.apply(chunk, source), payload);
+      if (!processed) return;
+      const rejected = processed.filter(({ result }) => result.outcome === 'rejected');
+      if (rejected.length > 0) {
+        const sent = await withRetry('dead-letter', () => sendToDeadLetters(producer, config.deadLetterTopic, source, rejected).then(() => true), payload);
+        if (!sent) return;
+        for (const { result } of rejected) metrics.deadLettered.inc({ reason: result.reason ?? 'unknown' });
+      }
+      report(processed);
+      resolveOffset(chunk[chunk.length - 1]!.offset);
+      await commitOffsetsIfNecessary();
+      if (processed.some(({ result }) => result.outcome === 'applied')) relay.wake();
+      await heartbeat();
+    }
+  }
+
+  return {
+    async start() {
+      consumer = kafka.consumer({
+        groupId: config.consumerGroup,
+        sessionTimeout: 30_000,
+        heartbeatInterval: 3000,
+        maxWaitTimeInMs: 100,
+        retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
+      });
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        joined = true;
+        setReady();
+        logger.info({ partitions: payload.memberAssignment }, 'Joined consumer group %s', config.consumerGroup);
+      });
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        joined = false;
+        setReady();
+        logger.error({ err: payload.error, restart: payload.restart }, 'Consumer crashed');
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic: config.webhookEventsTopic, fromBeginning: true });
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        autoCommit: true,
+        // Commit as soon as anything is resolved: after each chunk's transaction.
+        autoCommitThreshold: 1,
+        partitionsConsumedConcurrently: config.partitionConcurrency,
+        eachBatch,
+      });
+    },
+    async stop() {
+      joined = false;
+      setReady();
+      await consumer?.disconnect();
+    },
+    isReady: () => joined && healthy,
+  };
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

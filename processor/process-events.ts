@@ -1,0 +1,68 @@
+import type { Knex } from 'knex';
+import type { KafkaMessage } from 'kafkajs';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { applyEvent, recordRejection, type ApplyResult } from './apply-event';
+import { decodeEvent, type DecodedEvent } from './decode-event';
+import { isTransient } from './errors';
+import type { ProcessorMetrics } from './metrics';
+
+export interface ProcessedMessage {
+  readonly message: KafkaMessage;
+  readonly result: ApplyResult;
+}
+
+async function applyAll(trx: Knex.Transaction, events: DecodedEvent[], notificationsTopic: string): Promise<ApplyResult[]> {
+  const results: ApplyResult[] = [];
+  for (const event of events) {
+    results.push(event.ok ? await applyEvent(trx, event, notificationsTopic) : await recordRejection(trx, event));
+  }
+  return results;
+}
+
+/**
+ * Applies a chunk of one partition's messages in one transaction, in offset order. A transient
+ * failure is thrown (the caller retries the chunk; nothing was committed). A permanent one
+ * (a row the database refuses) must not take its neighbours down: the chunk is then applied
+ * one event per transaction, and the event that still fails alone is recorded as rejected.
+ */
+export function createEventApplier(options: { db: Knex; registry: SchemaRegistry; notificationsTopic: string; metrics: ProcessorMetrics }) {
+  const { db, registry, notificationsTopic, metrics } = options;
+
+  async function inTransaction(events: DecodedEvent[]): Promise<ApplyResult[]> {
+    const started = performance.now();
+    const results = await db.transaction((trx) => applyAll(trx, events, notificationsTopic));
+    metrics.transactionDuration.observe((performance.now() - started) / 1000);
+    metrics.eventsPerTransaction.observe(events.length);
+    return results;
+  }
+
+  async function isolate(events: DecodedEvent[]): Promise<ApplyResult[]> {
+    try {
+      return await inTransaction(events);
+    } catch (error) {
+      if (isTransient(error)) throw error;
+      if (events.length > 1) {
+        const results: ApplyResult[] = [];
+        for (const event of events) results.push(...(await isolate([event])));
+        return results;
+      }
+      const event = events[0]!;
+      const detail = `the database refused it: ${(error as Error).message}`;
+      const rejected: DecodedEvent = event.ok
+        ? { ok: false, reason: 'internal_error', detail, envelope: event.envelope, eventId: event.envelope.event_id, webhookType: event.envelope.webhook_type, body: event.envelope.body, source: event.source }
+        : event;
+      return [await db.transaction((trx) => recordRejection(trx, rejected as Extract<DecodedEvent, { ok: false }>))];
+    }
+  }
+
+  return {
+    async apply(messages: KafkaMessage[], source: { topic: string; partition: number }): Promise<ProcessedMessage[]> {
+      const events: DecodedEvent[] = [];
+      for (const message of messages) events.push(await decodeEvent(registry, message, { ...source, offset: message.offset }));
+      const results = await isolate(events);
+      return results.map((result, index) => ({ message: messages[index]!, result }));
+    },
+  };
+}
+
+export type EventApplier = ReturnType<typeof createEventApplier>;

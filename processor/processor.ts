@@ -1,0 +1,75 @@
+import type { Knex } from 'knex';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { Logger } from 'pino';
+import { TRADE_NOTIFICATION_SCHEMA_FILE } from '../schemas/avro-schemas';
+import { ensureTopics, registerValueSchema } from '../schemas/kafka-client';
+import type { ProcessorConfig } from './config';
+import { createWebhookConsumer, type WebhookConsumer } from './consumer';
+import type { ProcessorMetrics } from './metrics';
+import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
+import { createEventApplier } from './process-events';
+
+export interface Processor {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  isReady(): boolean;
+  readonly relay: OutboxRelay;
+}
+
+/**
+ * The processor: the consumer group that applies webhook events to PostgreSQL, and the relay
+ * that publishes the outbox. `producer` is the seam for the relay's and dead-letter writes.
+ */
+export async function createProcessor(options: {
+  config: ProcessorConfig;
+  db: Knex;
+  kafka: Kafka;
+  registry: SchemaRegistry;
+  logger: Logger;
+  metrics: ProcessorMetrics;
+  producer?: Producer;
+}): Promise<Processor> {
+  const { config, db, kafka, registry, logger, metrics } = options;
+  await ensureTopics(kafka, [
+    { topic: config.webhookEventsTopic, partitions: config.topicPartitions },
+    { topic: config.notificationsTopic, partitions: config.topicPartitions },
+    { topic: config.deadLetterTopic, partitions: 1 },
+  ]);
+  const schemaId = await registerValueSchema(registry, config.notificationsTopic, TRADE_NOTIFICATION_SCHEMA_FILE);
+  const producer =
+    options.producer ?? kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const relay = createOutboxRelay({
+    db,
+    producer,
+    registry,
+    schemaId,
+    topic: config.notificationsTopic,
+    batchSize: config.outboxBatchSize,
+    pollMs: config.outboxPollMs,
+    logger,
+    metrics,
+  });
+  const applier = createEventApplier({ db, registry, notificationsTopic: config.notificationsTopic, metrics });
+  let consumer: WebhookConsumer | undefined;
+  let stopping: Promise<void> | undefined;
+
+  return {
+    relay,
+    async start() {
+      await producer.connect();
+      relay.start();
+      consumer = createWebhookConsumer({ kafka, producer, config, applier, relay, logger, metrics });
+      await consumer.start();
+    },
+    stop() {
+      stopping ??= (async () => {
+        await consumer?.stop();
+        await relay.stop();
+        await producer.disconnect();
+      })();
+      return stopping;
+    },
+    isReady: () => consumer?.isReady() ?? false,
+  };
+}
