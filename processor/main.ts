@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel, name: 'processor' });
-  const db = createDatabase({ url: config.databaseUrl, schema: config.databaseSchema, poolMax: config.databasePoolMax });
+  const db = createDatabase({ url: config.databaseUrl, schema: config.databaseSchema, poolMax: config.databasePoolMax, logger });
   const kafka = createKafka({ clientId: 'trade-webhooks-processor', brokers: config.kafkaBrokers, logger });
   const registry = createRegistry(config.schemaRegistryUrl);
   const metrics = createProcessorMetrics();

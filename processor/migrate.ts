@@ -1,3 +1,4 @@
+import { createLogger } from '../schemas/logger';
 import { createDatabase } from './database';
 import { ConfigError, readProcessorConfig } from './config';
 import { migrationConfig } from './migrations';
@@ -5,7 +6,7 @@ import { migrationConfig } from './migrations';
 /** `npm run migrate`: applies the migrations (and `-- --rollback` undoes the last batch). */
 async function main(): Promise<void> {
   const config = readProcessorConfig();
-  const db = createDatabase({ url: config.databaseUrl, schema: config.databaseSchema, poolMax: 2 });
+  const db = createDatabase({ url: config.databaseUrl, schema: config.databaseSchema, poolMax: 2, logger: createLogger({ level: config.logLevel, name: 'migrate' }) });
   try {
     if (config.databaseSchema) await db.raw('create schema if not exists ??', [config.databaseSchema]);
     const migrations = { ...migrationConfig({ walletTables: config.walletTables }), schemaName: config.databaseSchema };
