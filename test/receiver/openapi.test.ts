@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { OPERATIONS_PATHS, WEBHOOK_ROUTES } from '../../receiver/routes';
+import { RESPONSES } from '../../receiver/responses';
+import { sendWebhook } from '../../sender';
+import { WEBHOOKS } from '../../schemas/webhook-catalog';
+import { createTestTopic, testAdmin } from '../support/kafka';
+import { startTestReceiver, TEST_RELWORX_CALLBACK_URL, TEST_SECRETS, type TestReceiver } from '../support/receiver';
+
+interface OpenApi {
+  paths: Record<string, { post?: Operation; get?: Operation; $ref?: string }>;
+  components: { examples: Record<string, { value: unknown }>; responses: Record<string, unknown> };
+}
+interface Operation {
+  responses: Record<string, unknown>;
+  requestBody?: { content: { 'application/json': { examples: Record<string, { $ref: string }> } } };
+}
+
+const spec = parse(readFileSync(join(__dirname, '..', '..', 'receiver', 'openapi.yaml'), 'utf8')) as OpenApi;
+
+/** A path item, following a `$ref` to another path (the /api/v1/ aliases). */
+function pathItem(path: string) {
+  const item = spec.paths[path]!;
+  return item.$ref ? spec.paths[item.$ref.replace('#/paths/', '').replace(/~1/g, '/')]! : item;
+}
+
+describe('receiver/openapi.yaml', () => {
+  let receiver: TestReceiver;
+  beforeAll(async () => {
+    receiver = await startTestReceiver({ topic: await createTestTopic(await testAdmin()) });
+  });
+
+  it('documents exactly the routes the receiver serves', () => {
+    expect(Object.keys(spec.paths).sort()).toEqual([...WEBHOOK_ROUTES.keys(), ...OPERATIONS_PATHS].sort());
+  });
+
+  it('documents every response of the response table on every webhook route', () => {
+    const statuses = new Set(Object.values(RESPONSES).map((response) => String(response.status)));
+    statuses.delete('404');
+    for (const path of WEBHOOK_ROUTES.keys()) {
+      expect(Object.keys(pathItem(path).post!.responses).sort()).toEqual(['202', ...statuses].sort());
+    }
+  });
+
+  it('answers 404 for a path it does not document', async () => {
+    expect((await fetch(`${receiver.url}/api/v2/webhooks/buy-complete`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it.each([...WEBHOOK_ROUTES.keys()])('accepts the documented example of %s, signed', async (path) => {
+    const definition = WEBHOOK_ROUTES.get(path)!;
+    const examples = pathItem(path).post!.requestBody!.content['application/json'].examples;
+    expect(Object.keys(examples).length).toBeGreaterThan(0);
+    for (const reference of Object.values(examples)) {
+      const example = spec.components.examples[reference.$ref.split('/').pop()!]!.value;
+      const secret = TEST_SECRETS[definition.secretVariable as keyof typeof TEST_SECRETS];
+      const result = await sendWebhook(receiver.url, definition.name, example, {
+        secret,
+        gateway: path.startsWith('/api/v1/'),
+        callbackUrl: TEST_RELWORX_CALLBACK_URL,
+        maxAttempts: 1,
+      });
+      expect(result).toEqual(expect.objectContaining({ status: 202 }));
+    }
+  });
+
+  it('has one example per webhook type', () => {
+    expect(Object.keys(spec.components.examples).length).toBe(WEBHOOKS.length);
+  });
+});
