@@ -1,16 +1,33 @@
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
 import type { Knex } from 'knex';
 
+interface MigrationFile {
+  name: string;
+  path: string;
+}
+
 /**
- * Where the migrations live. The wallet tables are a separate folder so that a deployment
- * whose wallet service owns `trades` and `transactions` can leave them out.
+ * The migrations, named without their extension: the same migration is `.ts` when run from
+ * source and `.js` from the build, and knex must see one name for both or it calls the
+ * history corrupt. The wallet tables are a folder of their own so that a deployment whose
+ * wallet service owns `trades` and `transactions` can leave them out.
  */
 export function migrationConfig(options: { walletTables: boolean }): Knex.MigratorConfig {
-  const directory = [join(__dirname, 'webhooks')];
-  if (options.walletTables) directory.unshift(join(__dirname, 'wallet'));
-  return {
-    directory,
-    loadExtensions: [__filename.endsWith('.ts') ? '.ts' : '.js'],
-    tableName: 'knex_migrations',
+  const extension = extname(__filename);
+  const folders = [...(options.walletTables ? ['wallet'] : []), 'webhooks'];
+  const migrationSource: Knex.MigrationSource<MigrationFile> = {
+    async getMigrations() {
+      return folders
+        .flatMap((folder) =>
+          readdirSync(join(__dirname, folder))
+            .filter((file) => file.endsWith(extension) && !file.endsWith(`.d${extension}`))
+            .map((file) => ({ name: basename(file, extension), path: join(__dirname, folder, file) })),
+        )
+        .sort((a, b) => a.name.localeCompare(b.name));
+    },
+    getMigrationName: (migration) => migration.name,
+    getMigration: async (migration) => (await import(migration.path)) as Knex.Migration,
   };
+  return { migrationSource, tableName: 'knex_migrations' };
 }

@@ -1,0 +1,108 @@
+import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+
+export interface ReplayFilter {
+  /** Only these events; with neither eventIds nor all, nothing matches. */
+  eventIds?: readonly string[];
+  all?: boolean;
+  /** Only events dead-lettered at or after this time. */
+  since?: Date;
+}
+
+export interface ReplayResult {
+  /** Dead-lettered events that matched, one per event id (its latest copy). */
+  matched: Array<{ eventId: string; reason: string; failedAt: string }>;
+  replayed: number;
+}
+
+function header(headers: IHeaders | undefined, name: string): string | undefined {
+  const value = headers?.[name];
+  return value === undefined ? undefined : String(value);
+}
+
+/** Reads a topic from the beginning up to its end as it was when called. */
+async function readToEnd(kafka: Kafka, topic: string): Promise<KafkaMessage[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const groupId = `dlq-replay-${randomUUID()}`;
+  try {
+    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((partition) => [partition.partition, BigInt(partition.high)]));
+    const remaining = new Set([...ends].filter(([, high]) => high > 0n).map(([partition]) => partition));
+    const messages: KafkaMessage[] = [];
+    if (remaining.size === 0) return messages;
+    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        consumer
+          .run({
+            autoCommit: false,
+            eachMessage: async ({ partition, message }) => {
+              const end = ends.get(partition)!;
+              if (BigInt(message.offset) < end) messages.push(message);
+              if (BigInt(message.offset) + 1n >= end) {
+                remaining.delete(partition);
+                if (remaining.size === 0) resolve();
+              }
+            },
+          })
+          .catch(reject);
+      });
+    } finally {
+      await consumer.disconnect();
+    }
+    return messages;
+  } finally {
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Re-publishes dead-lettered envelopes to webhook-events, unchanged (without the dlq_ headers),
+ * after an operator fixed the cause. They take the normal path: an event that was applied in
+ * the meantime is a duplicate there, so replaying twice applies once.
+ */
+export async function replayDeadLetters(options: {
+  kafka: Kafka;
+  deadLetterTopic: string;
+  eventsTopic: string;
+  filter: ReplayFilter;
+  dryRun?: boolean;
+}): Promise<ReplayResult> {
+  const { filter } = options;
+  const wanted = new Set(filter.eventIds ?? []);
+  const latest = new Map<string, KafkaMessage>();
+  for (const message of await readToEnd(options.kafka, options.deadLetterTopic)) {
+    const eventId = header(message.headers, 'dlq_event_id');
+    if (!eventId) continue;
+    if (!filter.all && !wanted.has(eventId)) continue;
+    const failedAt = header(message.headers, 'dlq_failed_at');
+    if (filter.since && (!failedAt || new Date(failedAt) < filter.since)) continue;
+    latest.set(eventId, message);
+  }
+  const matched = [...latest].map(([eventId, message]) => ({
+    eventId,
+    reason: header(message.headers, 'dlq_reason') ?? 'unknown',
+    failedAt: header(message.headers, 'dlq_failed_at') ?? '',
+  }));
+  if (options.dryRun || latest.size === 0) return { matched, replayed: 0 };
+
+  const producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    await producer.send({
+      topic: options.eventsTopic,
+      acks: -1,
+      messages: [...latest.values()].map((message) => ({
+        key: message.key,
+        value: message.value,
+        headers: Object.fromEntries(Object.entries(message.headers ?? {}).filter(([name]) => !name.startsWith('dlq_'))) as IHeaders,
+      })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+  return { matched, replayed: latest.size };
+}

@@ -1,0 +1,177 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger } from '../../schemas/logger';
+import { WEBHOOKS } from '../../schemas/webhook-catalog';
+import { createDatabase } from '../../processor/database';
+import { normalizeDecimal } from '../../processor/decimal-compare';
+import { migrationConfig } from '../../processor/migrations';
+import { servicesDown, servicesUp } from '../services';
+import { serviceSettings } from '../services/settings';
+import { startChild, type StackChild } from './child-process';
+import { signedCurl } from './curl-commands';
+import { insertDemoTrades } from './demo-trades';
+import { acquireStackLock } from './stack-lock';
+
+const root = resolve(__dirname, '..', '..');
+
+/** Development secrets used when none are set: never for anything but a local stack. */
+const DEVELOPMENT_SECRETS: Record<string, string> = {
+  BUY_WEBHOOK_SECRET: 'dev-buy-webhook-secret-0123456789abcdef',
+  SELL_WEBHOOK_SECRET: 'dev-sell-webhook-secret-0123456789abcdef',
+  TRADE_WEBHOOK_SECRET: 'dev-trade-webhook-secret-0123456789abcdef',
+  RELWORX_WEBHOOK_SECRET: 'dev-relworx-webhook-secret-0123456789abcdef',
+};
+
+function say(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function dockerAnswers(): boolean {
+  return spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 10_000, stdio: 'ignore' }).status === 0;
+}
+
+async function ready(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    await response.arrayBuffer();
+    return response.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+interface Services {
+  env: Record<string, string>;
+  how: string;
+  stop: () => Promise<void>;
+}
+
+/** The same choice as the test harness: the environment, else Docker, else native. */
+async function startServices(): Promise<Services> {
+  const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL } = process.env;
+  if (KAFKA_BROKERS && SCHEMA_REGISTRY_URL && DATABASE_URL) {
+    return { env: { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL }, how: 'named by the environment', stop: async () => undefined };
+  }
+  if (dockerAnswers()) {
+    const up = spawnSync('docker', ['compose', 'up', '-d', '--wait', 'kafka', 'registry', 'postgres'], { cwd: root, stdio: 'inherit' });
+    if (up.status !== 0) throw new Error('docker compose up failed (see above)');
+    return {
+      env: {
+        KAFKA_BROKERS: 'localhost:9092',
+        SCHEMA_REGISTRY_URL: 'http://localhost:8081/apis/ccompat/v7',
+        DATABASE_URL: 'postgres://postgres@localhost:5432/trade_webhooks',
+      },
+      how: 'Docker (docker compose)',
+      stop: async () => {
+        spawnSync('docker', ['compose', 'stop', 'kafka', 'registry', 'postgres'], { cwd: root, stdio: 'inherit' });
+      },
+    };
+  }
+  const native = await servicesUp();
+  const started = native.kafka === 'started' || native.registry === 'started';
+  return {
+    env: { KAFKA_BROKERS: native.kafkaBrokers, SCHEMA_REGISTRY_URL: native.schemaRegistryUrl, DATABASE_URL: native.databaseUrl },
+    how: `native (Kafka ${native.kafka}, schema registry ${native.registry})`,
+    stop: async () => {
+      if (started) await servicesDown();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const settings = serviceSettings();
+  const lock = acquireStackLock(join(settings.stateDir, 'stack.pid'));
+  if (!lock.ok) {
+    console.error(`A stack is already running from this clone (pid ${lock.pid}). Stop it with Ctrl-C in its terminal, or: kill ${lock.pid}`);
+    process.exit(1);
+  }
+
+  const children: StackChild[] = [];
+  let services: Services | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (code: number): Promise<void> =>
+    (stopping ??= (async () => {
+      say('\nStopping the stack...');
+      for (const child of children.reverse()) await child.stop();
+      await services?.stop();
+      lock.release();
+      say('Stopped.');
+      process.exit(code);
+    })());
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  try {
+    say('Starting the services...');
+    services = await startServices();
+    say(`Services: ${services.how}`);
+
+    const port = process.env.PORT || '8000';
+    const processorPort = process.env.PROCESSOR_PORT || '8001';
+    const secrets: Record<string, string> = {};
+    const usingDevelopmentSecrets = WEBHOOKS.some((webhook) => !process.env[webhook.secretVariable]);
+    for (const webhook of WEBHOOKS) secrets[webhook.secretVariable] = process.env[webhook.secretVariable] || DEVELOPMENT_SECRETS[webhook.secretVariable]!;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...services.env,
+      ...secrets,
+      PORT: port,
+      PROCESSOR_PORT: processorPort,
+      RELWORX_CALLBACK_URL: process.env.RELWORX_CALLBACK_URL || `http://localhost:${port}/api/webhooks/relworx`,
+    };
+
+    const logger = createLogger({ level: 'warn', name: 'stack' });
+    const db = createDatabase({ url: env.DATABASE_URL!, schema: env.DATABASE_SCHEMA || undefined, poolMax: 2, logger });
+    if (env.DATABASE_SCHEMA) await db.raw('create schema if not exists ??', [env.DATABASE_SCHEMA]);
+    await db.migrate.latest({ ...migrationConfig({ walletTables: env.MIGRATE_WALLET_TABLES !== 'false' }), schemaName: env.DATABASE_SCHEMA || undefined });
+    const trades = await insertDemoTrades(db);
+    await db.destroy();
+    say('Migrations applied. Demo trades (development only):');
+    for (const trade of trades) {
+      say(`  trade ${trade.id}  ${trade.trade_type.padEnd(4)}  reference ${trade.reference}  user ${trade.user_id}  fiat ${normalizeDecimal(trade.fiat_amount)} ${trade.fiat_currency}`);
+    }
+
+    const color = process.stdout.isTTY === true;
+    children.push(startChild('processor', 'processor/main.ts', { cwd: root, env, color }));
+    children.push(startChild('receiver', 'receiver/main.ts', { cwd: root, env, color }));
+    for (const child of children) {
+      void child.exited.then((code) => {
+        if (!stopping) {
+          console.error(`${child.name} exited (code ${code}); stopping the stack`);
+          void stop(1);
+        }
+      });
+    }
+
+    const deadline = Date.now() + 120_000;
+    while (!((await ready(`http://127.0.0.1:${port}/readyz`)) && (await ready(`http://127.0.0.1:${processorPort}/readyz`)))) {
+      if (Date.now() > deadline) throw new Error('the receiver and processor did not become ready within 120 s');
+      await sleep(250);
+    }
+
+    const stackEnv = join(settings.stateDir, 'stack.env');
+    writeFileSync(stackEnv, Object.entries(secrets).map(([name, value]) => `export ${name}='${value}'`).join('\n') + '\n', { mode: 0o600 });
+    const [buy, sell] = trades;
+    const buyBody = JSON.stringify({ trade_id: buy!.id, status: 'completed', crypto_amount: 0.001, transaction_hash: '0x1234567890abcdef' });
+    const sellBody = JSON.stringify({ trade_id: sell!.id, status: 'completed', fiat_amount: 100.0, payment_reference: 'PAY_REF_123456' });
+    say('');
+    say(`Ready: receiver http://localhost:${port}, processor health and metrics http://localhost:${processorPort}`);
+    say(usingDevelopmentSecrets ? `Using development webhook secrets for those not set; for the CLI: source ${stackEnv}` : `Secrets from the environment; for the CLI: source ${stackEnv}`);
+    say('');
+    say(`# Complete the demo buy trade ${buy!.id}:`);
+    say(signedCurl({ url: `http://localhost:${port}/api/webhooks/buy-complete`, header: 'X-Buy-Webhook-Signature', secret: secrets.BUY_WEBHOOK_SECRET!, body: buyBody }));
+    say('');
+    say(`# Complete the demo sell trade ${sell!.id}:`);
+    say(signedCurl({ url: `http://localhost:${port}/api/webhooks/sell-complete`, header: 'X-Sell-Webhook-Signature', secret: secrets.SELL_WEBHOOK_SECRET!, body: sellBody }));
+    say('');
+    say(`# Then: npm run events -- --trade-id ${buy!.id}`);
+    say('Ctrl-C stops everything this stack started.');
+  } catch (error) {
+    console.error(`stack: ${(error as Error).message}`);
+    await stop(1);
+  }
+}
+
+void main();
