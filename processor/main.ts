@@ -53,11 +53,11 @@ async function main(): Promise<void> {
       .then(
         () => {
           logger.info('Processor stopped');
-          process.exit(0);
+          logger.flush(() => process.exit(0));
         },
         (error: Error) => {
           logger.error({ err: error }, 'Shutdown failed');
-          process.exit(1);
+          logger.flush(() => process.exit(1));
         },
       );
   };

@@ -17,6 +17,8 @@ export interface ReceiverConfig {
   readonly rateLimitBurst: number;
   readonly batchMaxMessages: number;
   readonly batchLingerMs: number;
+  /** Idempotent producers sending batches side by side. */
+  readonly publishLanes: number;
   readonly ackTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;
@@ -91,6 +93,7 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
     rateLimitBurst: integer('RATE_LIMIT_BURST', 2000, 1),
     batchMaxMessages: integer('PUBLISH_BATCH_MAX', 1000, 1, 100_000),
     batchLingerMs: integer('PUBLISH_LINGER_MS', 0, 0, 1000),
+    publishLanes: integer('PUBLISH_PRODUCERS', 3, 1, 32),
     ackTimeoutMs: integer('KAFKA_ACK_TIMEOUT_MS', 5000, 100, 120_000),
     headersTimeoutMs: integer('HEADERS_TIMEOUT_MS', 10_000, 100),
     requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', 15_000, 100),

@@ -47,31 +47,49 @@ function cloudEventHeaders(record: WebhookEventRecord): IHeaders {
   };
 }
 
+/** One idempotent producer and whether it has a batch on the wire. */
+interface Lane {
+  producer?: Producer;
+  connecting?: Promise<Producer>;
+  busy: boolean;
+}
+
 /**
- * kafkajs has no linger: each send is its own produce request. Requests that arrive while a
- * batch is on the wire wait and go together in the next one (at most `maxBatch`), so the
+ * kafkajs has no linger: each send is its own produce request. Requests that arrive while the
+ * batches are on the wire wait and go together in the next one (at most `maxBatch`), so the
  * batch size follows the load and an idle receiver adds no delay.
  *
+ * An idempotent kafkajs producer must have one request in flight (its sequence numbers advance
+ * on acknowledgement), so `lanes` producers, each with its own producer id, send batches side
+ * by side. Requests in flight at the same time have no order between them anyway; a sender
+ * that waits for its 202 before the next webhook keeps its order.
+ *
  * A batch that fails or is not acknowledged within `ackTimeoutMs` fails all its requests (the
- * senders retry), and the producer is replaced: a fresh idempotent producer id starts with
- * fresh sequence numbers instead of inheriting a broken sequence.
+ * senders retry), and its producer is replaced: a fresh producer id starts with fresh sequence
+ * numbers instead of inheriting a broken sequence.
  */
-export function createEventPublisher(options: {
+export async function createEventPublisher(options: {
   kafka: Kafka;
   registry: SchemaRegistry;
   schemaId: number;
   topic: string;
   maxBatch: number;
   lingerMs: number;
+  lanes: number;
   ackTimeoutMs: number;
   logger: Logger;
   metrics: ReceiverMetrics;
-}): EventPublisher {
-  const { kafka, registry, schemaId, topic, maxBatch, lingerMs, ackTimeoutMs, logger, metrics } = options;
+}): Promise<EventPublisher> {
+  const { kafka, schemaId, topic, maxBatch, lingerMs, ackTimeoutMs, logger, metrics } = options;
+  // Confluent wire format: magic byte 0, the schema id, then the Avro body.
+  const schema = (await options.registry.getSchema(schemaId)) as unknown as { toBuffer(record: unknown): Buffer };
+  const wireHeader = Buffer.alloc(5);
+  wireHeader.writeInt32BE(schemaId, 1);
+  const encode = (record: WebhookEventRecord): Buffer => Buffer.concat([wireHeader, schema.toBuffer(record)]);
+
   const queue: Pending[] = [];
-  let producer: Producer | undefined;
-  let connecting: Promise<Producer> | undefined;
-  let inFlight: Promise<void> | undefined;
+  const lanes: Lane[] = Array.from({ length: options.lanes }, () => ({ busy: false }));
+  const inFlight = new Set<Promise<void>>();
   let scheduled = false;
   let ready = false;
   let closed = false;
@@ -81,9 +99,9 @@ export function createEventPublisher(options: {
     metrics.ready.set(value ? 1 : 0);
   };
 
-  function connected(): Promise<Producer> {
-    if (producer) return Promise.resolve(producer);
-    if (!connecting) {
+  function connected(lane: Lane): Promise<Producer> {
+    if (lane.producer) return Promise.resolve(lane.producer);
+    if (!lane.connecting) {
       const next = kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
@@ -91,25 +109,25 @@ export function createEventPublisher(options: {
         // Bounded so a send during an outage ends; the batch then fails and the sender retries.
         retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1000 },
       });
-      connecting = next.connect().then(
+      lane.connecting = next.connect().then(
         () => {
-          producer = next;
-          connecting = undefined;
+          lane.producer = next;
+          lane.connecting = undefined;
           return next;
         },
         (error: Error) => {
-          connecting = undefined;
+          lane.connecting = undefined;
           void next.disconnect().catch(() => undefined);
           throw error;
         },
       );
     }
-    return connecting;
+    return lane.connecting;
   }
 
-  function replaceProducer(): Promise<void> {
-    const old = producer;
-    producer = undefined;
+  function replaceProducer(lane: Lane): Promise<void> {
+    const old = lane.producer;
+    lane.producer = undefined;
     return old ? old.disconnect().catch(() => undefined) : Promise.resolve();
   }
 
@@ -119,8 +137,8 @@ export function createEventPublisher(options: {
   function probeUntilReady(): void {
     if (probe || closed) return;
     probe = setInterval(() => {
-      if (ready || closed || inFlight) return;
-      connected().then(
+      if (ready || closed || inFlight.size > 0) return;
+      connected(lanes[0]!).then(
         () => {
           if (!closed) setReady(true);
         },
@@ -138,28 +156,23 @@ export function createEventPublisher(options: {
     return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
 
-  async function send(batch: Pending[]): Promise<void> {
+  async function send(lane: Lane, batch: Pending[]): Promise<void> {
     const started = performance.now();
-    const messages = await Promise.all(
-      batch.map(async ({ key, record }) => ({
-        key,
-        value: await registry.encode(schemaId, record),
-        headers: cloudEventHeaders(record),
-        timestamp: String(record.received_at),
-      })),
-    );
-    const client = await connected();
+    const messages = batch.map(({ key, record }) => ({
+      key,
+      value: encode(record),
+      headers: cloudEventHeaders(record),
+      timestamp: String(record.received_at),
+    }));
+    const client = await connected(lane);
     await client.sendBatch({ topicMessages: [{ topic, messages }], acks: -1, timeout: ackTimeoutMs });
     metrics.batchSize.observe(batch.length);
     metrics.batchDuration.observe((performance.now() - started) / 1000);
   }
 
-  async function flush(): Promise<void> {
-    scheduled = false;
-    const batch = queue.splice(0, maxBatch);
-    if (batch.length === 0) return;
+  async function flush(lane: Lane, batch: Pending[]): Promise<void> {
     try {
-      await withTimeout(send(batch));
+      await withTimeout(send(lane, batch));
       if (!ready) logger.info('Kafka producer is writing to %s', topic);
       setReady(true);
       clearInterval(probe);
@@ -169,29 +182,38 @@ export function createEventPublisher(options: {
       metrics.producerErrors.inc();
       if (ready) logger.error({ err: error }, 'Kafka did not acknowledge a batch of %d events', batch.length);
       setReady(false);
-      void replaceProducer();
+      void replaceProducer(lane);
       probeUntilReady();
       const failure = error instanceof PublishError ? error : new PublishError((error as Error).message);
       for (const pending of batch) pending.reject(failure);
     }
   }
 
-  function schedule(): void {
-    if (scheduled || inFlight || queue.length === 0) return;
-    scheduled = true;
-    const run = (): void => {
-      inFlight = flush().finally(() => {
-        inFlight = undefined;
+  function dispatch(): void {
+    scheduled = false;
+    for (const lane of lanes) {
+      if (queue.length === 0) return;
+      if (lane.busy) continue;
+      lane.busy = true;
+      const work: Promise<void> = flush(lane, queue.splice(0, maxBatch)).finally(() => {
+        lane.busy = false;
+        inFlight.delete(work);
         schedule();
       });
-    };
+      inFlight.add(work);
+    }
+  }
+
+  function schedule(): void {
+    if (scheduled || queue.length === 0 || lanes.every((lane) => lane.busy)) return;
+    scheduled = true;
     // setImmediate: the requests parsed in this turn of the event loop go in one batch.
-    if (lingerMs > 0) setTimeout(run, lingerMs);
-    else setImmediate(run);
+    if (lingerMs > 0) setTimeout(dispatch, lingerMs);
+    else setImmediate(dispatch);
   }
 
   // Connect eagerly so /readyz tells the truth before the first webhook.
-  void connected().then(
+  void Promise.all(lanes.map(connected)).then(
     () => setReady(true),
     (error: Error) => {
       logger.error({ err: error }, 'Kafka producer could not connect; retrying');
@@ -210,14 +232,16 @@ export function createEventPublisher(options: {
     isReady: () => ready,
     async close() {
       closed = true;
-      while (inFlight || queue.length > 0 || scheduled) {
-        if (inFlight) await inFlight;
+      while (inFlight.size > 0 || queue.length > 0 || scheduled) {
+        if (inFlight.size > 0) await Promise.all(inFlight);
         else await new Promise((resolve) => setImmediate(resolve));
       }
       clearInterval(probe);
       setReady(false);
-      if (connecting) await connecting.catch(() => undefined);
-      await replaceProducer();
+      await Promise.all(lanes.map(async (lane) => {
+        await lane.connecting?.catch(() => undefined);
+        await replaceProducer(lane);
+      }));
     },
   };
 }

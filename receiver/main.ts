@@ -39,13 +39,14 @@ async function main(): Promise<void> {
   const schemaId = await untilDone('Registering the WebhookEvent schema', () => registerValueSchema(registry, config.topic, WEBHOOK_EVENT_SCHEMA_FILE), logger);
 
   const metrics = createReceiverMetrics();
-  const publisher = createEventPublisher({
+  const publisher = await createEventPublisher({
     kafka,
     registry,
     schemaId,
     topic: config.topic,
     maxBatch: config.batchMaxMessages,
     lingerMs: config.batchLingerMs,
+    lanes: config.publishLanes,
     ackTimeoutMs: config.ackTimeoutMs,
     logger,
     metrics,
@@ -62,11 +63,11 @@ async function main(): Promise<void> {
     receiver.close().then(
       () => {
         logger.info('Receiver stopped');
-        process.exit(0);
+        logger.flush(() => process.exit(0));
       },
       (error: Error) => {
         logger.error({ err: error }, 'Shutdown failed');
-        process.exit(1);
+        logger.flush(() => process.exit(1));
       },
     );
   };

@@ -11,7 +11,7 @@ import { BodyTooLargeError, readBody } from './read-body';
 import { RESPONSES, type Outcome } from './responses';
 import { createRateLimiter } from './rate-limiter';
 import { OPERATIONS_PATHS, WEBHOOK_ROUTES } from './routes';
-import { verifyRequest } from './verify-request';
+import { repeatedHeader, verifyRequest } from './verify-request';
 
 export interface Receiver {
   readonly server: Server;
@@ -76,7 +76,7 @@ export function createReceiver(options: {
     if (wait > 0) return refuse(response, route, started, 'rate_limited', { 'retry-after': String(wait) });
 
     const contentType = request.headers['content-type'];
-    if ((request.headersDistinct['content-type']?.length ?? 0) > 1 || !isJson(contentType)) {
+    if (!isJson(contentType) || repeatedHeader(request.rawHeaders, ['content-type'])) {
       return refuse(response, route, started, 'unsupported_media_type');
     }
 
@@ -95,7 +95,7 @@ export function createReceiver(options: {
     const verification = verifyRequest({
       definition,
       headers: request.headers,
-      headersDistinct: request.headersDistinct,
+      rawHeaders: request.rawHeaders,
       body,
       secrets: config.secrets[definition.type],
       relworxCallbackUrl: config.relworxCallbackUrl,

@@ -30,9 +30,19 @@ function single(headers: IncomingHttpHeaders, name: string): string | undefined 
   return typeof value === 'string' ? value : undefined;
 }
 
-function repeated(distinct: Record<string, string[] | undefined>, names: readonly string[]): boolean {
-  return names.some((name) => (distinct[name]?.length ?? 0) > 1);
+/** Whether any of `names` (lower case) appears more than once in the raw header list. */
+export function repeatedHeader(rawHeaders: readonly string[], names: readonly string[]): boolean {
+  const seen = new Set<string>();
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index]!.toLowerCase();
+    if (!names.includes(name)) continue;
+    if (seen.has(name)) return true;
+    seen.add(name);
+  }
+  return false;
 }
+
+const STANDARD_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
 
 /**
  * Verifies a request with the schemes the endpoint takes: Standard Webhooks when its headers
@@ -43,15 +53,14 @@ function repeated(distinct: Record<string, string[] | undefined>, names: readonl
 export function verifyRequest(options: {
   definition: WebhookDefinition;
   headers: IncomingHttpHeaders;
-  headersDistinct: Record<string, string[] | undefined>;
+  rawHeaders: readonly string[];
   body: Buffer;
   secrets: readonly string[];
   relworxCallbackUrl: string;
   nowSeconds: number;
 }): Verification {
   const { definition, headers, body, secrets, nowSeconds } = options;
-  const standard = ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
-  if (repeated(options.headersDistinct, [...standard, definition.signatureHeader])) {
+  if (repeatedHeader(options.rawHeaders, [...STANDARD_HEADERS, definition.signatureHeader])) {
     return { ok: false, reason: 'repeated_signature_header' };
   }
 

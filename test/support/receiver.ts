@@ -66,13 +66,14 @@ export async function startTestReceiver(options: { topic: string; env?: Record<s
   const registry = createRegistry(config.schemaRegistryUrl);
   const schemaId = await registerValueSchema(registry, config.topic, WEBHOOK_EVENT_SCHEMA_FILE);
   const metrics = createReceiverMetrics();
-  const publisher = createEventPublisher({
+  const publisher = await createEventPublisher({
     kafka,
     registry,
     schemaId,
     topic: config.topic,
     maxBatch: config.batchMaxMessages,
     lingerMs: config.batchLingerMs,
+    lanes: config.publishLanes,
     ackTimeoutMs: config.ackTimeoutMs,
     logger,
     metrics,
