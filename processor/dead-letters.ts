@@ -1,5 +1,5 @@
 import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
-import type { ApplyResult } from './apply-event';
+import type { ApplyResult } from './apply-chunk';
 
 /**
  * Sends rejected events to the dead-letter topic: the original key, value and headers, plus

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { KafkaMessage } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { applyEvent, recordRejection, type ApplyResult } from './apply-event';
+import { applyChunk, type ApplyResult } from './apply-chunk';
 import { decodeEvent, type DecodedEvent } from './decode-event';
 import { isTransient } from './errors';
 import type { ProcessorMetrics } from './metrics';
@@ -9,14 +9,6 @@ import type { ProcessorMetrics } from './metrics';
 export interface ProcessedMessage {
   readonly message: KafkaMessage;
   readonly result: ApplyResult;
-}
-
-async function applyAll(trx: Knex.Transaction, events: DecodedEvent[], notificationsTopic: string): Promise<ApplyResult[]> {
-  const results: ApplyResult[] = [];
-  for (const event of events) {
-    results.push(event.ok ? await applyEvent(trx, event, notificationsTopic) : await recordRejection(trx, event));
-  }
-  return results;
 }
 
 /**
@@ -30,7 +22,7 @@ export function createEventApplier(options: { db: Knex; registry: SchemaRegistry
 
   async function inTransaction(events: DecodedEvent[]): Promise<ApplyResult[]> {
     const started = performance.now();
-    const results = await db.transaction((trx) => applyAll(trx, events, notificationsTopic));
+    const results = await db.transaction((trx) => applyChunk(trx, events, notificationsTopic));
     metrics.transactionDuration.observe((performance.now() - started) / 1000);
     metrics.eventsPerTransaction.observe(events.length);
     return results;
@@ -51,7 +43,7 @@ export function createEventApplier(options: { db: Knex; registry: SchemaRegistry
       const rejected: DecodedEvent = event.ok
         ? { ok: false, reason: 'internal_error', detail, envelope: event.envelope, eventId: event.envelope.event_id, webhookType: event.envelope.webhook_type, body: event.envelope.body, source: event.source }
         : event;
-      return [await db.transaction((trx) => recordRejection(trx, rejected as Extract<DecodedEvent, { ok: false }>))];
+      return db.transaction((trx) => applyChunk(trx, [rejected], notificationsTopic));
     }
   }
 
