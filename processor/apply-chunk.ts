@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { DecodedEvent } from './decode-event';
 import type { RejectionReason } from './errors';
-import { effectOf, mergedPatch, type Effect, type TradeRow, type TradeState, type TransactionChange } from './trade-effects';
+import { effectOf, mergedPatch, type Effect, type Notification, type TradeRow, type TradeState, type TransactionChange } from './trade-effects';
 
 export type Outcome = 'applied' | 'stale' | 'rejected' | 'duplicate';
 
@@ -14,6 +14,14 @@ export interface ApplyResult {
   readonly detail?: string;
   /** The seed's log line for an applied change (`Buy trade 123 completed via webhook`). */
   readonly message?: string;
+  /** An applied change's notification, as written to the outbox (committed with the change). */
+  readonly notification?: OutboxEntry;
+}
+
+export interface OutboxEntry {
+  readonly id: string;
+  readonly messageKey: string;
+  readonly payload: Notification;
 }
 
 /** Column arrays bound as PostgreSQL arrays (`unnest(?::text[], ...)`): knex's types do not know nullable arrays. */
@@ -150,14 +158,17 @@ async function upsertTransactions(trx: Knex.Transaction, changes: TransactionCha
   );
 }
 
-async function insertOutbox(trx: Knex.Transaction, topic: string, notifications: Array<{ event_id: string; user_id: number }>): Promise<void> {
-  if (notifications.length === 0) return;
-  await trx.raw(
+async function insertOutbox(trx: Knex.Transaction, topic: string, notifications: Notification[]): Promise<Map<string, OutboxEntry>> {
+  if (notifications.length === 0) return new Map();
+  const { rows } = await trx.raw<{ rows: Array<{ id: string; event_id: string }> }>(
     `insert into outbox (event_id, topic, message_key, payload)
      select v.event_id, ?, v.message_key, v.payload from unnest(?::text[], ?::text[], ?::jsonb[]) as v(event_id, message_key, payload)
-     on conflict (event_id) do nothing`,
+     on conflict (event_id) do nothing
+     returning id, event_id`,
     [topic, ...arrays(notifications.map((n) => n.event_id), notifications.map((n) => String(n.user_id)), notifications.map((n) => JSON.stringify(n)))],
   );
+  const byEventId = new Map(notifications.map((notification) => [notification.event_id, notification]));
+  return new Map(rows.map((row) => [row.event_id, { id: row.id, messageKey: String(byEventId.get(row.event_id)!.user_id), payload: byEventId.get(row.event_id)! }]));
 }
 
 /** The final outcome of the rows that are not what the claim wrote (an applied event with its trade id). */
@@ -208,7 +219,7 @@ export async function applyChunk(trx: Knex.Transaction, events: DecodedEvent[], 
   const applied = [...effects.values()].filter((effect): effect is Extract<Effect, { outcome: 'applied' }> => effect.outcome === 'applied');
   await updateTrades(trx, [...byId.values()].filter((state) => state.changed));
   await upsertTransactions(trx, applied.flatMap((effect) => (effect.transaction ? [effect.transaction] : [])));
-  await insertOutbox(trx, notificationsTopic, applied.map((effect) => effect.notification));
+  const outbox = await insertOutbox(trx, notificationsTopic, applied.map((effect) => effect.notification));
   await settle(
     trx,
     toProcess.flatMap((event) => {
@@ -238,7 +249,7 @@ export async function applyChunk(trx: Knex.Transaction, events: DecodedEvent[], 
       case 'stale':
         return { ...base, outcome: 'stale' as const, tradeId: effect.tradeId };
       case 'applied':
-        return { ...base, outcome: 'applied' as const, tradeId: effect.tradeId, message: effect.message };
+        return { ...base, outcome: 'applied' as const, tradeId: effect.tradeId, message: effect.message, notification: outbox.get(eventId) };
     }
   });
 }

@@ -20,6 +20,8 @@ export interface ProcessorConfig {
   readonly retryMaxMs: number;
   readonly outboxBatchSize: number;
   readonly outboxPollMs: number;
+  /** How long a committed notification is left to the fast path before the sweep takes it. */
+  readonly outboxGraceMs: number;
   readonly port: number;
   readonly host: string;
   readonly walletTables: boolean;
@@ -85,7 +87,8 @@ export function readProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
     retryInitialMs: integer('RETRY_INITIAL_MS', 100, 1),
     retryMaxMs: integer('RETRY_MAX_MS', 5000, 1),
     outboxBatchSize: integer('OUTBOX_BATCH_SIZE', 500, 1, 100_000),
-    outboxPollMs: integer('OUTBOX_POLL_MS', 500, 10),
+    outboxPollMs: integer('OUTBOX_POLL_MS', 1000, 10),
+    outboxGraceMs: integer('OUTBOX_GRACE_MS', 2000, 0),
     port: integer('PROCESSOR_PORT', 8001, 0, 65535),
     host: env.PROCESSOR_HOST ?? '0.0.0.0',
     walletTables: flag('MIGRATE_WALLET_TABLES', true),

@@ -90,7 +90,7 @@ export function createWebhookConsumer(options: {
       report(processed);
       resolveOffset(chunk[chunk.length - 1]!.offset);
       await commitOffsetsIfNecessary();
-      if (processed.some(({ result }) => result.outcome === 'applied')) relay.wake();
+      relay.publish(processed.flatMap(({ result }) => (result.notification ? [result.notification] : [])));
       await heartbeat();
     }
   }
@@ -119,8 +119,11 @@ export function createWebhookConsumer(options: {
       await consumer.run({
         eachBatchAutoResolve: false,
         autoCommit: true,
-        // Commit as soon as anything is resolved: after each chunk's transaction.
-        autoCommitThreshold: 1,
+        // Offsets are resolved after each chunk's transaction and committed every half second
+        // and at the end of each batch: a commit per chunk would stall the partition for a
+        // round trip to Kafka each time. What a crash leaves uncommitted is redelivered and
+        // absorbed by the dedupe.
+        autoCommitInterval: 500,
         partitionsConsumedConcurrently: config.partitionConcurrency,
         eachBatch,
       });

@@ -2,29 +2,27 @@ import type { Knex } from 'knex';
 import type { Producer } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from 'pino';
+import type { OutboxEntry } from './apply-chunk';
 import type { ProcessorMetrics } from './metrics';
 
-interface OutboxRow {
-  id: string;
-  message_key: string;
-  payload: Record<string, unknown>;
-}
-
 export interface OutboxRelay {
-  /** Publish soon: called after a transaction wrote outbox rows. */
-  wake(): void;
+  /** Publishes entries just committed to the outbox, then marks them sent; on failure they wait for the sweep. */
+  publish(entries: readonly OutboxEntry[]): void;
   start(): void;
-  /** Finishes the round under way and stops. */
+  /** Finishes the publishing under way and stops. */
   stop(): Promise<void>;
-  /** Publishes until the outbox is empty; resolves with how many rows it published. */
+  /** Sweeps the outbox until nothing older than the grace period is unsent; resolves with how many it published. */
   drain(): Promise<number>;
 }
 
 /**
- * Publishes outbox rows to trade-notifications and marks them sent, in one transaction per
- * round: rows are claimed with FOR UPDATE SKIP LOCKED, so several processor instances share
- * the work without publishing a row twice while they run. A crash after the publish but before
- * the commit publishes that round again: consumers dedupe on event_id (at-least-once).
+ * Publishes outbox rows to trade-notifications and marks them sent. The fast path publishes
+ * the rows a transaction just committed, straight from memory. The sweep, every `pollMs`,
+ * publishes whatever is still unsent after `graceMs` — rows of a publish that failed, or of an
+ * instance that crashed between its commit and its publish — claiming them with FOR UPDATE
+ * SKIP LOCKED so several instances share the work. Delivery is at least once (a crash after
+ * the publish and before the mark, or a sweep racing a slow fast path, publishes a row
+ * again): consumers dedupe on event_id.
  */
 export function createOutboxRelay(options: {
   db: Knex;
@@ -34,80 +32,92 @@ export function createOutboxRelay(options: {
   topic: string;
   batchSize: number;
   pollMs: number;
+  graceMs: number;
   logger: Logger;
   metrics: ProcessorMetrics;
 }): OutboxRelay {
-  const { db, producer, registry, schemaId, topic, batchSize, pollMs, logger, metrics } = options;
-  let running: Promise<number> | undefined;
-  let again = false;
+  const { db, producer, registry, schemaId, topic, batchSize, pollMs, graceMs, logger, metrics } = options;
+  const inFlight = new Set<Promise<unknown>>();
+  let sweeping: Promise<number> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  async function round(): Promise<number> {
+  async function send(entries: ReadonlyArray<{ messageKey: string; payload: object & { event_id: string } }>): Promise<void> {
+    const messages = await Promise.all(
+      entries.map(async (entry) => ({
+        key: entry.messageKey,
+        value: await registry.encode(schemaId, entry.payload),
+        headers: { event_id: entry.payload.event_id },
+      })),
+    );
+    await producer.send({ topic, acks: -1, messages });
+    metrics.notificationsPublished.inc(entries.length);
+  }
+
+  function track<T>(work: Promise<T>): Promise<T> {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work)).catch(() => undefined);
+    return work;
+  }
+
+  async function sweepRound(): Promise<number> {
     return db.transaction(async (trx) => {
-      const { rows } = await trx.raw<{ rows: OutboxRow[] }>(
-        'select id, message_key, payload from outbox where sent_at is null and topic = ? order by id limit ? for update skip locked',
-        [topic, batchSize],
+      const { rows } = await trx.raw<{ rows: Array<{ id: string; message_key: string; payload: object & { event_id: string } }> }>(
+        `select id, message_key, payload from outbox
+         where sent_at is null and topic = ? and created_at < now() - make_interval(secs => ?)
+         order by id limit ? for update skip locked`,
+        [topic, graceMs / 1000, batchSize],
       );
       if (rows.length === 0) return 0;
-      const messages = await Promise.all(
-        rows.map(async (row) => ({
-          key: row.message_key,
-          value: await registry.encode(schemaId, row.payload),
-          headers: { event_id: String(row.payload.event_id) },
-        })),
-      );
-      await producer.send({ topic, acks: -1, messages });
+      await send(rows.map((row) => ({ messageKey: row.message_key, payload: row.payload })));
       await trx.raw('update outbox set sent_at = now() where id = any(?::bigint[])', [rows.map((row) => row.id)]);
       return rows.length;
     });
   }
 
-  async function drainLoop(): Promise<number> {
+  async function sweep(): Promise<number> {
     let total = 0;
-    do {
-      again = false;
-      for (;;) {
-        const published = await round();
-        total += published;
-        metrics.notificationsPublished.inc(published);
-        if (published < batchSize) break;
-      }
-    } while (again && !stopped);
-    return total;
+    for (;;) {
+      const published = await sweepRound();
+      total += published;
+      if (published < batchSize || stopped) return total;
+    }
   }
 
   function drain(): Promise<number> {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = drainLoop().finally(() => {
-      running = undefined;
+    sweeping ??= sweep().finally(() => {
+      sweeping = undefined;
     });
-    return running;
-  }
-
-  function wake(): void {
-    if (stopped) return;
-    drain().catch((error: Error) => {
-      metrics.outboxErrors.inc();
-      logger.warn({ err: error }, 'Outbox relay could not publish; will retry');
-    });
+    return sweeping;
   }
 
   return {
-    wake,
+    publish(entries) {
+      if (entries.length === 0 || stopped) return;
+      void track(
+        (async () => {
+          await send(entries);
+          await db.raw('update outbox set sent_at = now() where id = any(?::bigint[]) and sent_at is null', [entries.map((entry) => entry.id)]);
+        })(),
+      ).catch((error: Error) => {
+        metrics.outboxErrors.inc();
+        logger.warn({ err: error, count: entries.length }, 'Could not publish notifications; the outbox sweep will retry');
+      });
+    },
     drain,
     start() {
       stopped = false;
-      timer = setInterval(wake, pollMs);
-      wake();
+      timer = setInterval(() => {
+        track(drain()).catch((error: Error) => {
+          metrics.outboxErrors.inc();
+          logger.warn({ err: error }, 'Outbox sweep could not publish; will retry');
+        });
+      }, pollMs);
     },
     async stop() {
       stopped = true;
       clearInterval(timer);
-      await running?.catch(() => undefined);
+      await Promise.allSettled([...inFlight]);
     },
   };
 }

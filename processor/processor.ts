@@ -47,6 +47,7 @@ export async function createProcessor(options: {
     topic: config.notificationsTopic,
     batchSize: config.outboxBatchSize,
     pollMs: config.outboxPollMs,
+    graceMs: config.outboxGraceMs,
     logger,
     metrics,
   });

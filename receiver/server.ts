@@ -155,22 +155,27 @@ export function createReceiver(options: {
     response.end(text);
   }
 
-  const server = createServer({ maxHeaderSize: 16 * 1024, headersTimeout: config.headersTimeoutMs, requestTimeout: config.requestTimeoutMs }, (request, response) => {
-    const url = request.url ?? '/';
-    const query = url.indexOf('?');
-    const path = query === -1 ? url : url.slice(0, query);
-    const definition = WEBHOOK_ROUTES.get(path);
-    const handled = definition
-      ? handleWebhook(request, response, definition, path)
-      : (OPERATIONS_PATHS as readonly string[]).includes(path)
-        ? handleOperations(request, response, path)
-        : Promise.resolve(send(response, 404, RESPONSES.not_found.body, { connection: 'close' }));
-    handled.catch((error: Error) => {
-      logger.error({ err: error, path }, 'Unexpected error handling a request');
-      if (!response.headersSent) send(response, 500, { success: false, error: 'Internal error' }, { connection: 'close' });
-      else response.destroy();
-    });
-  });
+  // Slow senders: the headers and the whole request have deadlines, checked every second (Node's
+  // default check runs every 30 s, which would let a slow drip hold a socket far past them).
+  const server = createServer(
+    { maxHeaderSize: 16 * 1024, headersTimeout: config.headersTimeoutMs, requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 },
+    (request, response) => {
+      const url = request.url ?? '/';
+      const query = url.indexOf('?');
+      const path = query === -1 ? url : url.slice(0, query);
+      const definition = WEBHOOK_ROUTES.get(path);
+      const handled = definition
+        ? handleWebhook(request, response, definition, path)
+        : (OPERATIONS_PATHS as readonly string[]).includes(path)
+          ? handleOperations(request, response, path)
+          : Promise.resolve(send(response, 404, RESPONSES.not_found.body, { connection: 'close' }));
+      handled.catch((error: Error) => {
+        logger.error({ err: error, path }, 'Unexpected error handling a request');
+        if (!response.headersSent) send(response, 500, { success: false, error: 'Internal error' }, { connection: 'close' });
+        else response.destroy();
+      });
+    },
+  );
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
   // Idle sockets (no request under way) are closed after this long.
   server.timeout = config.requestTimeoutMs;

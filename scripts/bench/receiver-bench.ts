@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { Partitioners } from 'kafkajs';
+import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
+import { createKafka, createRegistry, ensureTopics, registerValueSchema } from '../../schemas/kafka-client';
+import { createLogger } from '../../schemas/logger';
+import { signPayload } from '../../schemas/signatures';
+import { BENCH_SECRETS, benchName, type BenchServices } from './bench-env';
+import { startScript, waitReady } from './children';
+import { runLoad, type LoadResult, type PreparedRequest } from './load';
+
+export interface ReceiverRound {
+  receiver: LoadResult;
+  bare: LoadResult;
+  kafkaDirectMsgs: number;
+}
+
+function signedBuyRequests(count: number): PreparedRequest[] {
+  return Array.from({ length: count }, (_, index) => {
+    const body = JSON.stringify({ trade_id: 100_000 + index, status: 'completed', crypto_amount: 0.001, transaction_hash: `0x${index.toString(16).padStart(64, '0')}` });
+    return {
+      path: '/api/webhooks/buy-complete',
+      body,
+      headers: { 'content-type': 'application/json', 'x-buy-webhook-signature': signPayload(body, BENCH_SECRETS.BUY_WEBHOOK_SECRET) },
+    };
+  });
+}
+
+/** kafkajs sendBatch of the same events straight to the broker, one batch in flight, for `seconds`. */
+async function kafkaDirect(services: BenchServices, topic: string, requests: PreparedRequest[], seconds: number): Promise<number> {
+  const logger = createLogger({ level: 'warn', name: 'bench' });
+  const kafka = createKafka({ clientId: 'bench-direct', brokers: services.kafkaBrokers.split(','), logger });
+  const registry = createRegistry(services.schemaRegistryUrl);
+  const schemaId = await registerValueSchema(registry, topic, WEBHOOK_EVENT_SCHEMA_FILE);
+  const messages = await Promise.all(
+    requests.map(async (request) => ({
+      key: String(JSON.parse(request.body).trade_id),
+      value: await registry.encode(schemaId, {
+        event_id: createHash('sha256').update('buy_completion').update(request.body).digest('hex'),
+        webhook_type: 'buy_completion',
+        received_at: Date.now(),
+        path: request.path,
+        signature_scheme: 'hmac-sha256',
+        remote_addr: '127.0.0.1',
+        content_type: 'application/json',
+        body: request.body,
+      }),
+    })),
+  );
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  let sent = 0;
+  const batch = 500;
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    const start = sent % messages.length;
+    await producer.sendBatch({ topicMessages: [{ topic, messages: messages.slice(start, start + batch) }], acks: -1 });
+    sent += Math.min(batch, messages.length - start);
+  }
+  await producer.disconnect();
+  return sent / seconds;
+}
+
+export async function receiverBench(options: { services: BenchServices; rounds: number; seconds: number; connections: number; port: number }): Promise<{ rounds: ReceiverRound[]; peakRssMiB: number }> {
+  const { services, seconds, connections } = options;
+  const topic = benchName('receiver');
+  const logger = createLogger({ level: 'warn', name: 'bench' });
+  await ensureTopics(createKafka({ clientId: 'bench-admin', brokers: services.kafkaBrokers.split(','), logger }), [{ topic, partitions: 6 }]);
+  const requests = signedBuyRequests(5000);
+
+  const receiver = startScript('receiver/main.ts', {
+    ...process.env,
+    ...BENCH_SECRETS,
+    KAFKA_BROKERS: services.kafkaBrokers,
+    SCHEMA_REGISTRY_URL: services.schemaRegistryUrl,
+    WEBHOOK_EVENTS_TOPIC: topic,
+    PORT: String(options.port),
+    HOST: '127.0.0.1',
+    RATE_LIMIT_PER_SECOND: '0',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+  });
+  const bare = startScript('scripts/bench/bare-server.ts', process.env);
+  const barePort = Number(await bare.firstLine);
+  const receiverUrl = `http://127.0.0.1:${options.port}`;
+  const rounds: ReceiverRound[] = [];
+  try {
+    await waitReady(`${receiverUrl}/readyz`);
+    // Warm-up: JIT, connection pools, producer metadata.
+    await runLoad({ url: receiverUrl, requests, connections, seconds: 2, expectStatus: 202 });
+    await runLoad({ url: `http://127.0.0.1:${barePort}`, requests, connections, seconds: 2, expectStatus: 202 });
+    for (let round = 1; round <= options.rounds; round += 1) {
+      const bareResult = await runLoad({ url: `http://127.0.0.1:${barePort}`, requests, connections, seconds, expectStatus: 202 });
+      const receiverResult = await runLoad({ url: receiverUrl, requests, connections, seconds, expectStatus: 202 });
+      const kafkaDirectMsgs = await kafkaDirect(services, topic, requests, seconds);
+      rounds.push({ receiver: receiverResult, bare: bareResult, kafkaDirectMsgs });
+      console.error(
+        `  receiver round ${round}: receiver ${Math.round(receiverResult.rps)} req/s (p99 ${receiverResult.p99Ms} ms, ${receiverResult.errors} errors), ` +
+          `bare node:http ${Math.round(bareResult.rps)} req/s, kafkajs direct ${Math.round(kafkaDirectMsgs)} msg/s`,
+      );
+    }
+    return { rounds, peakRssMiB: receiver.peakRssMiB() };
+  } finally {
+    await receiver.stop();
+    await bare.stop();
+  }
+}
