@@ -99,7 +99,8 @@ export function createWebhookConsumer(options: {
     async start() {
       consumer = kafka.consumer({
         groupId: config.consumerGroup,
-        sessionTimeout: 30_000,
+        // A crashed instance's partitions move to the others after this long without a heartbeat.
+        sessionTimeout: 10_000,
         heartbeatInterval: 3000,
         maxWaitTimeInMs: 100,
         retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
