@@ -1,3 +1,4 @@
+import { ConfigError, environmentReader } from '../schemas/environment';
 import { TOPICS } from '../schemas/kafka-client';
 
 export interface ProcessorConfig {
@@ -28,47 +29,14 @@ export interface ProcessorConfig {
   readonly logLevel: string;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 /** Reads the environment once; every problem is reported together, then the result is frozen. */
 export function readProcessorConfig(env: NodeJS.ProcessEnv = process.env): ProcessorConfig {
-  const problems: string[] = [];
-  const integer = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
-      return fallback;
-    }
-    return value;
-  };
-  const flag = (name: string, fallback: boolean): boolean => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    if (['true', '1', 'yes'].includes(raw.toLowerCase())) return true;
-    if (['false', '0', 'no'].includes(raw.toLowerCase())) return false;
-    problems.push(`${name} must be true or false, got "${raw}"`);
-    return fallback;
-  };
-
-  const databaseUrl = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/trade_webhooks';
-  try {
-    new URL(databaseUrl);
-  } catch {
-    problems.push(`DATABASE_URL must be a postgres:// URL, got "${databaseUrl}"`);
-  }
-  const brokers = (env.KAFKA_BROKERS ?? '127.0.0.1:9092')
-    .split(',')
-    .map((broker) => broker.trim())
-    .filter(Boolean);
-  if (brokers.length === 0) problems.push('KAFKA_BROKERS must list at least one host:port');
+  const read = environmentReader(env);
+  const { problems, integer, flag } = read;
+  const databaseUrl = read.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/trade_webhooks', 'a postgres:// URL');
+  const brokers = read.list('KAFKA_BROKERS', '127.0.0.1:9092');
 
   const webhookEventsTopic = env.WEBHOOK_EVENTS_TOPIC ?? TOPICS.webhookEvents;
   const config: ProcessorConfig = {
@@ -97,6 +65,6 @@ export function readProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
   if (config.databasePoolMax < config.partitionConcurrency + 1) {
     problems.push('DATABASE_POOL_MAX must exceed PARTITION_CONCURRENCY (one connection a partition, one for the outbox relay)');
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  read.check();
   return Object.freeze(config);
 }

@@ -2,18 +2,9 @@ import type { KafkaMessage } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { parseJsonObject, validatePayload, type WebhookPayload } from '../schemas/payload-validation';
 import { webhookByType, type WebhookDefinition } from '../schemas/webhook-catalog';
+import type { WebhookEventRecord } from '../schemas/webhook-event';
 import type { RejectionReason } from './errors';
 
-export interface WebhookEventEnvelope {
-  event_id: string;
-  webhook_type: string;
-  received_at: number;
-  path: string;
-  signature_scheme: string;
-  remote_addr: string | null;
-  content_type: string;
-  body: string;
-}
 
 export interface EventSource {
   readonly topic: string;
@@ -22,13 +13,13 @@ export interface EventSource {
 }
 
 export type DecodedEvent =
-  | { ok: true; envelope: WebhookEventEnvelope; definition: WebhookDefinition; payload: WebhookPayload; source: EventSource }
+  | { ok: true; envelope: WebhookEventRecord; definition: WebhookDefinition; payload: WebhookPayload; source: EventSource }
   | {
       ok: false;
       reason: RejectionReason;
       detail: string;
       /** The envelope when it could be read; undecodable ones are audited under a synthetic id. */
-      envelope?: WebhookEventEnvelope;
+      envelope?: WebhookEventRecord;
       eventId: string;
       webhookType: string;
       body: string;
@@ -54,9 +45,9 @@ export async function decodeEvent(registry: SchemaRegistry, message: KafkaMessag
   });
   // Confluent wire format: magic byte 0, 4-byte schema id, Avro body.
   if (!value || value.length < 5 || value[0] !== 0) return undecodable('not in the Confluent wire format');
-  let envelope: WebhookEventEnvelope;
+  let envelope: WebhookEventRecord;
   try {
-    envelope = (await registry.decode(value)) as WebhookEventEnvelope;
+    envelope = (await registry.decode(value)) as WebhookEventRecord;
   } catch (error) {
     // The registry client reports its HTTP failures as ResponseError, and an unreachable
     // registry as one with status 400: only "no such schema" (404) is about the record.

@@ -1,3 +1,4 @@
+import { ConfigError, environmentReader } from '../schemas/environment';
 import { splitSecrets } from '../schemas/signatures';
 import { WEBHOOKS, type WebhookType } from '../schemas/webhook-catalog';
 
@@ -29,32 +30,17 @@ export interface ReceiverConfig {
   readonly warnings: readonly string[];
 }
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 /** HMAC keys shorter than the digest weaken it (RFC 2104 §3). */
 const MIN_SECRET_BYTES = 32;
 
 /** Reads the environment once; every problem is reported together, then the result is frozen. */
 export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig {
-  const problems: string[] = [];
+  const read = environmentReader(env);
+  const { problems } = read;
+  const integer = read.integer;
   const warnings: string[] = [];
-
-  const integer = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
-      return fallback;
-    }
-    return value;
-  };
 
   const secrets = {} as Record<WebhookType, readonly string[]>;
   for (const webhook of WEBHOOKS) {
@@ -66,18 +52,8 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
     secrets[webhook.type] = Object.freeze(list);
   }
 
-  const relworxCallbackUrl = env.RELWORX_CALLBACK_URL ?? 'http://localhost:8000/api/webhooks/relworx';
-  try {
-    new URL(relworxCallbackUrl);
-  } catch {
-    problems.push(`RELWORX_CALLBACK_URL must be the URL registered with Relworx, got "${relworxCallbackUrl}"`);
-  }
-
-  const brokers = (env.KAFKA_BROKERS ?? '127.0.0.1:9092')
-    .split(',')
-    .map((broker) => broker.trim())
-    .filter(Boolean);
-  if (brokers.length === 0) problems.push('KAFKA_BROKERS must list at least one host:port');
+  const relworxCallbackUrl = read.url('RELWORX_CALLBACK_URL', 'http://localhost:8000/api/webhooks/relworx', 'the URL registered with Relworx');
+  const brokers = read.list('KAFKA_BROKERS', '127.0.0.1:9092');
 
   const config: ReceiverConfig = {
     port: integer('PORT', 8000, 0, 65535),
@@ -105,6 +81,6 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
   if (config.requestTimeoutMs < config.headersTimeoutMs) {
     problems.push('REQUEST_TIMEOUT_MS must not be shorter than HEADERS_TIMEOUT_MS');
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  read.check();
   return Object.freeze(config);
 }

@@ -1,19 +1,10 @@
 import { Partitioners, type IHeaders, type Kafka, type Producer } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from 'pino';
+import type { WebhookEventRecord } from '../schemas/webhook-event';
 import type { ReceiverMetrics } from './metrics';
 
-/** The `WebhookEvent` record of schemas/avro/webhook-event.avsc. */
-export interface WebhookEventRecord {
-  event_id: string;
-  webhook_type: string;
-  received_at: number;
-  path: string;
-  signature_scheme: string;
-  remote_addr: string | null;
-  content_type: string;
-  body: string;
-}
+export type { WebhookEventRecord };
 
 export class PublishError extends Error {
   readonly code = 'PUBLISH_FAILED';

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { freePort } from '../support/free-port';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { PostgreSqlContainer } from '@testcontainers/postgresql';
 import { APICURIO_VERSION, KAFKA_VERSION } from '../../scripts/services/settings';
@@ -8,17 +8,6 @@ export interface StartedContainers {
   readonly schemaRegistryUrl: string;
   readonly databaseUrl: string;
   readonly containers: StartedTestContainer[];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /**

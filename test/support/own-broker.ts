@@ -1,22 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKafka, stopKafka } from '../../scripts/services/kafka';
 import { runningProcess } from '../../scripts/services/processes';
 import { serviceSettings, type ServiceSettings } from '../../scripts/services/settings';
 import { onCleanup } from './cleanup';
+import { freePort } from './free-port';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort };
 
 /**
  * A Kafka broker of the test's own (native, on free ports), for tests that stop, kill and

@@ -1,12 +1,12 @@
 import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
-import { createKafka, createRegistry, registerValueSchema } from '../../schemas/kafka-client';
+import { createRegistry, registerValueSchema } from '../../schemas/kafka-client';
 import { readReceiverConfig, type ReceiverConfig } from '../../receiver/config';
-import { createEventPublisher, type EventPublisher } from '../../receiver/event-publisher';
+import { assembleReceiver } from '../../receiver/assemble';
+import type { EventPublisher } from '../../receiver/event-publisher';
 import { createLogger } from '../../schemas/logger';
-import { createReceiverMetrics } from '../../receiver/metrics';
-import { createReceiver, type Receiver } from '../../receiver/server';
+import type { Receiver } from '../../receiver/server';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from './cleanup';
 
@@ -62,23 +62,8 @@ export async function startTestReceiver(options: { topic: string; env?: Record<s
   });
   const logs = new CapturedLogs();
   const logger = createLogger({ level: config.logLevel, name: 'receiver' }, logs);
-  const kafka = createKafka({ clientId: 'test-receiver', brokers: config.kafkaBrokers, logger });
-  const registry = createRegistry(config.schemaRegistryUrl);
-  const schemaId = await registerValueSchema(registry, config.topic, WEBHOOK_EVENT_SCHEMA_FILE);
-  const metrics = createReceiverMetrics();
-  const publisher = await createEventPublisher({
-    kafka,
-    registry,
-    schemaId,
-    topic: config.topic,
-    maxBatch: config.batchMaxMessages,
-    lingerMs: config.batchLingerMs,
-    lanes: config.publishLanes,
-    ackTimeoutMs: config.ackTimeoutMs,
-    logger,
-    metrics,
-  });
-  const receiver = createReceiver({ config, publisher, logger, metrics });
+  const schemaId = await registerValueSchema(createRegistry(config.schemaRegistryUrl), config.topic, WEBHOOK_EVENT_SCHEMA_FILE);
+  const { receiver, publisher } = await assembleReceiver({ config, logger, schemaId });
   const address: AddressInfo = await receiver.listen();
   onCleanup(() => receiver.close());
   return { url: `http://127.0.0.1:${address.port}`, receiver, publisher, config, logs };

@@ -1,0 +1,53 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { ConfigError } from './environment';
+
+/** Retries a start-up step that needs Kafka, the registry or the database, which may come up after the service. */
+export async function untilDone<T>(what: string, step: () => Promise<T>, logger: Logger): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await step();
+    } catch (error) {
+      logger.warn({ err: error, attempt }, `${what} failed; retrying`);
+      await sleep(Math.min(5000, 250 * 2 ** attempt));
+    }
+  }
+}
+
+/** The configuration, or exit 2 with every problem listed. */
+export function configOrExit<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+/**
+ * SIGTERM and SIGINT run `stop` once, then exit 0 (1 if stopping failed) after the
+ * asynchronous log lines are flushed.
+ */
+export function stopOnSignals(logger: Logger, name: string, stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'Shutting down: finishing the work under way');
+    stop().then(
+      () => {
+        logger.info(`${name} stopped`);
+        logger.flush(() => process.exit(0));
+      },
+      (error: Error) => {
+        logger.error({ err: error }, 'Shutdown failed');
+        logger.flush(() => process.exit(1));
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
