@@ -51,7 +51,7 @@ export function readProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
     consumerGroup: env.CONSUMER_GROUP ?? 'trade-webhook-processor',
     topicPartitions: integer('TOPIC_PARTITIONS', 6, 1, 10_000),
     partitionConcurrency: integer('PARTITION_CONCURRENCY', 6, 1, 1000),
-    eventsPerTransaction: integer('EVENTS_PER_TRANSACTION', 200, 1, 10_000),
+    eventsPerTransaction: integer('EVENTS_PER_TRANSACTION', 500, 1, 10_000),
     retryInitialMs: integer('RETRY_INITIAL_MS', 100, 1),
     retryMaxMs: integer('RETRY_MAX_MS', 5000, 1),
     outboxBatchSize: integer('OUTBOX_BATCH_SIZE', 500, 1, 100_000),

@@ -5,6 +5,7 @@ import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
 import { createKafka, createRegistry, ensureTopics, registerValueSchema } from '../../schemas/kafka-client';
 import { createLogger } from '../../schemas/logger';
 import { applyChunk } from '../../processor/apply-chunk';
+import { readProcessorConfig } from '../../processor/config';
 import { decodeEvent, type DecodedEvent } from '../../processor/decode-event';
 import { benchName, type BenchServices } from './bench-env';
 import { benchSchema, countRows } from './bench-database';
@@ -17,7 +18,6 @@ export interface ProcessorRound {
 }
 
 const PARTITIONS = 6;
-const CHUNK = 200;
 
 function envelope(tradeId: number) {
   const body = JSON.stringify({ trade_id: tradeId, status: 'completed', crypto_amount: 0.001, transaction_hash: `0x${tradeId.toString(16)}` });
@@ -58,15 +58,17 @@ async function consumeOnly(services: BenchServices, topic: string, count: number
 /** The apply step on the same events without Kafka: decode and apply, a stream per partition. */
 async function applyOnly(services: BenchServices, messages: Array<{ partition: number; message: KafkaMessage }>, topic: string): Promise<number> {
   const registry = createRegistry(services.schemaRegistryUrl);
+  // The processor's own chunk size, so the baseline applies the same transactions.
+  const chunk = readProcessorConfig(process.env).eventsPerTransaction;
   const { db, drop } = await benchSchema(services.databaseUrl, messages.length);
   try {
     const streams = Array.from({ length: PARTITIONS }, (_, partition) => messages.filter((entry) => entry.partition === partition));
     const started = performance.now();
     await Promise.all(
       streams.map(async (stream, partition) => {
-        for (let start = 0; start < stream.length; start += CHUNK) {
+        for (let start = 0; start < stream.length; start += chunk) {
           const events: DecodedEvent[] = [];
-          for (const { message } of stream.slice(start, start + CHUNK)) events.push(await decodeEvent(registry, message, { topic, partition, offset: message.offset }));
+          for (const { message } of stream.slice(start, start + chunk)) events.push(await decodeEvent(registry, message, { topic, partition, offset: message.offset }));
           await db.transaction((trx) => applyChunk(trx, events, 'bench-notifications'));
         }
       }),
