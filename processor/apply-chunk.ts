@@ -111,7 +111,7 @@ async function updateTrades(trx: Knex.Transaction, states: TradeState[]): Promis
        status = v.status,
        crypto_amount = v.crypto_amount,
        fiat_amount = v.fiat_amount,
-       metadata = t.metadata || v.patch,
+       metadata = coalesce(t.metadata, '{}'::jsonb) || v.patch,
        completed_at = coalesce(to_timestamp(v.completed_at / 1000), t.completed_at),
        failed_at = coalesce(to_timestamp(v.failed_at / 1000), t.failed_at),
        updated_at = now()
@@ -152,7 +152,7 @@ async function upsertTransactions(trx: Knex.Transaction, changes: TransactionCha
      on conflict (trade_id, kind) do update set
        status = excluded.status,
        ${TRANSACTION_COLUMNS.map((name) => `${name} = coalesce(excluded.${name}, transactions.${name})`).join(',\n       ')},
-       metadata = transactions.metadata || excluded.metadata,
+       metadata = coalesce(transactions.metadata, '{}'::jsonb) || excluded.metadata,
        updated_at = now()`,
     arrays(column('trade_id'), column('kind'), column('status'), ...TRANSACTION_COLUMNS.map(column), column('metadata')),
   );

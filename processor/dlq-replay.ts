@@ -26,8 +26,10 @@ async function readToEnd(kafka: Kafka, topic: string): Promise<KafkaMessage[]> {
   await admin.connect();
   const groupId = `dlq-replay-${randomUUID()}`;
   try {
-    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((partition) => [partition.partition, BigInt(partition.high)]));
-    const remaining = new Set([...ends].filter(([, high]) => high > 0n).map(([partition]) => partition));
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const ends = new Map(offsets.map((partition) => [partition.partition, BigInt(partition.high)]));
+    // A partition whose records retention already deleted (low = high) has nothing to read.
+    const remaining = new Set(offsets.filter((partition) => BigInt(partition.high) > BigInt(partition.low)).map((partition) => partition.partition));
     const messages: KafkaMessage[] = [];
     if (remaining.size === 0) return messages;
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });

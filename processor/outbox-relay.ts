@@ -60,6 +60,10 @@ export function createOutboxRelay(options: {
     return work;
   }
 
+  /**
+   * One round of the sweep. If the batch cannot be sent whole, its rows are sent one by one:
+   * a row that cannot be published (it fails alone, and is logged) must not hold back the rest.
+   */
   async function sweepRound(): Promise<number> {
     return db.transaction(async (trx) => {
       const { rows } = await trx.raw<{ rows: Array<{ id: string; message_key: string; payload: object & { event_id: string } }> }>(
@@ -69,8 +73,24 @@ export function createOutboxRelay(options: {
         [topic, graceMs / 1000, batchSize],
       );
       if (rows.length === 0) return 0;
-      await send(rows.map((row) => ({ messageKey: row.message_key, payload: row.payload })));
-      await trx.raw('update outbox set sent_at = now() where id = any(?::bigint[])', [rows.map((row) => row.id)]);
+      const entry = (row: (typeof rows)[number]) => ({ messageKey: row.message_key, payload: row.payload });
+      let sent = rows;
+      try {
+        await send(rows.map(entry));
+      } catch (error) {
+        logger.warn({ err: error, count: rows.length }, 'Outbox sweep could not publish a batch; trying its rows one by one');
+        sent = [];
+        for (const row of rows) {
+          try {
+            await send([entry(row)]);
+            sent.push(row);
+          } catch (rowError) {
+            metrics.outboxErrors.inc();
+            logger.error({ err: rowError, outbox_id: row.id, event_id: row.payload.event_id }, 'Could not publish a notification; it stays in the outbox');
+          }
+        }
+      }
+      if (sent.length > 0) await trx.raw('update outbox set sent_at = now() where id = any(?::bigint[])', [sent.map((row) => row.id)]);
       return rows.length;
     });
   }

@@ -16,6 +16,10 @@ export interface ReceiverConfig {
   readonly maxBodyBytes: number;
   readonly rateLimitPerSecond: number;
   readonly rateLimitBurst: number;
+  /** Behind a load balancer: rate-limit by the first X-Forwarded-For address instead of the socket's. */
+  readonly trustProxy: boolean;
+  /** How long a shutdown waits for connections to finish before cutting them. */
+  readonly shutdownGraceMs: number;
   readonly batchMaxMessages: number;
   readonly batchLingerMs: number;
   /** Idempotent producers sending batches side by side. */
@@ -67,6 +71,8 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
     maxBodyBytes: integer('MAX_BODY_BYTES', 64 * 1024, 1, 16 * 1024 * 1024),
     rateLimitPerSecond: integer('RATE_LIMIT_PER_SECOND', 1000, 0),
     rateLimitBurst: integer('RATE_LIMIT_BURST', 2000, 1),
+    trustProxy: read.flag('TRUST_PROXY', false),
+    shutdownGraceMs: integer('SHUTDOWN_GRACE_MS', 10_000, 0),
     batchMaxMessages: integer('PUBLISH_BATCH_MAX', 1000, 1, 100_000),
     batchLingerMs: integer('PUBLISH_LINGER_MS', 0, 0, 1000),
     publishLanes: integer('PUBLISH_PRODUCERS', 3, 1, 32),

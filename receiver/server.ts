@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { parseJsonObject, validatePayload } from '../schemas/payload-validation';
+import { parseJsonObject, validatePayload, type WebhookPayload } from '../schemas/payload-validation';
+import { RELWORX_SIGNED_FIELDS } from '../schemas/signatures';
 import type { WebhookDefinition } from '../schemas/webhook-catalog';
 import type { ReceiverConfig } from './config';
 import type { EventPublisher } from './event-publisher';
@@ -26,6 +27,25 @@ function send(response: ServerResponse, status: number, body: unknown, headers: 
   const text = JSON.stringify(body);
   response.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(text), ...headers });
   response.end(text);
+}
+
+/**
+ * sha256 of the type and the body, so a retried request keeps its id. Relworx signs only its
+ * reference fields and status: its id covers just those, so a copy with an altered unsigned
+ * field (or a Relworx retry that rewrites one) is still the same event.
+ */
+function derivedEventId(definition: WebhookDefinition, body: Buffer, payload: WebhookPayload): string {
+  const hash = createHash('sha256').update(definition.type);
+  if (definition.type !== 'relworx_payment') return hash.update(body).digest('hex');
+  for (const field of RELWORX_SIGNED_FIELDS) hash.update('\0').update(String(payload[field]));
+  return hash.digest('hex');
+}
+
+/** The client a trusted proxy saw: the first address of X-Forwarded-For. */
+function forwardedFor(request: IncomingMessage): string | undefined {
+  const header = request.headers['x-forwarded-for'];
+  const first = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim();
+  return first || undefined;
 }
 
 function isJson(contentType: string | undefined): boolean {
@@ -70,9 +90,10 @@ export function createReceiver(options: {
     const started = performance.now();
     const route = definition.name;
     const remoteAddr = request.socket.remoteAddress ?? 'unknown';
+    const client = config.trustProxy ? forwardedFor(request) ?? remoteAddr : remoteAddr;
     if (request.method !== 'POST') return refuse(response, route, started, 'method_not_allowed', { allow: 'POST' });
 
-    const wait = limiter.take(remoteAddr);
+    const wait = limiter.take(client);
     if (wait > 0) return refuse(response, route, started, 'rate_limited', { 'retry-after': String(wait) });
 
     const contentType = request.headers['content-type'];
@@ -116,7 +137,7 @@ export function createReceiver(options: {
     }
 
     const { payload } = validation;
-    const eventId = verification.webhookId ?? createHash('sha256').update(definition.type).update(body).digest('hex');
+    const eventId = verification.webhookId ?? derivedEventId(definition, body, payload);
     const key = String(payload.trade_id ?? payload.customer_reference);
     logger.info(
       { event_id: eventId, trade_id: payload.trade_id, customer_reference: payload.customer_reference, status: payload.status },
@@ -195,7 +216,11 @@ export function createReceiver(options: {
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Keep-alive clients and slow senders could hold the server open: after the grace
+      // period whatever is still connected is cut (its sender retries elsewhere).
+      const deadline = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
       await closed;
+      clearTimeout(deadline);
       await publisher.close();
     },
   };

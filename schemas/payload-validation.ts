@@ -16,7 +16,9 @@ export type ValidationResult =
 
 type JsonObject = Record<string, unknown>;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading byte-order mark, so the parser refuses it: JSON text must not
+// start with one (RFC 8259 §8.1), and the body is stored and later parsed exactly as sent.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Parses a body as a JSON object, keeping every number as its exact text.

@@ -93,6 +93,18 @@ describe('processor: signed HTTP request to trade update and notification', () =
       }),
     ]);
 
+    // Relworx again, an unsigned field altered: the same event, so nothing changes twice.
+    const altered = JSON.stringify({ ...relworxFields, amount: 50000, currency: 'UGX', msisdn: '256700000999', provider: 'MTN_UGANDA' });
+    const again = await post(receiver, 'relworx', altered, {
+      'relworx-signature': relworxSignatureHeader(t, signRelworx(TEST_RELWORX_CALLBACK_URL, t, relworxFields, TEST_SECRETS.RELWORX_WEBHOOK_SECRET)),
+    });
+    expect(again).toBe(202);
+    await waitFor('the altered Relworx copy counted as a duplicate', async () => {
+      const row = await db('webhook_events').where({ webhook_type: 'relworx_payment' }).first();
+      return row?.deliveries === 2 ? true : undefined;
+    });
+    expect((await db('transactions').where({ trade_id: mobile.id }).first()).msisdn).toBe('256700000001');
+
     const events = await waitFor('four applied events', async () => {
       const rows = await db('webhook_events').where({ outcome: 'applied' });
       return rows.length === 4 ? rows : undefined;

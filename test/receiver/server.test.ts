@@ -55,7 +55,8 @@ describe('receiver: accepted webhooks', () => {
       { success: true, event_id: eventId('buy_completion', buy) },
       { success: true, event_id: eventId('sell_completion', sell) },
       { success: true, event_id: eventId('trade_status', status) },
-      { success: true, event_id: eventId('relworx_payment', relworx) },
+      // Relworx signs only its reference fields and status: the id covers those.
+      { success: true, event_id: createHash('sha256').update('relworx_payment').update('\0TRADE-104\0RWX-104\0success').digest('hex') },
     ]);
 
     const messages = await readTopic(kafka, topic, { count: 4 });
@@ -74,6 +75,7 @@ describe('receiver: accepted webhooks', () => {
       body: buy,
     });
     expect(byType.relworx_payment!.value.signature_scheme).toBe('relworx');
+    expect(byType.relworx_payment!.value.event_id).toBe((bodies[3] as { event_id: string }).event_id);
     expect(byType.sell_completion!.headers).toEqual({
       ce_specversion: '1.0',
       ce_id: eventId('sell_completion', sell),
@@ -186,6 +188,10 @@ describe('receiver: refused requests never reach Kafka', () => {
     }, 401, { success: false, error: 'Invalid signature' }],
     ['a body that is not JSON', () => post(receiver, '/api/webhooks/buy-complete', 'trade_id=1', signedBuy('trade_id=1')), 400, { success: false, error: 'Invalid JSON' }],
     ['a JSON array', () => post(receiver, '/api/webhooks/buy-complete', '[1]', signedBuy('[1]')), 400, { success: false, error: 'Invalid JSON' }],
+    ['a body starting with a byte-order mark', () => {
+      const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(valid)]);
+      return post(receiver, '/api/webhooks/buy-complete', body, { 'x-buy-webhook-signature': signPayload(body, TEST_SECRETS.BUY_WEBHOOK_SECRET) });
+    }, 400, { success: false, error: 'Invalid JSON' }],
     ['missing fields', () => {
       const body = JSON.stringify({ status: 'completed' });
       return post(receiver, '/api/webhooks/buy-complete', body, signedBuy(body));
