@@ -12,6 +12,8 @@ export interface LedgerSummary {
   sent: number;
   accepted: number;
   refused5xx: number;
+  /** Senders that never got an answer (the connection failed on every attempt). */
+  noAnswer: number;
   refused4xx: number;
   applied: number;
   notified: number;
@@ -53,7 +55,8 @@ export class Ledger {
       scenario: this.scenario,
       sent: this.answers.size,
       accepted: accepted.size,
-      refused5xx: statuses.filter((status) => status >= 500 || status === 0).length,
+      refused5xx: statuses.filter((status) => status >= 500).length,
+      noAnswer: statuses.filter((status) => status === 0).length,
       refused4xx: statuses.filter((status) => status >= 400 && status < 500).length,
       applied: [...accepted].filter((id) => appliedIds.has(id)).length,
       notified: [...accepted].filter((id) => notified.has(id)).length,
