@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import Timeout from 'mappersmith/middleware/timeout';
 import type { Logger } from 'pino';
 import { readAvroSchema } from './avro-schemas';
 
@@ -32,8 +33,9 @@ export function createKafka(options: { clientId: string; brokers: readonly strin
   });
 }
 
+/** The registry client; a request that takes longer than 10 s fails instead of hanging (the client sets no deadline of its own). */
 export function createRegistry(url: string): SchemaRegistry {
-  return new SchemaRegistry({ host: url });
+  return new SchemaRegistry({ host: url, middlewares: [Timeout(10_000)] });
 }
 
 /**

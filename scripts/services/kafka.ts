@@ -38,6 +38,7 @@ function serverProperties(settings: ServiceSettings, dataDir: string): string {
     'offsets.topic.num.partitions=6',
     'transaction.state.log.replication.factor=1',
     'transaction.state.log.min.isr=1',
+    'transaction.state.log.num.partitions=1',
     'share.coordinator.state.topic.replication.factor=1',
     'share.coordinator.state.topic.min.isr=1',
     'group.initial.rebalance.delay.ms=0',
@@ -56,6 +57,37 @@ export async function kafkaAnswers(brokers: string[], timeoutMs = 3000): Promise
     const cluster = await admin.describeCluster();
     return cluster.clusterId;
   } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * A fresh broker answers metadata before its group coordinator and producer-id allocation are
+ * ready: the first consumer group and idempotent producer wait for internal topics to be
+ * created. Doing that once here means "ready" means ready for what the services do.
+ */
+async function warmUp(brokers: string[]): Promise<void> {
+  const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING, retry: { retries: 20, maxRetryTime: 2000 } });
+  const topic = 'trade-webhooks-warm-up';
+  const groupId = `${topic}_${Date.now()}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic, acks: -1, messages: [{ value: 'warm-up' }] });
+    await producer.disconnect();
+    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      consumer.run({ eachMessage: async () => resolve() }).catch(reject);
+    });
+    await consumer.disconnect();
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+  } finally {
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
   }
 }
@@ -105,6 +137,7 @@ export async function startKafka(settings: ServiceSettings): Promise<StartResult
     alive: () => runningProcess(settings.stateDir, NAME)?.pid === started.pid,
     hint: `See ${logFile(settings.stateDir, NAME)}; is port ${settings.kafkaPort} or ${settings.kafkaControllerPort} taken?`,
   });
+  await waitUntil('Kafka consumer groups and idempotent producers', () => warmUp(brokers), { timeoutMs: settings.startTimeoutMs });
   return 'started';
 }
 

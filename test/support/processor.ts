@@ -12,6 +12,7 @@ import { testDatabase } from './database';
 import { createTestTopic, testAdmin, testKafka } from './kafka';
 import { uniqueName } from './names';
 import { CapturedLogs } from './receiver';
+import { withinDeadline } from './wait-for';
 
 export interface TestTopics {
   readonly events: string;
@@ -73,7 +74,7 @@ export async function startTestProcessor(options: {
   const logs = new CapturedLogs();
   const logger = createLogger({ level: 'info', name: 'processor' }, logs);
   const metrics = createProcessorMetrics();
-  const processor = await createProcessor({
+  const processor = await withinDeadline('createProcessor (topics, schema registration)', createProcessor({
     config,
     db: options.db,
     kafka: createKafka({ clientId: 'test-processor', brokers: config.kafkaBrokers, logger }),
@@ -81,9 +82,9 @@ export async function startTestProcessor(options: {
     logger,
     metrics,
     producer: options.producer,
-  });
+  }));
   onCleanup(() => processor.stop());
-  if (options.start !== false) await processor.start();
+  if (options.start !== false) await withinDeadline('processor.start (producer, consumer group)', processor.start());
   return { processor, config, logs, metrics };
 }
 

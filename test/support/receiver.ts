@@ -9,6 +9,7 @@ import { createLogger } from '../../schemas/logger';
 import type { Receiver } from '../../receiver/server';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from './cleanup';
+import { withinDeadline } from './wait-for';
 
 export const TEST_SECRETS = Object.freeze({
   BUY_WEBHOOK_SECRET: 'buy-secret-for-tests-0123456789abcdef',
@@ -62,8 +63,8 @@ export async function startTestReceiver(options: { topic: string; env?: Record<s
   });
   const logs = new CapturedLogs();
   const logger = createLogger({ level: config.logLevel, name: 'receiver' }, logs);
-  const schemaId = await registerValueSchema(createRegistry(config.schemaRegistryUrl), config.topic, WEBHOOK_EVENT_SCHEMA_FILE);
-  const { receiver, publisher } = await assembleReceiver({ config, logger, schemaId });
+  const schemaId = await withinDeadline('registering the WebhookEvent schema', registerValueSchema(createRegistry(config.schemaRegistryUrl), config.topic, WEBHOOK_EVENT_SCHEMA_FILE));
+  const { receiver, publisher } = await withinDeadline('assembling the receiver', assembleReceiver({ config, logger, schemaId }));
   const address: AddressInfo = await receiver.listen();
   onCleanup(() => receiver.close());
   return { url: `http://127.0.0.1:${address.port}`, receiver, publisher, config, logs };

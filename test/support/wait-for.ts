@@ -10,3 +10,16 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     await sleep(100);
   }
 }
+
+/** `work`, or a failure that names the step if it takes longer than `timeoutMs` (a hang should say where it is). */
+export async function withinDeadline<T>(step: string, work: Promise<T>, timeoutMs = 30_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${step} did not finish within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
