@@ -11,8 +11,6 @@ export interface OutboxRelay {
   start(): void;
   /** Finishes the publishing under way and stops. */
   stop(): Promise<void>;
-  /** Sweeps the outbox until nothing older than the grace period is unsent; resolves with how many it published. */
-  drain(): Promise<number>;
 }
 
 /**
@@ -104,6 +102,7 @@ export function createOutboxRelay(options: {
     }
   }
 
+  /** One sweep at a time: a tick that finds one under way joins it. */
   function drain(): Promise<number> {
     sweeping ??= sweep().finally(() => {
       sweeping = undefined;
@@ -124,7 +123,6 @@ export function createOutboxRelay(options: {
         logger.warn({ err: error, count: entries.length }, 'Could not publish notifications; the outbox sweep will retry');
       });
     },
-    drain,
     start() {
       stopped = false;
       timer = setInterval(() => {

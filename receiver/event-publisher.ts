@@ -4,7 +4,6 @@ import type { Logger } from 'pino';
 import type { WebhookEventRecord } from '../schemas/webhook-event';
 import type { ReceiverMetrics } from './metrics';
 
-export type { WebhookEventRecord };
 
 export class PublishError extends Error {
   readonly code = 'PUBLISH_FAILED';

@@ -50,6 +50,12 @@ export async function registerValueSchema(registry: SchemaRegistry, topic: strin
   return id;
 }
 
+/**
+ * How long topic creation may take, leaders elected. kafkajs gives the broker 5 s and waits
+ * 10 s for leaders by default: too short for a busy broker that was just started.
+ */
+export const TOPIC_CREATION_TIMEOUT_MS = 30_000;
+
 /** Creates the topics that are missing; existing ones are left as they are. */
 export async function ensureTopics(kafka: Kafka, topics: ReadonlyArray<{ topic: string; partitions: number }>): Promise<void> {
   const admin = kafka.admin();
@@ -61,6 +67,7 @@ export async function ensureTopics(kafka: Kafka, topics: ReadonlyArray<{ topic: 
       await admin.createTopics({
         topics: missing.map(({ topic, partitions }) => ({ topic, numPartitions: partitions })),
         waitForLeaders: true,
+        timeout: TOPIC_CREATION_TIMEOUT_MS,
       });
     }
   } finally {

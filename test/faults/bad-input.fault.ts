@@ -5,7 +5,7 @@ import { signPayload, signStandardWebhook } from '../../sender';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { testAdmin } from '../support/kafka';
 import { uniqueName } from '../support/names';
-import { freePort } from '../support/own-broker';
+import { freePort } from '../support/free-port';
 import { TEST_SECRETS } from '../support/receiver';
 import { serviceProcess, type ServiceProcess } from '../support/service-process';
 import { FAULT_SEED } from './seeded-random';

@@ -4,7 +4,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { buyCompletion, sendWebhook, serializePayload } from '../../sender';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { createTestTopics, migratedDatabase, type TestTopics } from '../support/processor';
-import { freePort } from '../support/own-broker';
+import { freePort } from '../support/free-port';
 import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
 import { serviceProcess, type ServiceProcess } from '../support/service-process';
 import { Ledger } from '../support/ledger';

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from '../support/cleanup';
 import { testDatabase } from '../support/database';
-import { freePort } from '../support/own-broker';
+import { freePort } from '../support/free-port';
 import { createTestTopics } from '../support/processor';
 import { waitFor } from '../support/wait-for';
 

@@ -8,7 +8,7 @@ import { isAlive } from '../../scripts/services/processes';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from '../support/cleanup';
 import { testDatabase } from '../support/database';
-import { freePort } from '../support/own-broker';
+import { freePort } from '../support/free-port';
 import { createTestTopics } from '../support/processor';
 import { waitFor } from '../support/wait-for';
 

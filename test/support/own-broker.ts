@@ -7,8 +7,6 @@ import { serviceSettings, type ServiceSettings } from '../../scripts/services/se
 import { onCleanup } from './cleanup';
 import { freePort } from './free-port';
 
-export { freePort };
-
 /**
  * A Kafka broker of the test's own (native, on free ports), for tests that stop, kill and
  * restart the broker without disturbing the one the other tests share.
