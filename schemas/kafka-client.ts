@@ -1,6 +1,9 @@
-import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, KafkaJSProtocolError, logLevel, type Admin, type LogEntry, type logCreator } from 'kafkajs';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import Timeout from 'mappersmith/middleware/timeout';
+import { isTimeoutError } from 'mappersmith/gateway/timeout-error';
+import type { Response } from 'mappersmith';
 import type { Logger } from 'pino';
 import { readAvroSchema } from './avro-schemas';
 
@@ -33,9 +36,23 @@ export function createKafka(options: { clientId: string; brokers: readonly strin
   });
 }
 
-/** The registry client; a request that takes longer than 10 s fails instead of hanging (the client sets no deadline of its own). */
-export function createRegistry(url: string): SchemaRegistry {
-  return new SchemaRegistry({ host: url, middlewares: [Timeout(10_000)] });
+function worthRetrying(response: Response): boolean {
+  const error = response.error();
+  return response.status() >= 500 || (error !== null && isTimeoutError(error));
+}
+
+/**
+ * The registry client. The client sets no deadline of its own, so each request gets one
+ * (`timeoutMs`, 5 s by default), and a request that timed out or got a 5xx is sent again up to
+ * three times with backoff: every call we make (register, config, schema by id) is idempotent, and
+ * one stalled request must not fail a service's start or a batch.
+ */
+export function createRegistry(url: string, options: { timeoutMs?: number } = {}): SchemaRegistry {
+  return new SchemaRegistry({
+    host: url,
+    retry: { retries: 3, validateRetry: worthRetrying },
+    middlewares: [Timeout(options.timeoutMs ?? 5_000)],
+  });
 }
 
 /**
@@ -56,20 +73,46 @@ export async function registerValueSchema(registry: SchemaRegistry, topic: strin
  */
 export const TOPIC_CREATION_TIMEOUT_MS = 30_000;
 
+export interface TopicSpec {
+  readonly topic: string;
+  readonly partitions: number;
+}
+
+/**
+ * Creates topics and returns once every partition has a leader. kafkajs's own wait
+ * (`waitForLeaders`) gives up on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker answers for a
+ * moment after the controller created the topic, until its metadata catches up; this waits that
+ * out too, up to `timeoutMs`.
+ */
+export async function createTopicsWithLeaders(admin: Admin, topics: readonly TopicSpec[], timeoutMs = TOPIC_CREATION_TIMEOUT_MS): Promise<void> {
+  await admin.createTopics({
+    topics: topics.map(({ topic, partitions }) => ({ topic, numPartitions: partitions })),
+    waitForLeaders: false,
+    timeout: timeoutMs,
+  });
+  const names = topics.map(({ topic }) => topic);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: names });
+      const led = metadata.topics.every(({ partitions }) => partitions.length > 0 && partitions.every(({ leader, partitionErrorCode }) => leader >= 0 && partitionErrorCode === 0));
+      if (led) return;
+    } catch (error) {
+      if (!(error instanceof KafkaJSProtocolError && error.retriable)) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`Topics ${names.join(', ')} have no leader after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
 /** Creates the topics that are missing; existing ones are left as they are. */
-export async function ensureTopics(kafka: Kafka, topics: ReadonlyArray<{ topic: string; partitions: number }>): Promise<void> {
+export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter(({ topic }) => !existing.has(topic));
-    if (missing.length > 0) {
-      await admin.createTopics({
-        topics: missing.map(({ topic, partitions }) => ({ topic, numPartitions: partitions })),
-        waitForLeaders: true,
-        timeout: TOPIC_CREATION_TIMEOUT_MS,
-      });
-    }
+    if (missing.length > 0) await createTopicsWithLeaders(admin, missing);
   } finally {
     await admin.disconnect();
   }

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { TOPIC_CREATION_TIMEOUT_MS } from '../../schemas/kafka-client';
+import { createTopicsWithLeaders } from '../../schemas/kafka-client';
 import { findJava } from './java';
 import { cached, copyDependencies } from './maven';
 import { logFile, runningProcess, startProcess, stopProcess } from './processes';
@@ -74,7 +74,7 @@ async function warmUp(brokers: string[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true, timeout: TOPIC_CREATION_TIMEOUT_MS });
+    await createTopicsWithLeaders(admin, [{ topic, partitions: 1 }]);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     await producer.send({ topic, acks: -1, messages: [{ value: 'warm-up' }] });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
-import { TOPIC_CREATION_TIMEOUT_MS } from '../../schemas/kafka-client';
+import { createTopicsWithLeaders } from '../../schemas/kafka-client';
 import { signPayload } from '../../schemas/signatures';
 import { ownBroker } from '../support/own-broker';
 import { startTestReceiver, TEST_SECRETS } from '../support/receiver';
@@ -46,7 +46,7 @@ describe('receiver: Kafka outage', () => {
     const kafka = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true, timeout: TOPIC_CREATION_TIMEOUT_MS });
+    await createTopicsWithLeaders(admin, [{ topic, partitions: 1 }]);
     await admin.disconnect();
 
     await until('readiness after the broker started', () => fetch(`${receiver.url}/readyz`).then((r) => r.status), (status) => status === 200);

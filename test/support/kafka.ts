@@ -1,5 +1,5 @@
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { TOPIC_CREATION_TIMEOUT_MS } from '../../schemas/kafka-client';
+import { createTopicsWithLeaders } from '../../schemas/kafka-client';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from './cleanup';
 import { uniqueName } from './names';
@@ -18,7 +18,7 @@ export async function testAdmin(kafka: Kafka = testKafka()): Promise<Admin> {
 /** A topic of its own for one test, deleted after the file's tests. */
 export async function createTestTopic(admin: Admin, options: { prefix?: string; partitions?: number } = {}): Promise<string> {
   const topic = uniqueName(options.prefix ?? 'test');
-  await admin.createTopics({ topics: [{ topic, numPartitions: options.partitions ?? 1 }], waitForLeaders: true, timeout: TOPIC_CREATION_TIMEOUT_MS });
+  await createTopicsWithLeaders(admin, [{ topic, partitions: options.partitions ?? 1 }]);
   onCleanup(() => admin.deleteTopics({ topics: [topic] }).catch(() => undefined));
   return topic;
 }

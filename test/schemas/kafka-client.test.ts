@@ -1,0 +1,69 @@
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
+import { createRegistry, createTopicsWithLeaders, registerValueSchema } from '../../schemas/kafka-client';
+import { serviceEndpoints } from '../setup/service-endpoints';
+import { onCleanup } from '../support/cleanup';
+import { testAdmin } from '../support/kafka';
+import { uniqueName } from '../support/names';
+
+/**
+ * An HTTP proxy in front of the real registry that leaves the first `swallow` requests
+ * unanswered, as a stalled registry would, and forwards the rest.
+ */
+async function stallingRegistry(swallow: number): Promise<{ url: string; seen: string[] }> {
+  const target = new URL(serviceEndpoints().schemaRegistryUrl);
+  const seen: string[] = [];
+  const held: ServerResponse[] = [];
+  const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
+    seen.push(`${incoming.method} ${incoming.url}`);
+    if (seen.length <= swallow) {
+      held.push(outgoing);
+      incoming.resume();
+      return;
+    }
+    const upstream = request({ host: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers: incoming.headers }, (answer) => {
+      outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(outgoing);
+    });
+    incoming.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onCleanup(() => new Promise<void>((resolve) => {
+    for (const response of held) response.destroy();
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}${target.pathname}`, seen };
+}
+
+describe('registry client', () => {
+  it('sends a request the registry left unanswered again, and registers the schema', async () => {
+    const topic = uniqueName('stalled');
+    const proxy = await stallingRegistry(2);
+    const id = await registerValueSchema(createRegistry(proxy.url, { timeoutMs: 300 }), topic, WEBHOOK_EVENT_SCHEMA_FILE);
+
+    expect(await registerValueSchema(createRegistry(serviceEndpoints().schemaRegistryUrl), topic, WEBHOOK_EVENT_SCHEMA_FILE)).toBe(id);
+    // The first request, twice unanswered, was sent a third time.
+    expect(proxy.seen.slice(0, 3)).toEqual(Array(3).fill(proxy.seen[0]));
+  });
+
+  it('gives up with a timeout once every attempt went unanswered', async () => {
+    const proxy = await stallingRegistry(Number.POSITIVE_INFINITY);
+    await expect(registerValueSchema(createRegistry(proxy.url, { timeoutMs: 200 }), uniqueName('dead'), WEBHOOK_EVENT_SCHEMA_FILE)).rejects.toThrow(/Timeout \(200ms\)/);
+    expect(proxy.seen).toHaveLength(4);
+  });
+});
+
+describe('topic creation', () => {
+  it('returns once every partition of every new topic has a leader', async () => {
+    const admin = await testAdmin();
+    const topics = [{ topic: uniqueName('led'), partitions: 3 }, { topic: uniqueName('led'), partitions: 1 }];
+    onCleanup(() => admin.deleteTopics({ topics: topics.map(({ topic }) => topic) }).catch(() => undefined));
+    await createTopicsWithLeaders(admin, topics);
+
+    const { topics: found } = await admin.fetchTopicMetadata({ topics: topics.map(({ topic }) => topic) });
+    const led = (topic: string): number => found.find((entry) => entry.name === topic)!.partitions.filter(({ leader }) => leader >= 0).length;
+    expect(topics.map(({ topic }) => led(topic))).toEqual([3, 1]);
+  });
+});
