@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { createLogger } from '../../schemas/logger';
 import { createDatabase } from '../../processor/database';
 import { migrationConfig } from '../../processor/migrations';
+import { insertPendingBuyTrades } from '../pending-trades';
 import { benchName } from './bench-env';
 
 /** A fresh, migrated schema holding `count` pending buy trades with ids 1..count. */
@@ -10,17 +11,7 @@ export async function benchSchema(databaseUrl: string, count: number): Promise<{
   const db = createDatabase({ url: databaseUrl, schema, poolMax: 12, logger: createLogger({ level: 'warn', name: 'bench' }) });
   await db.raw('create schema ??', [schema]);
   await db.migrate.latest({ ...migrationConfig({ walletTables: true }), schemaName: schema });
-  const rows = Array.from({ length: count }, (_, index) => ({
-    reference: `BENCH-${index + 1}`,
-    user_id: 1 + (index % 1000),
-    trade_type: 'buy',
-    status: 'processing',
-    crypto_amount: '0.001',
-    crypto_currency: 'BTC',
-    fiat_amount: '350000',
-    fiat_currency: 'UGX',
-  }));
-  for (let start = 0; start < rows.length; start += 5000) await db('trades').insert(rows.slice(start, start + 5000));
+  await insertPendingBuyTrades(db, { count, referencePrefix: 'BENCH', users: 1000 });
   return {
     db,
     schema,

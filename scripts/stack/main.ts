@@ -134,8 +134,8 @@ async function main(): Promise<void> {
     }
 
     const color = process.stdout.isTTY === true;
-    children.push(startChild('processor', 'processor/main.ts', { cwd: root, env, color }));
-    children.push(startChild('receiver', 'receiver/main.ts', { cwd: root, env, color }));
+    children.push(startChild('processor', 'processor/main.ts', { env, color }));
+    children.push(startChild('receiver', 'receiver/main.ts', { env, color }));
     for (const child of children) {
       void child.exited.then((code) => {
         if (!stopping) {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { Kafka, logLevel } from 'kafkajs';
+import { insertPendingBuyTrades } from '../../scripts/pending-trades';
 import { buyCompletion, sendWebhook, serializePayload } from '../../sender';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { createTestTopics, migratedDatabase, type TestTopics } from '../support/processor';
@@ -28,17 +29,7 @@ export async function faultSystem(options: { trades: number; brokers?: string[];
   const endpoints = serviceEndpoints();
   const brokers = options.brokers ?? endpoints.kafkaBrokers;
   const { db, schema } = await migratedDatabase();
-  const rows = Array.from({ length: options.trades }, (_, index) => ({
-    reference: `FAULT-${index + 1}`,
-    user_id: 1 + (index % 100),
-    trade_type: 'buy',
-    status: 'processing',
-    crypto_amount: '0.001',
-    crypto_currency: 'BTC',
-    fiat_amount: '350000',
-    fiat_currency: 'UGX',
-  }));
-  for (let start = 0; start < rows.length; start += 5000) await db('trades').insert(rows.slice(start, start + 5000));
+  await insertPendingBuyTrades(db, { count: options.trades, referencePrefix: 'FAULT', users: 100 });
   const topics = options.topics ?? (await createTestTopics(6));
   const receiverPort = await freePort();
   const common = {
