@@ -37,11 +37,15 @@ export function createWebhookConsumer(options: {
 
   const setReady = (): void => metrics.ready.set(joined && healthy ? 1 : 0);
 
-  /** Retries `work` with capped exponential backoff while it fails transiently, heartbeating meanwhile. */
+  /**
+   * Retries `work` with capped exponential backoff while it fails transiently. It heartbeats
+   * while `work` runs and between attempts, so a slow transaction or a registry lookup that is
+   * being retried does not get this member dropped from the group.
+   */
   async function withRetry<T>(stage: string, work: () => Promise<T>, payload: EachBatchPayload): Promise<T | undefined> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        const result = await work();
+        const result = await whileHeartbeating(work(), payload);
         if (!healthy) logger.info({ stage }, 'Recovered after %d retries', attempt);
         healthy = true;
         setReady();
@@ -136,6 +140,20 @@ export function createWebhookConsumer(options: {
     },
     isReady: () => joined && healthy,
   };
+}
+
+/**
+ * Heartbeats every second until `work` settles (kafkajs sends one only once its interval has
+ * passed). A failed heartbeat (a rebalance) is left to the next one after the chunk, which
+ * throws it to kafkajs.
+ */
+async function whileHeartbeating<T>(work: Promise<T>, payload: EachBatchPayload): Promise<T> {
+  const timer = setInterval(() => void payload.heartbeat().catch(() => undefined), 1000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 function capitalize(text: string): string {

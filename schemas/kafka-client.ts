@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, KafkaJSProtocolError, logLevel, type Admin, type LogEntry, type logCreator } from 'kafkajs';
+import { Kafka, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, logLevel, type Admin, type LogEntry, type logCreator } from 'kafkajs';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import Timeout from 'mappersmith/middleware/timeout';
 import { isTimeoutError } from 'mappersmith/gateway/timeout-error';
@@ -36,21 +36,29 @@ export function createKafka(options: { clientId: string; brokers: readonly strin
   });
 }
 
+/** A 5xx or a timeout; anything that is not a mappersmith Response (it should not happen) is not retried. */
 function worthRetrying(response: Response): boolean {
+  if (typeof response?.status !== 'function') return false;
   const error = response.error();
   return response.status() >= 500 || (error !== null && isTimeoutError(error));
 }
 
+const REGISTRY_RETRY = Object.freeze({ retries: 3, validateRetry: worthRetrying, enableRetry: () => true });
+
 /**
- * The registry client. The client sets no deadline of its own, so each request gets one
- * (`timeoutMs`, 5 s by default), and a request that timed out or got a 5xx is sent again up to
- * three times with backoff: every call we make (register, config, schema by id) is idempotent, and
+ * The registry client. It sets no deadline of its own, so each request gets one: `timeoutMs`
+ * (5 s by default) without a byte from the registry. A request that timed out or got a 5xx is
+ * sent again up to three times with backoff, whatever its method: every call we make (schema
+ * by id, config, register) is idempotent — registering a schema again returns the same id — and
  * one stalled request must not fail a service's start or a batch.
+ *
+ * The library merges `retry` into one object shared by every client it makes, so these
+ * options must be the same for every client: they are constants here.
  */
 export function createRegistry(url: string, options: { timeoutMs?: number } = {}): SchemaRegistry {
   return new SchemaRegistry({
     host: url,
-    retry: { retries: 3, validateRetry: worthRetrying },
+    retry: REGISTRY_RETRY,
     middlewares: [Timeout(options.timeoutMs ?? 5_000)],
   });
 }
@@ -85,24 +93,33 @@ export interface TopicSpec {
  * out too, up to `timeoutMs`.
  */
 export async function createTopicsWithLeaders(admin: Admin, topics: readonly TopicSpec[], timeoutMs = TOPIC_CREATION_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   await admin.createTopics({
     topics: topics.map(({ topic, partitions }) => ({ topic, numPartitions: partitions })),
     waitForLeaders: false,
     timeout: timeoutMs,
   });
   const names = topics.map(({ topic }) => topic);
-  const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       const metadata = await admin.fetchTopicMetadata({ topics: names });
       const led = metadata.topics.every(({ partitions }) => partitions.length > 0 && partitions.every(({ leader, partitionErrorCode }) => leader >= 0 && partitionErrorCode === 0));
       if (led) return;
     } catch (error) {
-      if (!(error instanceof KafkaJSProtocolError && error.retriable)) throw error;
+      if (!notYet(error)) throw error;
     }
     if (Date.now() > deadline) throw new Error(`Topics ${names.join(', ')} have no leader after ${timeoutMs} ms`);
     await sleep(100);
   }
+}
+
+/**
+ * A metadata error that means "not there yet": a retriable protocol error, also when kafkajs
+ * gave up retrying it itself (KafkaJSNumberOfRetriesExceeded carries it as its cause).
+ */
+function notYet(error: unknown): boolean {
+  if (error instanceof KafkaJSProtocolError) return error.retriable;
+  return error instanceof KafkaJSNumberOfRetriesExceeded && notYet(error.cause);
 }
 
 /** Creates the topics that are missing; existing ones are left as they are. */

@@ -49,6 +49,7 @@ export function startProjectProcess(script: string, env: NodeJS.ProcessEnv): Pro
     },
     kill,
     memoryMiB(which) {
+      if (gone) return 0;
       try {
         const field = which === 'now' ? 'VmRSS' : 'VmHWM';
         const kib = Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);

@@ -62,6 +62,33 @@ describe('processor: failures', () => {
     expect(await metrics.registry.getSingleMetricAsString('webhook_processing_retries_total')).toMatch(/stage="apply"\} [1-9]/);
   });
 
+  it('stays in its group through a transaction longer than the session timeout', async () => {
+    const { db, schema } = await migratedDatabase();
+    const topics = await createTestTopics();
+    const [id] = await buyTrades(db, 1);
+    const { logs } = await startTestProcessor({ topics, db, schema });
+    // The seam: a transaction of the test's own holds the trade's row lock past the 10 s session timeout.
+    const holder = createDatabase({ url: serviceEndpoints().databaseUrl, schema, poolMax: 1, logger: createLogger({ level: 'silent', name: 'knex' }) });
+    onCleanup(() => holder.destroy());
+    const hold = await holder.transaction();
+    await hold('trades').where({ id }).forUpdate();
+    const { rows } = await hold.raw<{ rows: Array<{ pid: number }> }>('select pg_backend_pid() as pid');
+    const write = await eventWriter(kafka, topics.events);
+    await write.write([completion(id!)]);
+
+    await waitFor('the processor waiting for the lock', async () => {
+      const blocked = await db.raw<{ rows: Array<{ count: string }> }>('select count(*) from pg_stat_activity where ? = any(pg_blocking_pids(pid))', [rows[0]!.pid]);
+      return Number(blocked.rows[0]!.count) > 0 ? true : undefined;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 12_000));
+    await hold.rollback();
+
+    const event = await waitFor('the event applied', () => db('webhook_events').where({ trade_id: id, outcome: 'applied' }).first());
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await db('webhook_events').where({ event_id: event.event_id }).first()).deliveries).toBe(1);
+    expect(logs.messages().filter((message) => message.startsWith('Joined consumer group'))).toHaveLength(1);
+  }, 60_000);
+
   it('publishes a notification committed before a crash exactly once, from the next instance', async () => {
     const { db, schema } = await migratedDatabase();
     const topics = await createTestTopics();

@@ -7,16 +7,17 @@ import { testAdmin } from '../support/kafka';
 import { uniqueName } from '../support/names';
 
 /**
- * An HTTP proxy in front of the real registry that leaves the first `swallow` requests
- * unanswered, as a stalled registry would, and forwards the rest.
+ * An HTTP proxy in front of the real registry that leaves the first `count` requests with
+ * `method` (any method if not given) unanswered, as a stalled registry would, and forwards
+ * the rest.
  */
-async function stallingRegistry(swallow: number): Promise<{ url: string; seen: string[] }> {
+async function stallingRegistry(stall: { count: number; method?: string }): Promise<{ url: string; seen: string[] }> {
   const target = new URL(serviceEndpoints().schemaRegistryUrl);
   const seen: string[] = [];
   const held: ServerResponse[] = [];
   const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
     seen.push(`${incoming.method} ${incoming.url}`);
-    if (seen.length <= swallow) {
+    if ((stall.method === undefined || incoming.method === stall.method) && held.length < stall.count) {
       held.push(outgoing);
       incoming.resume();
       return;
@@ -25,6 +26,7 @@ async function stallingRegistry(swallow: number): Promise<{ url: string; seen: s
       outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(outgoing);
     });
+    upstream.on('error', () => outgoing.destroy());
     incoming.pipe(upstream);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -38,18 +40,19 @@ async function stallingRegistry(swallow: number): Promise<{ url: string; seen: s
 }
 
 describe('registry client', () => {
-  it('sends a request the registry left unanswered again, and registers the schema', async () => {
+  it.each(['GET', 'POST'])('sends a %s the registry left unanswered again, and registers the schema', async (method) => {
     const topic = uniqueName('stalled');
-    const proxy = await stallingRegistry(2);
-    const id = await registerValueSchema(createRegistry(proxy.url, { timeoutMs: 300 }), topic, WEBHOOK_EVENT_SCHEMA_FILE);
+    const proxy = await stallingRegistry({ count: 2, method });
+    const id = await registerValueSchema(createRegistry(proxy.url, { timeoutMs: 1500 }), topic, WEBHOOK_EVENT_SCHEMA_FILE);
 
     expect(await registerValueSchema(createRegistry(serviceEndpoints().schemaRegistryUrl), topic, WEBHOOK_EVENT_SCHEMA_FILE)).toBe(id);
-    // The first request, twice unanswered, was sent a third time.
-    expect(proxy.seen.slice(0, 3)).toEqual(Array(3).fill(proxy.seen[0]));
+    // The first request with that method, twice unanswered, was sent a third time.
+    const first = proxy.seen.findIndex((line) => line.startsWith(`${method} `));
+    expect(proxy.seen.slice(first, first + 3)).toEqual(Array(3).fill(proxy.seen[first]));
   });
 
   it('gives up with a timeout once every attempt went unanswered', async () => {
-    const proxy = await stallingRegistry(Number.POSITIVE_INFINITY);
+    const proxy = await stallingRegistry({ count: Number.POSITIVE_INFINITY });
     await expect(registerValueSchema(createRegistry(proxy.url, { timeoutMs: 200 }), uniqueName('dead'), WEBHOOK_EVENT_SCHEMA_FILE)).rejects.toThrow(/Timeout \(200ms\)/);
     expect(proxy.seen).toHaveLength(4);
   });

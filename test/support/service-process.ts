@@ -25,7 +25,7 @@ export function serviceProcess(name: 'receiver' | 'processor', env: NodeJS.Proce
       started.child.stderr!.on('data', (chunk) => (output = (output + chunk).slice(-20_000)));
       const deadline = Date.now() + 60_000;
       for (;;) {
-        if (started.hasExited()) throw new Error(`${name} exited with ${started.child.exitCode}: ${output.slice(-2000)}`);
+        if (started.hasExited()) throw new Error(`${name} exited (${started.child.signalCode ?? `code ${started.child.exitCode}`}): ${output.slice(-2000)}`);
         const ready = await fetch(readyUrl).then((response) => response.status === 200, () => false);
         if (ready) return;
         if (Date.now() > deadline) throw new Error(`${name} not ready in 60 s: ${output.slice(-2000)}`);
