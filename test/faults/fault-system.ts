@@ -4,7 +4,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { insertPendingBuyTrades } from '../../scripts/pending-trades';
 import { buyCompletion, sendWebhook, serializePayload } from '../../sender';
 import { serviceEndpoints } from '../setup/service-endpoints';
-import { createTestTopics, migratedDatabase, type TestTopics } from '../support/processor';
+import { createTestTopics, migratedDatabase, systemEnv, type TestTopics } from '../support/processor';
 import { freePort } from '../support/free-port';
 import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
 import { serviceProcess, type ServiceProcess } from '../support/service-process';
@@ -33,14 +33,7 @@ export async function faultSystem(options: { trades: number; brokers?: string[];
   const topics = options.topics ?? (await createTestTopics(6));
   const receiverPort = await freePort();
   const common = {
-    KAFKA_BROKERS: brokers.join(','),
-    SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
-    DATABASE_URL: endpoints.databaseUrl,
-    DATABASE_SCHEMA: schema,
-    WEBHOOK_EVENTS_TOPIC: topics.events,
-    TRADE_NOTIFICATIONS_TOPIC: topics.notifications,
-    DLQ_TOPIC: topics.deadLetters,
-    CONSUMER_GROUP: topics.group,
+    ...systemEnv({ schema, topics, brokers }),
     TOPIC_PARTITIONS: '6',
     LOG_LEVEL: 'warn',
   };

@@ -2,11 +2,10 @@ import { spawn, execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from '../support/cleanup';
 import { testDatabase } from '../support/database';
 import { freePort } from '../support/free-port';
-import { createTestTopics } from '../support/processor';
+import { createTestTopics, systemEnv } from '../support/processor';
 import { waitFor } from '../support/wait-for';
 
 const root = join(__dirname, '..', '..');
@@ -17,17 +16,9 @@ describe('npm run migrate and npm run processor', () => {
     const { db, schema } = await testDatabase();
     const topics = await createTestTopics();
     const port = await freePort();
-    const endpoints = serviceEndpoints();
     const env = {
       PATH: process.env.PATH,
-      DATABASE_URL: endpoints.databaseUrl,
-      DATABASE_SCHEMA: schema,
-      KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-      SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
-      WEBHOOK_EVENTS_TOPIC: topics.events,
-      TRADE_NOTIFICATIONS_TOPIC: topics.notifications,
-      DLQ_TOPIC: topics.deadLetters,
-      CONSUMER_GROUP: topics.group,
+      ...systemEnv({ schema, topics }),
       PROCESSOR_PORT: String(port),
       PROCESSOR_HOST: '127.0.0.1',
     };

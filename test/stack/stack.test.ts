@@ -5,11 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isAlive } from '../../scripts/services/processes';
-import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from '../support/cleanup';
 import { testDatabase } from '../support/database';
 import { freePort } from '../support/free-port';
-import { createTestTopics } from '../support/processor';
+import { createTestTopics, systemEnv } from '../support/processor';
 import { waitFor } from '../support/wait-for';
 
 const root = join(__dirname, '..', '..');
@@ -21,18 +20,10 @@ describe('npm run stack', () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'stack-'));
     onCleanup(() => rmSync(stateDir, { recursive: true, force: true }));
     const [port, processorPort] = [await freePort(), await freePort()];
-    const endpoints = serviceEndpoints();
     const env = {
       PATH: process.env.PATH!,
       HOME: process.env.HOME!,
-      KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-      SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
-      DATABASE_URL: endpoints.databaseUrl,
-      DATABASE_SCHEMA: schema,
-      WEBHOOK_EVENTS_TOPIC: topics.events,
-      TRADE_NOTIFICATIONS_TOPIC: topics.notifications,
-      DLQ_TOPIC: topics.deadLetters,
-      CONSUMER_GROUP: topics.group,
+      ...systemEnv({ schema, topics }),
       PORT: String(port),
       PROCESSOR_PORT: String(processorPort),
       SERVICES_STATE_DIR: stateDir,

@@ -30,6 +30,24 @@ export async function createTestTopics(partitions = 3): Promise<TestTopics> {
   return { events, notifications, deadLetters, group: uniqueName('processor') };
 }
 
+/**
+ * The environment that points the project's services at the test's services, database schema,
+ * topics and consumer group (`brokers`: another broker, e.g. one of the test's own).
+ */
+export function systemEnv(options: { schema: string; topics: TestTopics; brokers?: readonly string[] }): Record<string, string> {
+  const endpoints = serviceEndpoints();
+  return {
+    KAFKA_BROKERS: (options.brokers ?? endpoints.kafkaBrokers).join(','),
+    SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
+    DATABASE_URL: endpoints.databaseUrl,
+    DATABASE_SCHEMA: options.schema,
+    WEBHOOK_EVENTS_TOPIC: options.topics.events,
+    TRADE_NOTIFICATIONS_TOPIC: options.topics.notifications,
+    DLQ_TOPIC: options.topics.deadLetters,
+    CONSUMER_GROUP: options.topics.group,
+  };
+}
+
 /** A database schema of the test's own, migrated. */
 export async function migratedDatabase(): Promise<{ db: Knex; schema: string }> {
   const database = await testDatabase();
@@ -53,16 +71,8 @@ export async function startTestProcessor(options: {
   producer?: Producer;
   start?: boolean;
 }): Promise<TestProcessor> {
-  const endpoints = serviceEndpoints();
   const config = readProcessorConfig({
-    DATABASE_URL: endpoints.databaseUrl,
-    DATABASE_SCHEMA: options.schema,
-    KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-    SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
-    WEBHOOK_EVENTS_TOPIC: options.topics.events,
-    TRADE_NOTIFICATIONS_TOPIC: options.topics.notifications,
-    DLQ_TOPIC: options.topics.deadLetters,
-    CONSUMER_GROUP: options.topics.group,
+    ...systemEnv(options),
     TOPIC_PARTITIONS: '3',
     PARTITION_CONCURRENCY: '3',
     RETRY_INITIAL_MS: '50',
