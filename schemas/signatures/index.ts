@@ -4,6 +4,8 @@ export {
   verifyStandardWebhook,
   standardWebhookKey,
   STANDARD_WEBHOOKS_TOLERANCE_SECONDS,
+  STANDARD_WEBHOOKS_MIN_KEY_BYTES,
+  WHSEC_PREFIX,
   type StandardWebhookHeaders,
   type StandardWebhookVerdict,
 } from './standard-webhooks';

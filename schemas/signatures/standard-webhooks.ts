@@ -4,11 +4,32 @@ import { equalBytes } from './secret-keys';
 /** Standard Webhooks (standardwebhooks.com): the tolerance both ways for `webhook-timestamp`. */
 export const STANDARD_WEBHOOKS_TOLERANCE_SECONDS = 300;
 
-const WHSEC_PREFIX = 'whsec_';
+/** The spec's signing keys are 24 to 64 random bytes; fewer is not a key we accept. */
+export const STANDARD_WEBHOOKS_MIN_KEY_BYTES = 24;
 
-/** A `whsec_<base64>` secret is its decoded bytes, as the spec says; any other is its UTF-8 bytes. */
-export function standardWebhookKey(secret: string): Buffer {
-  return secret.startsWith(WHSEC_PREFIX) ? Buffer.from(secret.slice(WHSEC_PREFIX.length), 'base64') : Buffer.from(secret, 'utf8');
+export const WHSEC_PREFIX = 'whsec_';
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * The bytes of standard (RFC 4648 §4) padded base64, or undefined for anything else. Node's
+ * decoder skips characters outside the alphabet and stops at the first `=`, so a mistyped key
+ * would quietly become a shorter one, or an empty one that anybody can sign with. Only text
+ * that re-encodes to itself is accepted, which also refuses non-zero trailing bits.
+ */
+function strictBase64(text: string): Buffer | undefined {
+  if (text.length === 0 || text.length % 4 !== 0 || !BASE64.test(text)) return undefined;
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.toString('base64') === text ? bytes : undefined;
+}
+
+/**
+ * A `whsec_<base64>` secret is its decoded bytes, as the spec says; any other is its UTF-8
+ * bytes. Undefined when a `whsec_` secret is not valid base64: such a secret has no key, and
+ * nothing may be signed or verified with it.
+ */
+export function standardWebhookKey(secret: string): Buffer | undefined {
+  return secret.startsWith(WHSEC_PREFIX) ? strictBase64(secret.slice(WHSEC_PREFIX.length)) : Buffer.from(secret, 'utf8');
 }
 
 function digest(id: string, timestamp: string, body: Buffer | string, key: Buffer): Buffer {
@@ -17,7 +38,10 @@ function digest(id: string, timestamp: string, body: Buffer | string, key: Buffe
 
 /** The `webhook-signature` header value: `v1,<base64 HMAC-SHA256 of id.timestamp.body>`. */
 export function signStandardWebhook(id: string, timestamp: number | string, body: Buffer | string, secret: string): string {
-  return `v1,${digest(id, String(timestamp), body, standardWebhookKey(secret)).toString('base64')}`;
+  const key = standardWebhookKey(secret);
+  // Thrown, not signed with a guess: a receiver holding the same secret could not verify it.
+  if (!key) throw new RangeError('the whsec_ secret is not valid base64 (standard alphabet, padded)');
+  return `v1,${digest(id, String(timestamp), body, key).toString('base64')}`;
 }
 
 export interface StandardWebhookHeaders {
@@ -31,6 +55,7 @@ export type StandardWebhookVerdict = { ok: true } | { ok: false; reason: 'malfor
 /**
  * Verifies the headers against the raw body. The header may carry several space-separated
  * signatures (`v1,<a> v1,<b>`) while a sender rotates; any `v1` one under any secret passes.
+ * A secret without a usable key is skipped: it never matches anything.
  */
 export function verifyStandardWebhook(
   headers: StandardWebhookHeaders,
@@ -51,7 +76,9 @@ export function verifyStandardWebhook(
   if (given.length === 0) return { ok: false, reason: 'malformed' };
   let matched = false;
   for (const secret of secrets) {
-    const expected = digest(headers.id, headers.timestamp, body, standardWebhookKey(secret));
+    const key = standardWebhookKey(secret);
+    if (!key) continue;
+    const expected = digest(headers.id, headers.timestamp, body, key);
     for (const signature of given) {
       if (equalBytes(expected, signature)) matched = true;
     }

@@ -1,4 +1,5 @@
-import { signStandardWebhook, verifyStandardWebhook } from '../../../schemas/signatures';
+import { createHmac } from 'node:crypto';
+import { signStandardWebhook, standardWebhookKey, verifyStandardWebhook } from '../../../schemas/signatures';
 
 // The published test vector of the Standard Webhooks reference libraries.
 const vector = {
@@ -54,5 +55,50 @@ describe('Standard Webhooks signature', () => {
     const plain = 'plain-secret-0123456789abcdef0123';
     const signature = signStandardWebhook('msg_1', vector.timestamp, vector.body, plain);
     expect(verifyStandardWebhook({ id: 'msg_1', timestamp: String(vector.timestamp), signature }, vector.body, [plain], vector.timestamp)).toEqual({ ok: true });
+  });
+
+  // Signatures made without the library: an attacker's HMAC under the key a lenient decoder would read.
+  const forged = (key: Buffer, id = 'msg_forged') =>
+    `v1,${createHmac('sha256', key).update(`${id}.${vector.timestamp}.`).update(vector.body).digest('base64')}`;
+
+  it.each([
+    ['characters outside the alphabet', 'whsec_!!!!!!!!'],
+    ['padding only', 'whsec_===='],
+    ['nothing after the prefix', 'whsec_'],
+  ])('refuses a signature forged with an empty key when the whsec_ secret has %s', (_name, secret) => {
+    const verdict = verifyStandardWebhook({ id: 'msg_forged', timestamp: String(vector.timestamp), signature: forged(Buffer.alloc(0)) }, vector.body, [secret], vector.timestamp);
+    expect(verdict).toEqual({ ok: false, reason: 'no_match' });
+  });
+
+  it('refuses a signature forged with the partial key a lenient decoder reads from a malformed whsec_ secret', () => {
+    // 'QUJD RA==' is 'ABCD' to a decoder that skips the space; a real key never has one.
+    const verdict = verifyStandardWebhook({ id: 'msg_forged', timestamp: String(vector.timestamp), signature: forged(Buffer.from('ABCD')) }, vector.body, ['whsec_QUJD RA=='], vector.timestamp);
+    expect(verdict).toEqual({ ok: false, reason: 'no_match' });
+  });
+
+  it('still accepts a signature under a valid secret listed beside a malformed one', () => {
+    const verdict = verifyStandardWebhook(headers(vector.signature), vector.body, ['whsec_not base64!', vector.secret], vector.timestamp);
+    expect(verdict).toEqual({ ok: true });
+  });
+
+  it.each([
+    ['unpadded', 'whsec_QUJDRA'],
+    ['padded in the middle', 'whsec_QUJDRA==QUJD'],
+    ['with whitespace', 'whsec_QUJD RA=='],
+    ['with non-zero bits after the last byte', 'whsec_QUJDRB=='],
+    ['with URL-safe characters', 'whsec_QUJD-_Q='],
+    ['empty', 'whsec_'],
+  ])('has no key for a whsec_ secret %s', (_name, secret) => {
+    expect(standardWebhookKey(secret)).toBeUndefined();
+  });
+
+  it('decodes a whsec_ secret in standard padded base64 to its bytes, and any other secret to its UTF-8 bytes', () => {
+    expect(standardWebhookKey('whsec_QUJDRA==')).toEqual(Buffer.from('ABCD'));
+    expect(standardWebhookKey(vector.secret)).toHaveLength(24);
+    expect(standardWebhookKey('plain secret')).toEqual(Buffer.from('plain secret', 'utf8'));
+  });
+
+  it('refuses to sign with a whsec_ secret that is not valid base64', () => {
+    expect(() => signStandardWebhook('msg_1', vector.timestamp, vector.body, 'whsec_QUJD RA==')).toThrow(RangeError);
   });
 });
