@@ -1,5 +1,5 @@
 import { ConfigError, environmentReader } from '../schemas/environment';
-import { splitSecrets } from '../schemas/signatures';
+import { splitSecrets, standardWebhookKey, STANDARD_WEBHOOKS_MIN_KEY_BYTES, WHSEC_PREFIX } from '../schemas/signatures';
 import { WEBHOOKS, type WebhookType } from '../schemas/webhook-catalog';
 
 export interface ReceiverConfig {
@@ -16,8 +16,13 @@ export interface ReceiverConfig {
   readonly maxBodyBytes: number;
   readonly rateLimitPerSecond: number;
   readonly rateLimitBurst: number;
-  /** Behind a load balancer: rate-limit by the first X-Forwarded-For address instead of the socket's. */
-  readonly trustProxy: boolean;
+  /** Per-client buckets held at most; the least recently used is dropped past it. */
+  readonly rateLimitMaxClients: number;
+  /**
+   * Proxies in front of the receiver that append to X-Forwarded-For (0: none, rate-limit by the
+   * socket's address). The client is the address the outermost of them appended.
+   */
+  readonly trustedProxies: number;
   /** How long a shutdown waits for connections to finish before cutting them. */
   readonly shutdownGraceMs: number;
   readonly batchMaxMessages: number;
@@ -39,6 +44,52 @@ export { ConfigError };
 /** HMAC keys shorter than the digest weaken it (RFC 2104 §3). */
 const MIN_SECRET_BYTES = 32;
 
+/**
+ * Problems with the `whsec_` secrets of one variable. A key that does not decode would verify
+ * nothing, or (with a lenient decoder) everything signed with an empty key; a short one is
+ * guessable. The value is never part of the message: only the variable and the position.
+ */
+function whsecProblems(variable: string, secrets: readonly string[]): string[] {
+  const problems: string[] = [];
+  secrets.forEach((secret, index) => {
+    if (!secret.startsWith(WHSEC_PREFIX)) return;
+    const which = secrets.length === 1 ? 'its secret' : `secret ${index + 1} of its ${secrets.length}`;
+    const key = standardWebhookKey(secret);
+    if (!key) problems.push(`${variable}: ${which} has the whsec prefix but is not valid base64 (standard alphabet, padded to a multiple of 4)`);
+    else if (key.length < STANDARD_WEBHOOKS_MIN_KEY_BYTES) {
+      problems.push(`${variable}: ${which} has the whsec prefix but decodes to fewer than ${STANDARD_WEBHOOKS_MIN_KEY_BYTES} bytes`);
+    }
+  });
+  return problems;
+}
+
+/** `false` (or unset): no proxy; `true`: one; a whole number: that many. */
+function trustedProxyCount(raw: string | undefined, problems: string[]): number {
+  const value = raw?.trim().toLowerCase();
+  if (value === undefined || value === '' || value === 'false') return 0;
+  if (value === 'true') return 1;
+  if (/^\d{1,3}$/.test(value)) return Number(value);
+  problems.push(`TRUST_PROXY must be false, true or the number of trusted proxies in front of the receiver, got "${raw}"`);
+  return 0;
+}
+
+/** Relworx signs the callback URL it was given: a guessed default would refuse every genuine callback. */
+function relworxCallbackUrl(raw: string | undefined, problems: string[]): string {
+  const variable = 'RELWORX_CALLBACK_URL';
+  if (raw === undefined || raw.trim() === '') {
+    problems.push(`${variable} is required (the callback URL registered with Relworx, exactly as registered: its signatures cover it)`);
+    return '';
+  }
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(raw).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') problems.push(`${variable} must be an absolute http(s) URL (the callback URL registered with Relworx), got "${raw}"`);
+  return raw;
+}
+
 /** Reads the environment once; every problem is reported together, then the result is frozen. */
 export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig {
   const read = environmentReader(env);
@@ -50,13 +101,13 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
   for (const webhook of WEBHOOKS) {
     const list = splitSecrets(env[webhook.secretVariable] ?? '');
     if (list.length === 0) problems.push(`${webhook.secretVariable} is required (the ${webhook.logName} webhook secret)`);
-    if (list.some((secret) => Buffer.byteLength(secret) < MIN_SECRET_BYTES)) {
+    problems.push(...whsecProblems(webhook.secretVariable, list));
+    if (list.some((secret) => !secret.startsWith(WHSEC_PREFIX) && Buffer.byteLength(secret) < MIN_SECRET_BYTES)) {
       warnings.push(`${webhook.secretVariable} holds a secret shorter than ${MIN_SECRET_BYTES} bytes`);
     }
     secrets[webhook.type] = Object.freeze(list);
   }
 
-  const relworxCallbackUrl = read.url('RELWORX_CALLBACK_URL', 'http://localhost:8000/api/webhooks/relworx', 'the URL registered with Relworx');
   const brokers = read.list('KAFKA_BROKERS', '127.0.0.1:9092');
 
   const config: ReceiverConfig = {
@@ -67,11 +118,12 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
     topic: env.WEBHOOK_EVENTS_TOPIC ?? 'webhook-events',
     topicPartitions: integer('TOPIC_PARTITIONS', 6, 1, 10_000),
     secrets: Object.freeze(secrets),
-    relworxCallbackUrl,
+    relworxCallbackUrl: relworxCallbackUrl(env.RELWORX_CALLBACK_URL, problems),
     maxBodyBytes: integer('MAX_BODY_BYTES', 64 * 1024, 1, 16 * 1024 * 1024),
     rateLimitPerSecond: integer('RATE_LIMIT_PER_SECOND', 1000, 0),
     rateLimitBurst: integer('RATE_LIMIT_BURST', 2000, 1),
-    trustProxy: read.flag('TRUST_PROXY', false),
+    rateLimitMaxClients: integer('RATE_LIMIT_MAX_CLIENTS', 100_000, 1, 10_000_000),
+    trustedProxies: trustedProxyCount(env.TRUST_PROXY, problems),
     shutdownGraceMs: integer('SHUTDOWN_GRACE_MS', 10_000, 0),
     batchMaxMessages: integer('PUBLISH_BATCH_MAX', 1000, 1, 100_000),
     batchLingerMs: integer('PUBLISH_LINGER_MS', 0, 0, 1000),

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { parseJsonObject, validatePayload, type WebhookPayload } from '../schemas/payload-validation';
 import { RELWORX_SIGNED_FIELDS } from '../schemas/signatures';
 import type { WebhookDefinition } from '../schemas/webhook-catalog';
+import { clientAddress } from './client-address';
 import type { ReceiverConfig } from './config';
 import type { EventPublisher } from './event-publisher';
 import type { ReceiverMetrics } from './metrics';
@@ -41,13 +42,6 @@ function derivedEventId(definition: WebhookDefinition, body: Buffer, payload: We
   return hash.digest('hex');
 }
 
-/** The client a trusted proxy saw: the first address of X-Forwarded-For. */
-function forwardedFor(request: IncomingMessage): string | undefined {
-  const header = request.headers['x-forwarded-for'];
-  const first = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim();
-  return first || undefined;
-}
-
 function isJson(contentType: string | undefined): boolean {
   if (!contentType) return false;
   const semicolon = contentType.indexOf(';');
@@ -65,7 +59,7 @@ export function createReceiver(options: {
 }): Receiver {
   const { config, publisher, logger, metrics } = options;
   const clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
-  const limiter = createRateLimiter({ perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst });
+  const limiter = createRateLimiter({ perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst, maxClients: config.rateLimitMaxClients });
   const retryAfter = String(config.retryAfterSeconds);
 
   function answer(
@@ -90,7 +84,7 @@ export function createReceiver(options: {
     const started = performance.now();
     const route = definition.name;
     const remoteAddr = request.socket.remoteAddress ?? 'unknown';
-    const client = config.trustProxy ? forwardedFor(request) ?? remoteAddr : remoteAddr;
+    const client = clientAddress(request.headers['x-forwarded-for'], remoteAddr, config.trustedProxies);
     if (request.method !== 'POST') return refuse(response, route, started, 'method_not_allowed', { allow: 'POST' });
 
     const wait = limiter.take(client);
@@ -123,7 +117,7 @@ export function createReceiver(options: {
       nowSeconds: clock(),
     });
     if (!verification.ok) {
-      logger.warn({ remote_addr: remoteAddr, path, reason: verification.reason }, `Invalid ${definition.logShortName} webhook signature`);
+      logger.warn({ remote_addr: remoteAddr, client_addr: client, path, reason: verification.reason }, `Invalid ${definition.logShortName} webhook signature`);
       return answer(response, route, started, 'invalid_signature');
     }
 

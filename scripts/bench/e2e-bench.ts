@@ -91,6 +91,7 @@ export async function e2eBench(options: { services: BenchServices; rounds: numbe
       CONSUMER_GROUP: benchName('e2e_processor'),
       PORT: String(options.receiverPort),
       HOST: '127.0.0.1',
+      RELWORX_CALLBACK_URL: `http://127.0.0.1:${options.receiverPort}/api/webhooks/relworx`,
       PROCESSOR_PORT: String(options.processorPort),
       PROCESSOR_HOST: '127.0.0.1',
       RATE_LIMIT_PER_SECOND: '0',

@@ -75,6 +75,7 @@ export async function receiverBench(options: { services: BenchServices; rounds: 
     WEBHOOK_EVENTS_TOPIC: topic,
     PORT: String(options.port),
     HOST: '127.0.0.1',
+    RELWORX_CALLBACK_URL: `http://127.0.0.1:${options.port}/api/webhooks/relworx`,
     RATE_LIMIT_PER_SECOND: '0',
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
   });

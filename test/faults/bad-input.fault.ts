@@ -6,7 +6,7 @@ import { serviceEndpoints } from '../setup/service-endpoints';
 import { testAdmin } from '../support/kafka';
 import { uniqueName } from '../support/names';
 import { freePort } from '../support/free-port';
-import { TEST_SECRETS } from '../support/receiver';
+import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
 import { serviceProcess, type ServiceProcess } from '../support/service-process';
 import { FAULT_SEED } from './seeded-random';
 
@@ -156,6 +156,7 @@ describe('faults: bad input never gets in', () => {
       'receiver',
       {
         ...TEST_SECRETS,
+        RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL,
         KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
         SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
         WEBHOOK_EVENTS_TOPIC: topic,

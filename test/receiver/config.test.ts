@@ -1,19 +1,28 @@
 import { ConfigError, readReceiverConfig } from '../../receiver/config';
-import { TEST_SECRETS } from '../support/receiver';
+import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
+
+const valid = { ...TEST_SECRETS, RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL };
+
+function problemsOf(env: NodeJS.ProcessEnv): readonly string[] {
+  try {
+    readReceiverConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('the configuration was accepted');
+}
+
+/** A whsec_ secret of `bytes` random-looking bytes, in standard padded base64. */
+const whsec = (bytes: number) => `whsec_${Buffer.alloc(bytes, 0xa7).toString('base64')}`;
 
 describe('receiver configuration', () => {
-  it('names every missing secret variable in one error', () => {
-    let error: unknown;
-    try {
-      readReceiverConfig({ BUY_WEBHOOK_SECRET: TEST_SECRETS.BUY_WEBHOOK_SECRET });
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).problems).toEqual([
+  it('names every missing secret variable and the callback URL in one error', () => {
+    expect(problemsOf({ BUY_WEBHOOK_SECRET: TEST_SECRETS.BUY_WEBHOOK_SECRET })).toEqual([
       'SELL_WEBHOOK_SECRET is required (the sell completion webhook secret)',
       'TRADE_WEBHOOK_SECRET is required (the trade status webhook secret)',
       'RELWORX_WEBHOOK_SECRET is required (the relworx payment webhook secret)',
+      'RELWORX_CALLBACK_URL is required (the callback URL registered with Relworx, exactly as registered: its signatures cover it)',
     ]);
   });
 
@@ -22,15 +31,95 @@ describe('receiver configuration', () => {
   });
 
   it('warns about secrets shorter than 32 bytes without refusing them', () => {
-    const config = readReceiverConfig({ ...TEST_SECRETS, SELL_WEBHOOK_SECRET: 'short' });
+    const config = readReceiverConfig({ ...valid, SELL_WEBHOOK_SECRET: 'short' });
     expect(config.warnings).toEqual(['SELL_WEBHOOK_SECRET holds a secret shorter than 32 bytes']);
   });
 
   it('splits comma-separated secrets for rotation and freezes the result', () => {
-    const config = readReceiverConfig({ ...TEST_SECRETS, BUY_WEBHOOK_SECRET: `${TEST_SECRETS.BUY_WEBHOOK_SECRET}, next-buy-secret-0123456789abcdef0123` });
+    const config = readReceiverConfig({ ...valid, BUY_WEBHOOK_SECRET: `${TEST_SECRETS.BUY_WEBHOOK_SECRET}, next-buy-secret-0123456789abcdef0123` });
     expect(config.secrets.buy_completion).toEqual([TEST_SECRETS.BUY_WEBHOOK_SECRET, 'next-buy-secret-0123456789abcdef0123']);
     expect(Object.isFrozen(config)).toBe(true);
     expect(config.port).toBe(8000);
     expect(config.maxBodyBytes).toBe(65536);
+  });
+});
+
+describe('receiver configuration: whsec_ secrets', () => {
+  it('refuses a whsec_ secret that is not valid base64, naming the variable and never the value', () => {
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2La-aSw';
+    const problems = problemsOf({ ...valid, TRADE_WEBHOOK_SECRET: secret });
+    expect(problems).toEqual(['TRADE_WEBHOOK_SECRET: its secret has the whsec prefix but is not valid base64 (standard alphabet, padded to a multiple of 4)']);
+    expect(problems.join('\n')).not.toContain(secret.slice('whsec_'.length));
+  });
+
+  it('refuses a whsec_ secret that decodes to fewer than 24 bytes, naming the variable and never the value', () => {
+    const secret = whsec(23);
+    const problems = problemsOf({ ...valid, BUY_WEBHOOK_SECRET: secret });
+    expect(problems).toEqual(['BUY_WEBHOOK_SECRET: its secret has the whsec prefix but decodes to fewer than 24 bytes']);
+    expect(problems.join('\n')).not.toContain(secret.slice('whsec_'.length));
+  });
+
+  it('names which rotated secret is unusable and lists every problem together', () => {
+    const problems = problemsOf({
+      ...valid,
+      BUY_WEBHOOK_SECRET: `${whsec(32)},whsec_QUJDRA`,
+      RELWORX_WEBHOOK_SECRET: whsec(8),
+      RELWORX_CALLBACK_URL: '',
+    });
+    expect(problems).toEqual([
+      'BUY_WEBHOOK_SECRET: secret 2 of its 2 has the whsec prefix but is not valid base64 (standard alphabet, padded to a multiple of 4)',
+      'RELWORX_WEBHOOK_SECRET: its secret has the whsec prefix but decodes to fewer than 24 bytes',
+      'RELWORX_CALLBACK_URL is required (the callback URL registered with Relworx, exactly as registered: its signatures cover it)',
+    ]);
+  });
+
+  it('accepts a whsec_ secret of 24 bytes without warning that its text is short', () => {
+    const config = readReceiverConfig({ ...valid, SELL_WEBHOOK_SECRET: whsec(24) });
+    expect(config.secrets.sell_completion).toEqual([whsec(24)]);
+    expect(config.warnings).toEqual([]);
+  });
+});
+
+describe('receiver configuration: RELWORX_CALLBACK_URL', () => {
+  it.each([
+    ['a relative path', '/api/webhooks/relworx'],
+    ['another scheme', 'ftp://exchange.example/relworx'],
+    ['a host without a scheme', 'exchange.example/api/webhooks/relworx'],
+  ])('refuses %s', (_name, url) => {
+    expect(problemsOf({ ...valid, RELWORX_CALLBACK_URL: url })).toEqual([
+      `RELWORX_CALLBACK_URL must be an absolute http(s) URL (the callback URL registered with Relworx), got "${url}"`,
+    ]);
+  });
+
+  it('keeps the URL exactly as given, since the signatures cover its text', () => {
+    const url = 'https://Exchange.example:8443/api/v1/webhooks/relworx?x=1';
+    expect(readReceiverConfig({ ...valid, RELWORX_CALLBACK_URL: url }).relworxCallbackUrl).toBe(url);
+  });
+});
+
+describe('receiver configuration: forwarding and rate limits', () => {
+  it.each([
+    [undefined, 0],
+    ['', 0],
+    ['false', 0],
+    ['true', 1],
+    ['TRUE', 1],
+    ['0', 0],
+    ['1', 1],
+    ['3', 3],
+  ])('reads TRUST_PROXY=%p as %d trusted proxies', (value, proxies) => {
+    expect(readReceiverConfig({ ...valid, TRUST_PROXY: value }).trustedProxies).toBe(proxies);
+  });
+
+  it.each(['yes', '-1', '1.5', 'two', '1,2'])('refuses TRUST_PROXY=%p', (value) => {
+    expect(problemsOf({ ...valid, TRUST_PROXY: value })).toEqual([
+      `TRUST_PROXY must be false, true or the number of trusted proxies in front of the receiver, got "${value}"`,
+    ]);
+  });
+
+  it('bounds the per-client table at 100,000 clients unless RATE_LIMIT_MAX_CLIENTS says otherwise', () => {
+    expect(readReceiverConfig(valid).rateLimitMaxClients).toBe(100_000);
+    expect(readReceiverConfig({ ...valid, RATE_LIMIT_MAX_CLIENTS: '500' }).rateLimitMaxClients).toBe(500);
+    expect(problemsOf({ ...valid, RATE_LIMIT_MAX_CLIENTS: '0' })).toEqual(['RATE_LIMIT_MAX_CLIENTS must be a whole number from 1 to 10000000, got "0"']);
   });
 });

@@ -7,13 +7,13 @@ import { testAdmin, testKafka } from '../support/kafka';
 import { onCleanup } from '../support/cleanup';
 import { uniqueName } from '../support/names';
 import { freePort } from '../support/free-port';
-import { TEST_SECRETS } from '../support/receiver';
+import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
 import { readTopic } from '../support/topic-reader';
 
 const root = join(__dirname, '..', '..');
 
 describe('npm run receiver', () => {
-  it('refuses to start without its secrets, naming each missing one', async () => {
+  it('refuses to start without its secrets or the Relworx callback URL, naming each missing one', async () => {
     const child = spawn(process.execPath, [join(root, 'node_modules', '.bin', 'tsx'), 'receiver/main.ts'], {
       cwd: root,
       env: { PATH: process.env.PATH, BUY_WEBHOOK_SECRET: TEST_SECRETS.BUY_WEBHOOK_SECRET },
@@ -26,6 +26,7 @@ describe('npm run receiver', () => {
     expect(stderr).toContain('SELL_WEBHOOK_SECRET is required');
     expect(stderr).toContain('TRADE_WEBHOOK_SECRET is required');
     expect(stderr).toContain('RELWORX_WEBHOOK_SECRET is required');
+    expect(stderr).toContain('RELWORX_CALLBACK_URL is required');
   });
 
   it('creates its topic, accepts a webhook and exits 0 on SIGTERM', async () => {
@@ -37,6 +38,7 @@ describe('npm run receiver', () => {
       env: {
         PATH: process.env.PATH,
         ...TEST_SECRETS,
+        RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL,
         KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
         SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
         WEBHOOK_EVENTS_TOPIC: topic,

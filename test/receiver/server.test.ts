@@ -244,4 +244,27 @@ describe('receiver: refused requests never reach Kafka', () => {
     expect(statuses).toEqual([400, 400, 429, 429]);
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
   });
+
+  it('behind a trusted proxy, limits a client by the address the proxy appended however it rotates its own entries', async () => {
+    const limited = await startTestReceiver({ topic, env: { RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '2', TRUST_PROXY: '1' } });
+    const started = performance.now();
+    const statuses: number[] = [];
+    for (let index = 0; index < 8; index += 1) {
+      // The client writes whatever it likes on the left; the proxy appends the address it saw.
+      const spoofed = `203.0.113.${index}, 192.0.2.${index}`;
+      const response = await post(limited, '/api/webhooks/buy-complete', '{}', { ...signedBuy('{}'), 'x-forwarded-for': `${spoofed}, 198.51.100.7` });
+      statuses.push(response.status);
+    }
+    const elapsedSeconds = (performance.now() - started) / 1000;
+    // A token a second refills while the requests are sent; on a slow machine that lets one more in.
+    expect(statuses.slice(0, 2)).toEqual([400, 400]);
+    expect(statuses.filter((status) => status !== 429).length).toBeLessThanOrEqual(2 + Math.floor(elapsedSeconds));
+    expect(statuses).toContain(429);
+
+    // Another client behind the same proxy has a bucket of its own, and is logged by it.
+    const other = await post(limited, '/api/webhooks/buy-complete', valid, { 'x-forwarded-for': '203.0.113.200, 198.51.100.8' });
+    expect(other.status).toBe(401);
+    const warning = limited.logs.lines.find((line) => line.msg === 'Invalid buy webhook signature');
+    expect(warning).toEqual(expect.objectContaining({ client_addr: '198.51.100.8', remote_addr: expect.stringContaining('127.0.0.1') }));
+  });
 });
