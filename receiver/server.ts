@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { parseJsonObject, validatePayload, type WebhookPayload } from '../schemas/payload-validation';
-import { RELWORX_SIGNED_FIELDS } from '../schemas/signatures';
+import { eventIdOf } from '../schemas/event-identity';
+import { parseJsonObject, validatePayload } from '../schemas/payload-validation';
 import type { WebhookDefinition } from '../schemas/webhook-catalog';
 import { clientAddress } from './client-address';
 import type { ReceiverConfig } from './config';
@@ -28,18 +27,6 @@ function send(response: ServerResponse, status: number, body: unknown, headers: 
   const text = JSON.stringify(body);
   response.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(text), ...headers });
   response.end(text);
-}
-
-/**
- * sha256 of the type and the body, so a retried request keeps its id. Relworx signs only its
- * reference fields and status: its id covers just those, so a copy with an altered unsigned
- * field (or a Relworx retry that rewrites one) is still the same event.
- */
-function derivedEventId(definition: WebhookDefinition, body: Buffer, payload: WebhookPayload): string {
-  const hash = createHash('sha256').update(definition.type);
-  if (definition.type !== 'relworx_payment') return hash.update(body).digest('hex');
-  for (const field of RELWORX_SIGNED_FIELDS) hash.update('\0').update(String(payload[field]));
-  return hash.digest('hex');
 }
 
 function isJson(contentType: string | undefined): boolean {
@@ -131,7 +118,7 @@ export function createReceiver(options: {
     }
 
     const { payload } = validation;
-    const eventId = verification.webhookId ?? derivedEventId(definition, body, payload);
+    const eventId = eventIdOf({ webhookType: definition.type, webhookId: verification.webhookId, body, payload });
     const key = String(payload.trade_id ?? payload.customer_reference);
     logger.info(
       { event_id: eventId, trade_id: payload.trade_id, customer_reference: payload.customer_reference, status: payload.status },

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request as httpRequest } from 'node:http';
 import { createKafka, ensureTopics } from '../../schemas/kafka-client';
+import { eventIdOf } from '../../schemas/event-identity';
 import { createLogger } from '../../schemas/logger';
 import { createDatabase } from '../../processor/database';
 import { signPayload } from '../../schemas/signatures';
@@ -108,7 +108,7 @@ export async function e2eBench(options: { services: BenchServices; rounds: numbe
         const body = JSON.stringify({ trade_id: index + 1, status: 'completed', crypto_amount: 0.001, transaction_hash: `0x${(index + 1).toString(16)}` });
         return {
           body,
-          eventId: createHash('sha256').update('buy_completion').update(body).digest('hex'),
+          eventId: eventIdOf({ webhookType: 'buy_completion', body }),
           signature: signPayload(body, BENCH_SECRETS.BUY_WEBHOOK_SECRET),
         };
       });

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Partitioners, type KafkaMessage } from 'kafkajs';
 import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
 import { createKafka, createRegistry, ensureTopics, registerValueSchema } from '../../schemas/kafka-client';
+import { eventIdOf } from '../../schemas/event-identity';
 import { createLogger } from '../../schemas/logger';
 import { applyChunk } from '../../processor/apply-chunk';
 import { readProcessorConfig } from '../../processor/config';
@@ -22,7 +22,7 @@ const PARTITIONS = 6;
 function envelope(tradeId: number) {
   const body = JSON.stringify({ trade_id: tradeId, status: 'completed', crypto_amount: 0.001, transaction_hash: `0x${tradeId.toString(16)}` });
   return {
-    event_id: createHash('sha256').update('buy_completion').update(body).digest('hex'),
+    event_id: eventIdOf({ webhookType: 'buy_completion', body }),
     webhook_type: 'buy_completion',
     received_at: Date.now(),
     path: '/api/webhooks/buy-complete',

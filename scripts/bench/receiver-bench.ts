@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { Partitioners } from 'kafkajs';
 import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
 import { createKafka, createRegistry, ensureTopics, registerValueSchema } from '../../schemas/kafka-client';
+import { eventIdOf } from '../../schemas/event-identity';
 import { createLogger } from '../../schemas/logger';
 import { signPayload } from '../../schemas/signatures';
 import { BENCH_SECRETS, benchName, type BenchServices } from './bench-env';
@@ -35,7 +35,7 @@ async function kafkaDirect(services: BenchServices, topic: string, requests: Pre
     requests.map(async (request) => ({
       key: String(JSON.parse(request.body).trade_id),
       value: await registry.encode(schemaId, {
-        event_id: createHash('sha256').update('buy_completion').update(request.body).digest('hex'),
+        event_id: eventIdOf({ webhookType: 'buy_completion', body: request.body }),
         webhook_type: 'buy_completion',
         received_at: Date.now(),
         path: request.path,

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { Kafka, logLevel } from 'kafkajs';
+import { eventIdOf } from '../../schemas/event-identity';
 import { insertPendingBuyTrades } from '../../scripts/pending-trades';
 import { buyCompletion, sendWebhook, serializePayload } from '../../sender';
 import { serviceEndpoints } from '../setup/service-endpoints';
@@ -60,7 +60,7 @@ export async function faultSystem(options: { trades: number; brokers?: string[];
 /** The buy completion of trade `tradeId`, serialized once: its bytes and its event id. */
 export function completionOf(tradeId: number): { body: string; eventId: string } {
   const body = serializePayload(buyCompletion({ tradeId, cryptoAmount: '0.001', transactionHash: `0x${tradeId.toString(16)}`, timestamp: '2026-01-01T00:00:00Z' }));
-  return { body, eventId: createHash('sha256').update('buy_completion').update(body).digest('hex') };
+  return { body, eventId: eventIdOf({ webhookType: 'buy_completion', body }) };
 }
 
 /**

@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
+import { eventIdOf } from '../../schemas/event-identity';
 import { signPayload, signRelworx, relworxSignatureHeader, signStandardWebhook } from '../../schemas/signatures';
+import type { WebhookType } from '../../schemas/webhook-catalog';
 import { createTestTopic, testAdmin, testKafka } from '../support/kafka';
 import { startTestReceiver, TEST_RELWORX_CALLBACK_URL, TEST_SECRETS, type TestReceiver } from '../support/receiver';
 import { readTopic } from '../support/topic-reader';
@@ -50,13 +51,12 @@ describe('receiver: accepted webhooks', () => {
     ]);
     const bodies = await Promise.all(responses.map((response) => response.json()));
     expect(responses.map((response) => response.status)).toEqual([202, 202, 202, 202]);
-    const eventId = (type: string, body: string) => createHash('sha256').update(type + body).digest('hex');
+    const eventId = (webhookType: WebhookType, body: string) => eventIdOf({ webhookType, body });
     expect(bodies).toEqual([
       { success: true, event_id: eventId('buy_completion', buy) },
       { success: true, event_id: eventId('sell_completion', sell) },
       { success: true, event_id: eventId('trade_status', status) },
-      // Relworx signs only its reference fields and status: the id covers those.
-      { success: true, event_id: createHash('sha256').update('relworx_payment').update('\0TRADE-104\0RWX-104\0success').digest('hex') },
+      { success: true, event_id: eventId('relworx_payment', relworx) },
     ]);
 
     const messages = await readTopic(kafka, topic, { count: 4 });
@@ -96,7 +96,7 @@ describe('receiver: accepted webhooks', () => {
     expect(Buffer.from(stored!.value.body as string, 'utf8').equals(python)).toBe(true);
   });
 
-  it('takes Standard Webhooks headers and uses webhook-id as the event id', async () => {
+  it('takes Standard Webhooks headers and scopes the webhook-id by type for the event id', async () => {
     const body = buyBody(106);
     const t = now();
     const response = await post(receiver, '/api/webhooks/buy-complete', body, {
@@ -105,7 +105,7 @@ describe('receiver: accepted webhooks', () => {
       'webhook-signature': signStandardWebhook('msg_106', t, body, TEST_SECRETS.BUY_WEBHOOK_SECRET),
     });
     expect(response.status).toBe(202);
-    expect(await response.json()).toEqual({ success: true, event_id: 'msg_106' });
+    expect(await response.json()).toEqual({ success: true, event_id: 'buy_completion:msg_106' });
   });
 
   it('accepts a webhook signed with a rotated-in secret', async () => {
@@ -152,6 +152,36 @@ describe('receiver: accepted webhooks', () => {
     const metrics = await fetch(`${receiver.url}/metrics`);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(await metrics.text()).toContain('webhook_request_duration_seconds_bucket');
+  });
+});
+
+describe('receiver: event ids are scoped by type', () => {
+  it('gives a trade_status and a buy_completion sent with the same webhook-id different event ids and writes both', async () => {
+    const topic = await createTestTopic(await testAdmin(kafka));
+    const own = await startTestReceiver({ topic });
+    const webhookId = 'msg_shared_301';
+    const t = now();
+    const standard = (body: string, secret: string) => ({ 'webhook-id': webhookId, 'webhook-timestamp': String(t), 'webhook-signature': signStandardWebhook(webhookId, t, body, secret) });
+    const status = JSON.stringify({ trade_id: 301, status: 'processing' });
+    const buy = buyBody(301);
+    const responses = [
+      await post(own, '/api/webhooks/trade-status', status, standard(status, TEST_SECRETS.TRADE_WEBHOOK_SECRET)),
+      await post(own, '/api/webhooks/buy-complete', buy, standard(buy, TEST_SECRETS.BUY_WEBHOOK_SECRET)),
+    ];
+    const statusId = eventIdOf({ webhookType: 'trade_status', webhookId, body: status });
+    const buyId = eventIdOf({ webhookType: 'buy_completion', webhookId, body: buy });
+    expect(statusId).not.toBe(buyId);
+    expect(responses.map((response) => response.status)).toEqual([202, 202]);
+    expect(await Promise.all(responses.map((response) => response.json()))).toEqual([
+      { success: true, event_id: statusId },
+      { success: true, event_id: buyId },
+    ]);
+
+    const messages = await readTopic(kafka, topic, { count: 2 });
+    expect(messages.map((message) => [message.value.webhook_type, message.value.event_id, message.headers.ce_id])).toEqual([
+      ['trade_status', statusId, statusId],
+      ['buy_completion', buyId, buyId],
+    ]);
   });
 });
 

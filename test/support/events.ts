@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
+import { eventIdOf } from '../../schemas/event-identity';
 import { createRegistry, registerValueSchema } from '../../schemas/kafka-client';
+import type { WebhookType } from '../../schemas/webhook-catalog';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from './cleanup';
 
@@ -15,7 +16,7 @@ const PATHS: Record<string, string> = {
 /** The envelope the receiver would write for `body`, with its event id computed the same way. */
 export function envelopeFor(webhookType: string, body: string, eventId?: string) {
   return {
-    event_id: eventId ?? createHash('sha256').update(webhookType).update(body).digest('hex'),
+    event_id: eventId ?? eventIdOf({ webhookType: webhookType as WebhookType, body }),
     webhook_type: webhookType,
     received_at: Date.now(),
     path: PATHS[webhookType] ?? '/unknown',
