@@ -101,22 +101,22 @@ async function updateTrades(trx: Knex.Transaction, states: TradeState[]): Promis
 
 const TRANSACTION_COLUMNS = ['transaction_hash', 'payment_reference', 'provider', 'provider_reference', 'customer_reference', 'msisdn', 'amount', 'currency'] as const;
 
-/** A payment attempt that brought money stays completed whatever is reported for it later. */
-const mergedStatus = (previous: string, next: string): string => (previous === 'completed' ? previous : next);
-
 /**
  * The transactions of the chunk, in two upserts whatever its size: the crypto transfer and the
  * fiat payout are one row per trade, each mobile-money attempt is a row of its own (its
  * internal reference). Changes to the same row were merged first (a statement may touch a row
- * once). An attempt recorded again unchanged (a rejected event replayed) is not written at all.
+ * once). An attempt that brought money is the record of it: nothing reported later about
+ * that attempt changes its row. An attempt recorded again unchanged (a rejected event
+ * replayed) is not written at all.
  */
 async function upsertTransactions(trx: Knex.Transaction, changes: TransactionChange[]): Promise<void> {
   const merged = new Map<string, TransactionChange>();
   for (const change of changes) {
     const key = JSON.stringify(change.kind === 'mobile_money' ? [change.trade_id, change.kind, change.provider_reference] : [change.trade_id, change.kind]);
     const previous = merged.get(key);
+    if (previous?.kind === 'mobile_money' && previous.status === 'completed') continue;
     const defined = Object.fromEntries(Object.entries(change).filter(([, value]) => value !== null && value !== undefined));
-    merged.set(key, previous ? { ...previous, ...defined, status: change.kind === 'mobile_money' ? mergedStatus(previous.status, change.status) : change.status } : change);
+    merged.set(key, previous ? { ...previous, ...defined } : change);
   }
   const rows = [...merged.values()];
   const perTrade = rows.filter((row) => row.kind !== 'mobile_money');
@@ -132,30 +132,22 @@ async function upsertTransactions(trx: Knex.Transaction, changes: TransactionCha
     };
   };
   const kept = TRANSACTION_COLUMNS.map((name) => `coalesce(excluded.${name}, transactions.${name})`);
-  if (perTrade.length > 0) {
-    const { sql, bindings } = insert(perTrade);
-    await trx.raw(
-      `${sql}
-       on conflict (trade_id, kind) where kind <> 'mobile_money' do update set
-         status = excluded.status,
+  const update = `status = excluded.status,
          ${TRANSACTION_COLUMNS.map((name, index) => `${name} = ${kept[index]}`).join(',\n         ')},
          metadata = transactions.metadata || excluded.metadata,
-         updated_at = now()`,
-      bindings,
-    );
+         updated_at = now()`;
+  if (perTrade.length > 0) {
+    const { sql, bindings } = insert(perTrade);
+    await trx.raw(`${sql} on conflict (trade_id, kind) where kind <> 'mobile_money' do update set ${update}`, bindings);
   }
   if (attempts.length > 0) {
     const { sql, bindings } = insert(attempts);
-    const status = `case when transactions.status = 'completed' then transactions.status else excluded.status end`;
     await trx.raw(
       `${sql}
-       on conflict (trade_id, provider_reference) where kind = 'mobile_money' do update set
-         status = ${status},
-         ${TRANSACTION_COLUMNS.map((name, index) => `${name} = ${kept[index]}`).join(',\n         ')},
-         metadata = transactions.metadata || excluded.metadata,
-         updated_at = now()
-       where (${status}, ${kept.join(', ')}, transactions.metadata || excluded.metadata)
-         is distinct from (transactions.status, ${TRANSACTION_COLUMNS.map((name) => `transactions.${name}`).join(', ')}, transactions.metadata)`,
+       on conflict (trade_id, provider_reference) where kind = 'mobile_money' do update set ${update}
+       where transactions.status <> 'completed'
+         and (excluded.status, ${kept.join(', ')}, transactions.metadata || excluded.metadata)
+           is distinct from (transactions.status, ${TRANSACTION_COLUMNS.map((name) => `transactions.${name}`).join(', ')}, transactions.metadata)`,
       bindings,
     );
   }
@@ -202,29 +194,37 @@ export async function applyChunk(trx: Knex.Transaction, events: DecodedEvent[], 
   const { roles, deliveries } = rolesInChunk(events);
   const primary = events.filter((_, index) => roles[index]!.kind === 'primary');
   const claims = await claimEvents(trx, primary, deliveries);
-  const toProcess = primary.filter((event) => {
-    const claimed = claims.byId.get(eventIdOf(event));
-    return claimed !== undefined && (claimed.inserted || claimed.previous === 'rejected');
-  });
-  const { byId, byReference } = await lockTrades(trx, toProcess);
+  const claimed = (event: DecodedEvent) => {
+    const claim = claims.byId.get(eventIdOf(event));
+    return claim !== undefined && (claim.inserted || claim.previous === 'rejected');
+  };
+  // A repeat of an event is processed again while that event stands rejected, as a later chunk
+  // would: a callback rejected for a forged amount must not hide the genuine copy right behind it.
+  const processable = events.filter((event, index) => roles[index]!.kind !== 'collision' && claimed(event));
+  const { byId, byReference } = await lockTrades(trx, processable);
 
-  const effects = new Map<string, Effect>();
-  for (const event of toProcess) {
+  const effects: Array<Effect | undefined> = [];
+  const latest = new Map<string, { event: DecodedEvent; effect: Effect }>();
+  events.forEach((event, index) => {
+    const id = eventIdOf(event);
+    const role = roles[index]!.kind;
+    const rejectedSoFar = latest.get(id)?.effect.outcome === 'rejected';
+    if (role === 'collision' || !claimed(event) || (role === 'duplicate' && !rejectedSoFar)) return;
     let effect: Effect;
     if (!event.ok) effect = { outcome: 'rejected', reason: event.reason, detail: event.detail };
     else effect = effectOf(event, isRelworx(event) ? byReference.get(tradeReferenceOf(event)!) : byId.get(tradeIdOf(event)!));
-    effects.set(eventIdOf(event), effect);
-  }
+    effects[index] = effect;
+    latest.set(id, { event, effect });
+  });
 
-  const applied = [...effects.values()].filter((effect): effect is Extract<Effect, { outcome: 'applied' }> => effect.outcome === 'applied');
+  const computed = effects.filter((effect): effect is Effect => effect !== undefined);
+  const applied = computed.filter((effect): effect is Extract<Effect, { outcome: 'applied' }> => effect.outcome === 'applied');
   await updateTrades(trx, [...byId.values()].filter((state) => state.changed));
-  await upsertTransactions(trx, [...effects.values()].flatMap((effect) => (effect.transaction ? [effect.transaction] : [])));
+  await upsertTransactions(trx, computed.flatMap((effect) => (effect.transaction ? [effect.transaction] : [])));
   const outbox = await insertOutbox(trx, notificationsTopic, applied.map((effect) => effect.notification));
   await settle(
     trx,
-    toProcess.flatMap((event) => {
-      const id = eventIdOf(event);
-      const effect = effects.get(id)!;
+    [...latest].flatMap(([id, { event, effect }]) => {
       if (effect.outcome === 'applied' && claims.byId.get(id)!.inserted && !isRelworx(event)) return [];
       const reason = effect.outcome === 'applied' ? null : effect.reason;
       const detail = effect.outcome === 'applied' ? null : effect.detail;
@@ -238,8 +238,8 @@ export async function applyChunk(trx: Knex.Transaction, events: DecodedEvent[], 
     const role = roles[index]!;
     const collision = role.kind === 'collision' ? role.detail : claims.collisions.get(eventId);
     if (collision !== undefined) return { ...base, outcome: 'rejected', reason: 'event_id_collision', detail: collision };
-    const effect = effects.get(eventId);
-    if (role.kind === 'duplicate' || !effect) return { ...base, outcome: 'duplicate' };
+    const effect = effects[index];
+    if (!effect) return { ...base, outcome: 'duplicate' };
     switch (effect.outcome) {
       case 'rejected':
         return { ...base, outcome: 'rejected', reason: effect.reason, detail: effect.detail, tradeId: effect.tradeId ?? base.tradeId };

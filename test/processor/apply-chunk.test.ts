@@ -185,12 +185,27 @@ describe('applying a chunk: Relworx money rules', () => {
     ]);
   });
 
-  it('keeps a completed attempt completed when a failure is reported for the same internal reference', async () => {
+  it('leaves the record of a completed attempt exactly as it was when a failure is reported for the same internal reference', async () => {
     const trade = await insertTrade(db, { trade_type: 'buy' });
-    await apply([callback(trade.reference, { internal_reference: 'RWX-1' })]);
-    expect(summary(await apply([callback(trade.reference, { internal_reference: 'RWX-1', status: 'failed' })]))).toEqual([['stale', 'payment_already_received']]);
-    expect(await attempts(trade.id)).toEqual([['RWX-1', 'completed']]);
+    await apply([callback(trade.reference, { internal_reference: 'RWX-1', msisdn: '256700000001' })]);
+    const recorded = await db('transactions').where({ trade_id: trade.id });
+    expect(summary(await apply([callback(trade.reference, { internal_reference: 'RWX-1', status: 'failed', amount: 49000, msisdn: '256700000009' })]))).toEqual([
+      ['stale', 'payment_already_received'],
+    ]);
+    expect(await db('transactions').where({ trade_id: trade.id })).toEqual(recorded);
     expect((await db('trades').where({ id: trade.id }).first()).status).toBe('processing');
+  });
+
+  it('applies the genuine callback right behind a copy rejected for its amount in the same chunk', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy' });
+    const forged = callback(trade.reference, { amount: 1 });
+    const genuine = callback(trade.reference, {});
+    expect(summary(await apply([forged, genuine]))).toEqual([
+      ['rejected', 'amount_mismatch'],
+      ['applied', undefined],
+    ]);
+    expect(await row(genuine)).toEqual(expect.objectContaining({ outcome: 'applied', reason: null, reason_detail: null, deliveries: 2 }));
+    expect(await attempts(trade.id)).toEqual([['RWX-1', 'completed']]);
   });
 
   it('records a second payment with another internal reference and rejects it as duplicate_payment', async () => {
