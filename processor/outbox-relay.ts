@@ -29,7 +29,6 @@ interface PendingRow {
   id: string;
   message_key: string;
   payload: NotificationIds;
-  attempts: number;
 }
 
 interface Entry {
@@ -57,10 +56,10 @@ function describeFailure(error: unknown): string {
  * the publish and before the mark, or a sweep racing a slow fast path, publishes a row
  * again): consumers dedupe on event_id.
  *
- * A row that cannot be published while others can (its notification does not encode, or the
- * broker refuses it alone) is a poison row: it records the failure and waits a capped
- * exponential backoff before the sweep takes it again, so it neither holds back the rows
- * behind it nor keeps the sweep busy.
+ * A row that fails alone (its notification does not encode, or the broker refuses it) records
+ * the failure and waits a capped exponential backoff before the sweep takes it again: a poison
+ * row neither holds back the rows behind it nor keeps the sweep busy. While the broker is down
+ * every row backs off so; the cap bounds how long one waits once the broker is back.
  */
 export function createOutboxRelay(options: {
   db: Knex;
@@ -109,7 +108,7 @@ export function createOutboxRelay(options: {
   async function sweepRound(): Promise<number> {
     return db.transaction(async (trx) => {
       const { rows } = await trx.raw<{ rows: PendingRow[] }>(
-        `select id, message_key, payload, attempts from outbox
+        `select id, message_key, payload from outbox
          where sent_at is null and topic = ? and created_at < now() - make_interval(secs => ?)
            and (next_attempt_at is null or next_attempt_at <= now())
          order by id limit ? for update skip locked`,
