@@ -56,7 +56,8 @@ async function lockTrades(trx: Knex.Transaction, events: DecodedEvent[]): Promis
   const paying = [...references].flatMap((reference) => byReference.get(reference)?.row.id ?? []);
   if (paying.length > 0) {
     const attempts = await trx.raw<{ rows: Array<{ trade_id: string; provider_reference: string; status: string }> }>(
-      `select trade_id, provider_reference, status from transactions where kind = 'mobile_money' and trade_id = any(?::bigint[]) and provider_reference is not null`,
+      `select trade_id, provider_reference, status from transactions
+       where kind = 'mobile_money' and trade_id = any(?::bigint[]) and provider_reference is not null order by id`,
       arrays(paying),
     );
     for (const attempt of attempts.rows) byId.get(attempt.trade_id)!.payments.set(attempt.provider_reference, attempt.status);

@@ -188,14 +188,16 @@ function paymentMismatch(event: AcceptedEvent, trade: TradeRow): string | undefi
 function relworxEffect(event: AcceptedEvent, state: TradeState): Effect {
   const trade = state.row;
   const reference = event.payload.internal_reference!;
-  const paidBy = [...state.payments].find(([, status]) => status === 'completed')?.[0];
+  const paidBy = (other: boolean) => [...state.payments].find(([attempt, status]) => status === 'completed' && !(other && attempt === reference))?.[0];
   if (event.payload.status === 'success') {
     const mismatch = paymentMismatch(event, trade);
     if (mismatch) return { outcome: 'rejected', reason: 'amount_mismatch', detail: mismatch, tradeId: trade.id };
     const transaction = paymentAttempt(event, trade, 'completed');
+    // Another attempt's money: whichever came first, this one is not the trade's only payment.
+    const earlier = paidBy(true);
     state.payments.set(reference, 'completed');
-    if (paidBy !== undefined && paidBy !== reference) {
-      const detail = `trade ${trade.id} was already paid by internal reference ${paidBy}; ${reference} is a second payment: refund it`;
+    if (earlier !== undefined) {
+      const detail = `trade ${trade.id} was already paid by internal reference ${earlier}; ${reference} is a second payment: refund it`;
       return { outcome: 'rejected', reason: 'duplicate_payment', detail, tradeId: trade.id, transaction };
     }
     if (isTerminal(trade.status)) {
@@ -206,10 +208,11 @@ function relworxEffect(event: AcceptedEvent, state: TradeState): Effect {
     return apply(event, state, 'processing', transaction);
   }
   const transaction = paymentAttempt(event, trade, 'failed');
+  const paid = paidBy(false);
   // The attempt that brought the money keeps its record even if a failure is reported for it later.
   if (state.payments.get(reference) !== 'completed') state.payments.set(reference, 'failed');
-  if (paidBy !== undefined) {
-    const detail = `trade ${trade.id} was paid by internal reference ${paidBy}; the failed attempt ${reference} does not fail it`;
+  if (paid !== undefined) {
+    const detail = `trade ${trade.id} was paid by internal reference ${paid}; the failed attempt ${reference} does not fail it`;
     return { outcome: 'stale', reason: 'payment_already_received', detail, tradeId: trade.id, transaction };
   }
   if (!canTransition(trade.status, 'failed')) {

@@ -165,6 +165,12 @@ describe('effectOf: Relworx money rules', () => {
       },
     ],
     [
+      'the same attempt reported again on an open trade is not a second payment',
+      trade({ status: 'pending' }, { 'RWX-2': 'completed' }),
+      relworx({}),
+      { outcome: 'applied', recorded: 'mobile_money RWX-2 completed', status: 'processing' },
+    ],
+    [
       'a failure after a recorded success is recorded and stale payment_already_received; the trade is not failed',
       trade({ status: 'processing' }, { 'RWX-1': 'completed' }),
       relworx({ status: 'failed', amount: undefined }),
