@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
+import { claimEvents, eventIdOf, isRelworx, rolesInChunk, tradeIdOf, tradeReferenceOf, typeOf } from './claim-events';
 import type { DecodedEvent } from './decode-event';
 import type { RejectionReason } from './errors';
-import { effectOf, mergedPatch, type Effect, type Notification, type TradeRow, type TradeState, type TransactionChange } from './trade-effects';
+import { arrays } from './sql-arrays';
+import { effectOf, type Effect, type Notification, type StaleReason, type TradeRow, type TradeState, type TransactionChange } from './trade-effects';
 
 export type Outcome = 'applied' | 'stale' | 'rejected' | 'duplicate';
 
@@ -9,8 +11,10 @@ export interface ApplyResult {
   readonly outcome: Outcome;
   readonly eventId: string;
   readonly webhookType: string;
-  readonly tradeId?: number;
-  readonly reason?: RejectionReason;
+  /** The trade's id as decimal text (a bigint). */
+  readonly tradeId?: string;
+  /** A stable code: why the event was rejected, or why a stale one changed nothing. */
+  readonly reason?: RejectionReason | StaleReason;
   readonly detail?: string;
   /** The seed's log line for an applied change (`Buy trade 123 completed via webhook`). */
   readonly message?: string;
@@ -24,70 +28,18 @@ export interface OutboxEntry {
   readonly payload: Notification;
 }
 
-/** Column arrays bound as PostgreSQL arrays (`unnest(?::text[], ...)`): knex's types do not know nullable arrays. */
-const arrays = (...columns: unknown[][]): Knex.RawBinding[] => columns as unknown as Knex.RawBinding[];
-
-const eventIdOf = (event: DecodedEvent): string => (event.ok ? event.envelope.event_id : event.eventId);
-const typeOf = (event: DecodedEvent): string => (event.ok ? event.envelope.webhook_type : event.webhookType);
-
-interface Claim {
-  inserted: boolean;
-  previous: string;
-}
-
 /**
- * Step 1 for the whole chunk in one statement: the primary key is the dedupe. New events insert
- * their row; a repeated one adds to the existing row's delivery count (taking its row lock, so
- * a concurrent twin waits for the first to commit) and says what happened to it before.
+ * Step 2: every trade the chunk touches, locked in id order (one order for every transaction:
+ * fewer deadlocks), with the mobile-money attempts of those a Relworx callback touches.
  */
-async function claim(trx: Knex.Transaction, events: DecodedEvent[], deliveries: Map<string, number>): Promise<Map<string, Claim>> {
-  const columns = {
-    event_id: [] as string[],
-    webhook_type: [] as string[],
-    trade_id: [] as Array<number | null>,
-    trade_reference: [] as Array<string | null>,
-    body: [] as string[],
-    topic: [] as string[],
-    partition: [] as number[],
-    offset: [] as string[],
-    received_at: [] as Array<number | null>,
-    deliveries: [] as number[],
-  };
-  for (const event of events) {
-    const relworx = event.ok && event.envelope.webhook_type === 'relworx_payment';
-    columns.event_id.push(eventIdOf(event));
-    columns.webhook_type.push(typeOf(event));
-    columns.trade_id.push(event.ok && !relworx ? (event.payload.trade_id as number) : null);
-    columns.trade_reference.push(relworx ? (event.payload.customer_reference as string) : null);
-    columns.body.push(event.ok ? event.envelope.body : event.body);
-    columns.topic.push(event.source.topic);
-    columns.partition.push(event.source.partition);
-    columns.offset.push(event.source.offset);
-    columns.received_at.push(event.ok ? event.envelope.received_at : (event.envelope?.received_at ?? null));
-    columns.deliveries.push(deliveries.get(eventIdOf(event))!);
-  }
-  const { rows } = await trx.raw<{ rows: Array<{ event_id: string; outcome: string; inserted: boolean }> }>(
-    `insert into webhook_events (event_id, webhook_type, trade_id, trade_reference, outcome, body, topic, partition, "offset", received_at, deliveries)
-     select e.event_id, e.webhook_type, e.trade_id, e.trade_reference, 'applied', e.body, e.topic, e.partition, e.offset,
-            to_timestamp(e.received_at / 1000), e.deliveries
-     from unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::int[], ?::bigint[], ?::double precision[], ?::int[])
-       as e(event_id, webhook_type, trade_id, trade_reference, body, topic, partition, "offset", received_at, deliveries)
-     on conflict (event_id) do update
-       set deliveries = webhook_events.deliveries + excluded.deliveries, last_seen_at = now()
-     returning event_id, outcome, (xmax = 0) as inserted`,
-    arrays(...Object.values(columns)),
-  );
-  return new Map(rows.map((row) => [row.event_id, { inserted: row.inserted, previous: row.outcome }]));
-}
-
-/** Step 2: every trade the chunk touches, locked in id order (one order for every transaction: fewer deadlocks). */
 async function lockTrades(trx: Knex.Transaction, events: DecodedEvent[]): Promise<{ byId: Map<string, TradeState>; byReference: Map<string, TradeState> }> {
-  const ids = new Set<number>();
+  const ids = new Set<string>();
   const references = new Set<string>();
   for (const event of events) {
-    if (!event.ok) continue;
-    if (event.envelope.webhook_type === 'relworx_payment') references.add(event.payload.customer_reference as string);
-    else ids.add(event.payload.trade_id as number);
+    const id = tradeIdOf(event);
+    const reference = tradeReferenceOf(event);
+    if (id !== null) ids.add(id);
+    if (reference !== null) references.add(reference);
   }
   const { rows } = await trx.raw<{ rows: TradeRow[] }>(
     `select id, reference, user_id, trade_type, status, crypto_amount, crypto_currency, fiat_amount, fiat_currency
@@ -97,13 +49,23 @@ async function lockTrades(trx: Knex.Transaction, events: DecodedEvent[]): Promis
   const byId = new Map<string, TradeState>();
   const byReference = new Map<string, TradeState>();
   for (const row of rows) {
-    const state: TradeState = { row, changed: false, patches: [], completedAt: null, failedAt: null };
+    const state: TradeState = { row, changed: false, patches: [], completedAt: null, failedAt: null, payments: new Map() };
     byId.set(row.id, state);
     byReference.set(row.reference, state);
+  }
+  const paying = [...references].flatMap((reference) => byReference.get(reference)?.row.id ?? []);
+  if (paying.length > 0) {
+    const attempts = await trx.raw<{ rows: Array<{ trade_id: string; provider_reference: string; status: string }> }>(
+      `select trade_id, provider_reference, status from transactions
+       where kind = 'mobile_money' and trade_id = any(?::bigint[]) and provider_reference is not null order by id`,
+      arrays(paying),
+    );
+    for (const attempt of attempts.rows) byId.get(attempt.trade_id)!.payments.set(attempt.provider_reference, attempt.status);
   }
   return { byId, byReference };
 }
 
+/** Metadata patches are merged with jsonb `||` one after the other, so every key is kept as sent (`__proto__` too). */
 async function updateTrades(trx: Knex.Transaction, states: TradeState[]): Promise<void> {
   if (states.length === 0) return;
   await trx.raw(
@@ -111,19 +73,27 @@ async function updateTrades(trx: Knex.Transaction, states: TradeState[]): Promis
        status = v.status,
        crypto_amount = v.crypto_amount,
        fiat_amount = v.fiat_amount,
-       metadata = coalesce(t.metadata, '{}'::jsonb) || v.patch,
+       metadata = (
+         with recursive merged(step, metadata) as (
+           select 0, coalesce(t.metadata, '{}'::jsonb)
+           union all
+           select step + 1, metadata || (v.patches -> step) from merged where step < jsonb_array_length(v.patches)
+         )
+         select metadata from merged order by step desc limit 1
+       ),
        completed_at = coalesce(to_timestamp(v.completed_at / 1000), t.completed_at),
        failed_at = coalesce(to_timestamp(v.failed_at / 1000), t.failed_at),
        updated_at = now()
      from unnest(?::bigint[], ?::text[], ?::numeric[], ?::numeric[], ?::jsonb[], ?::double precision[], ?::double precision[])
-       as v(id, status, crypto_amount, fiat_amount, patch, completed_at, failed_at)
+       as v(id, status, crypto_amount, fiat_amount, patches, completed_at, failed_at)
      where t.id = v.id`,
     arrays(
       states.map((state) => state.row.id),
       states.map((state) => state.row.status),
       states.map((state) => state.row.crypto_amount),
       states.map((state) => state.row.fiat_amount),
-      states.map((state) => mergedPatch(state.patches)),
+      // The patches are JSON texts already: joined as a JSON array, their numbers stay exact.
+      states.map((state) => `[${state.patches.join(',')}]`),
       states.map((state) => state.completedAt),
       states.map((state) => state.failedAt),
     ),
@@ -132,30 +102,56 @@ async function updateTrades(trx: Knex.Transaction, states: TradeState[]): Promis
 
 const TRANSACTION_COLUMNS = ['transaction_hash', 'payment_reference', 'provider', 'provider_reference', 'customer_reference', 'msisdn', 'amount', 'currency'] as const;
 
-/** One upsert for the chunk; changes to the same transaction were merged first (a statement may touch a row once). */
+/**
+ * The transactions of the chunk, in two upserts whatever its size: the crypto transfer and the
+ * fiat payout are one row per trade, each mobile-money attempt is a row of its own (its
+ * internal reference). Changes to the same row were merged first (a statement may touch a row
+ * once). An attempt that brought money is the record of it: nothing reported later about
+ * that attempt changes its row. An attempt recorded again unchanged (a rejected event
+ * replayed) is not written at all.
+ */
 async function upsertTransactions(trx: Knex.Transaction, changes: TransactionChange[]): Promise<void> {
   const merged = new Map<string, TransactionChange>();
   for (const change of changes) {
-    const key = `${change.trade_id}:${change.kind}`;
+    const key = JSON.stringify(change.kind === 'mobile_money' ? [change.trade_id, change.kind, change.provider_reference] : [change.trade_id, change.kind]);
     const previous = merged.get(key);
+    if (previous?.kind === 'mobile_money' && previous.status === 'completed') continue;
     const defined = Object.fromEntries(Object.entries(change).filter(([, value]) => value !== null && value !== undefined));
     merged.set(key, previous ? { ...previous, ...defined } : change);
   }
-  if (merged.size === 0) return;
   const rows = [...merged.values()];
-  const column = (name: keyof TransactionChange) => rows.map((row) => (row[name] as string | null | undefined) ?? null);
-  await trx.raw(
-    `insert into transactions (trade_id, kind, status, ${TRANSACTION_COLUMNS.join(', ')}, metadata)
-     select v.trade_id, v.kind, v.status, ${TRANSACTION_COLUMNS.map((name) => `v.${name}`).join(', ')}, coalesce(v.metadata, '{}'::jsonb)
-     from unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[], ?::text[], ?::jsonb[])
-       as v(trade_id, kind, status, ${TRANSACTION_COLUMNS.join(', ')}, metadata)
-     on conflict (trade_id, kind) do update set
-       status = excluded.status,
-       ${TRANSACTION_COLUMNS.map((name) => `${name} = coalesce(excluded.${name}, transactions.${name})`).join(',\n       ')},
-       metadata = coalesce(transactions.metadata, '{}'::jsonb) || excluded.metadata,
-       updated_at = now()`,
-    arrays(column('trade_id'), column('kind'), column('status'), ...TRANSACTION_COLUMNS.map(column), column('metadata')),
-  );
+  const perTrade = rows.filter((row) => row.kind !== 'mobile_money');
+  const attempts = rows.filter((row) => row.kind === 'mobile_money');
+  const insert = (batch: TransactionChange[]) => {
+    const column = (name: keyof TransactionChange) => batch.map((row) => row[name] ?? null);
+    return {
+      sql: `insert into transactions (trade_id, kind, status, ${TRANSACTION_COLUMNS.join(', ')}, metadata)
+            select v.trade_id, v.kind, v.status, ${TRANSACTION_COLUMNS.map((name) => `v.${name}`).join(', ')}, coalesce(v.metadata, '{}'::jsonb)
+            from unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[], ?::text[], ?::jsonb[])
+              as v(trade_id, kind, status, ${TRANSACTION_COLUMNS.join(', ')}, metadata)`,
+      bindings: arrays(column('trade_id'), column('kind'), column('status'), ...TRANSACTION_COLUMNS.map(column), column('metadata')),
+    };
+  };
+  const kept = TRANSACTION_COLUMNS.map((name) => `coalesce(excluded.${name}, transactions.${name})`);
+  const update = `status = excluded.status,
+         ${TRANSACTION_COLUMNS.map((name, index) => `${name} = ${kept[index]}`).join(',\n         ')},
+         metadata = transactions.metadata || excluded.metadata,
+         updated_at = now()`;
+  if (perTrade.length > 0) {
+    const { sql, bindings } = insert(perTrade);
+    await trx.raw(`${sql} on conflict (trade_id, kind) where kind <> 'mobile_money' do update set ${update}`, bindings);
+  }
+  if (attempts.length > 0) {
+    const { sql, bindings } = insert(attempts);
+    await trx.raw(
+      `${sql}
+       on conflict (trade_id, provider_reference) where kind = 'mobile_money' do update set ${update}
+       where transactions.status <> 'completed'
+         and (excluded.status, ${kept.join(', ')}, transactions.metadata || excluded.metadata)
+           is distinct from (transactions.status, ${TRANSACTION_COLUMNS.map((name) => `transactions.${name}`).join(', ')}, transactions.metadata)`,
+      bindings,
+    );
+  }
 }
 
 async function insertOutbox(trx: Knex.Transaction, topic: string, notifications: Notification[]): Promise<Map<string, OutboxEntry>> {
@@ -165,91 +161,93 @@ async function insertOutbox(trx: Knex.Transaction, topic: string, notifications:
      select v.event_id, ?, v.message_key, v.payload from unnest(?::text[], ?::text[], ?::jsonb[]) as v(event_id, message_key, payload)
      on conflict (event_id) do nothing
      returning id, event_id`,
-    [topic, ...arrays(notifications.map((n) => n.event_id), notifications.map((n) => String(n.user_id)), notifications.map((n) => JSON.stringify(n)))],
+    [topic, ...arrays(notifications.map((n) => n.event_id), notifications.map((n) => n.user_id), notifications.map((n) => JSON.stringify(n)))],
   );
   const byEventId = new Map(notifications.map((notification) => [notification.event_id, notification]));
-  return new Map(rows.map((row) => [row.event_id, { id: row.id, messageKey: String(byEventId.get(row.event_id)!.user_id), payload: byEventId.get(row.event_id)! }]));
+  return new Map(rows.map((row) => [row.event_id, { id: row.id, messageKey: byEventId.get(row.event_id)!.user_id, payload: byEventId.get(row.event_id)! }]));
+}
+
+interface Settled {
+  eventId: string;
+  outcome: string;
+  reason: string | null;
+  detail: string | null;
+  tradeId: string | null;
 }
 
 /** The final outcome of the rows that are not what the claim wrote (an applied event with its trade id). */
-async function settle(trx: Knex.Transaction, settled: Array<{ eventId: string; outcome: string; reason: string | null; tradeId: number | null }>): Promise<void> {
+async function settle(trx: Knex.Transaction, settled: Settled[]): Promise<void> {
   if (settled.length === 0) return;
   await trx.raw(
-    `update webhook_events w set outcome = v.outcome, reason = v.reason, trade_id = coalesce(v.trade_id, w.trade_id), processed_at = now()
-     from unnest(?::text[], ?::text[], ?::text[], ?::bigint[]) as v(event_id, outcome, reason, trade_id)
+    `update webhook_events w set outcome = v.outcome, reason = v.reason, reason_detail = v.detail, trade_id = coalesce(v.trade_id, w.trade_id), processed_at = now()
+     from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[]) as v(event_id, outcome, reason, detail, trade_id)
      where w.event_id = v.event_id`,
-    arrays(settled.map((s) => s.eventId), settled.map((s) => s.outcome), settled.map((s) => s.reason), settled.map((s) => s.tradeId)),
+    arrays(settled.map((s) => s.eventId), settled.map((s) => s.outcome), settled.map((s) => s.reason), settled.map((s) => s.detail), settled.map((s) => s.tradeId)),
   );
 }
 
 /**
  * Applies the events of one partition chunk, in offset order, inside the caller's transaction,
  * with a fixed number of statements whatever the chunk's size: claim, lock, then one write per
- * table. Later events of the chunk see the trade as the earlier ones left it.
+ * table. Later events of the chunk see the trade as earlier ones left it.
  */
 export async function applyChunk(trx: Knex.Transaction, events: DecodedEvent[], notificationsTopic: string): Promise<ApplyResult[]> {
-  // A chunk may carry the same event twice (a sender's retry): the first is the event, the rest duplicates.
-  const deliveries = new Map<string, number>();
-  const primary: DecodedEvent[] = [];
-  for (const event of events) {
-    const id = eventIdOf(event);
-    const seen = deliveries.get(id);
-    deliveries.set(id, (seen ?? 0) + 1);
-    if (seen === undefined) primary.push(event);
-  }
-  const claims = await claim(trx, primary, deliveries);
-  const toProcess = primary.filter((event) => {
-    const { inserted, previous } = claims.get(eventIdOf(event))!;
-    return inserted || previous === 'rejected';
-  });
-  const { byId, byReference } = await lockTrades(trx, toProcess);
+  const { roles, deliveries } = rolesInChunk(events);
+  const primary = events.filter((_, index) => roles[index]!.kind === 'primary');
+  const claims = await claimEvents(trx, primary, deliveries);
+  const claimed = (event: DecodedEvent) => {
+    const claim = claims.byId.get(eventIdOf(event));
+    return claim !== undefined && (claim.inserted || claim.previous === 'rejected');
+  };
+  // A repeat of an event is processed again while that event stands rejected, as a later chunk
+  // would: a callback rejected for a forged amount must not hide the genuine copy right behind it.
+  const processable = events.filter((event, index) => roles[index]!.kind !== 'collision' && claimed(event));
+  const { byId, byReference } = await lockTrades(trx, processable);
 
-  const effects = new Map<string, Effect>();
-  for (const event of toProcess) {
+  const effects: Array<Effect | undefined> = [];
+  const latest = new Map<string, { event: DecodedEvent; effect: Effect }>();
+  events.forEach((event, index) => {
+    const id = eventIdOf(event);
+    const role = roles[index]!.kind;
+    const rejectedSoFar = latest.get(id)?.effect.outcome === 'rejected';
+    if (role === 'collision' || !claimed(event) || (role === 'duplicate' && !rejectedSoFar)) return;
     let effect: Effect;
     if (!event.ok) effect = { outcome: 'rejected', reason: event.reason, detail: event.detail };
-    else {
-      const relworx = event.envelope.webhook_type === 'relworx_payment';
-      const state = relworx ? byReference.get(event.payload.customer_reference as string) : byId.get(String(event.payload.trade_id));
-      effect = effectOf(event, state);
-    }
-    effects.set(eventIdOf(event), effect);
-  }
+    else effect = effectOf(event, isRelworx(event) ? byReference.get(tradeReferenceOf(event)!) : byId.get(tradeIdOf(event)!));
+    effects[index] = effect;
+    latest.set(id, { event, effect });
+  });
 
-  const applied = [...effects.values()].filter((effect): effect is Extract<Effect, { outcome: 'applied' }> => effect.outcome === 'applied');
+  const computed = effects.filter((effect): effect is Effect => effect !== undefined);
+  const applied = computed.filter((effect): effect is Extract<Effect, { outcome: 'applied' }> => effect.outcome === 'applied');
   await updateTrades(trx, [...byId.values()].filter((state) => state.changed));
-  await upsertTransactions(trx, applied.flatMap((effect) => (effect.transaction ? [effect.transaction] : [])));
+  await upsertTransactions(trx, computed.flatMap((effect) => (effect.transaction ? [effect.transaction] : [])));
   const outbox = await insertOutbox(trx, notificationsTopic, applied.map((effect) => effect.notification));
   await settle(
     trx,
-    toProcess.flatMap((event) => {
-      const id = eventIdOf(event);
-      const effect = effects.get(id)!;
-      const { inserted } = claims.get(id)!;
-      const relworx = event.ok && event.envelope.webhook_type === 'relworx_payment';
-      if (effect.outcome === 'applied' && inserted && !relworx) return [];
-      const reason = effect.outcome === 'rejected' ? `${effect.reason}: ${effect.detail}` : effect.outcome === 'stale' ? effect.reason : null;
-      return [{ eventId: id, outcome: effect.outcome, reason, tradeId: effect.tradeId ?? null }];
+    [...latest].flatMap(([id, { event, effect }]) => {
+      if (effect.outcome === 'applied' && claims.byId.get(id)!.inserted && !isRelworx(event)) return [];
+      const reason = effect.outcome === 'applied' ? null : effect.reason;
+      const detail = effect.outcome === 'applied' ? null : effect.detail;
+      return [{ eventId: id, outcome: effect.outcome, reason, detail, tradeId: effect.tradeId ?? null }];
     }),
   );
 
-  const seen = new Set<string>();
-  return events.map((event) => {
+  return events.map((event, index): ApplyResult => {
     const eventId = eventIdOf(event);
-    const base = { eventId, webhookType: typeOf(event) };
-    const effect = effects.get(eventId);
-    if (seen.has(eventId) || !effect) {
-      seen.add(eventId);
-      return { ...base, outcome: 'duplicate' as const, tradeId: event.ok ? ((event.payload.trade_id as number | null) ?? undefined) : undefined };
-    }
-    seen.add(eventId);
+    const base = { eventId, webhookType: typeOf(event), tradeId: tradeIdOf(event) ?? undefined };
+    const role = roles[index]!;
+    const collision = role.kind === 'collision' ? role.detail : claims.collisions.get(eventId);
+    if (collision !== undefined) return { ...base, outcome: 'rejected', reason: 'event_id_collision', detail: collision };
+    const effect = effects[index];
+    if (!effect) return { ...base, outcome: 'duplicate' };
     switch (effect.outcome) {
       case 'rejected':
-        return { ...base, outcome: 'rejected' as const, reason: effect.reason, detail: effect.detail, tradeId: effect.tradeId };
+        return { ...base, outcome: 'rejected', reason: effect.reason, detail: effect.detail, tradeId: effect.tradeId ?? base.tradeId };
       case 'stale':
-        return { ...base, outcome: 'stale' as const, tradeId: effect.tradeId };
+        return { ...base, outcome: 'stale', reason: effect.reason, detail: effect.detail, tradeId: effect.tradeId };
       case 'applied':
-        return { ...base, outcome: 'applied' as const, tradeId: effect.tradeId, message: effect.message, notification: outbox.get(eventId) };
+        return { ...base, outcome: 'applied', tradeId: effect.tradeId, message: effect.message, notification: outbox.get(eventId) };
     }
   });
 }

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { int64Text } from '../schemas/exact-long';
 import { createLogger } from '../schemas/logger';
 import { auditTrail, formatAuditTrail } from './audit-trail';
 import { readProcessorConfig } from './config';
@@ -13,14 +14,15 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
-  if (values['trade-id'] !== undefined && !/^\d+$/.test(values['trade-id'])) {
-    console.error(`--trade-id must be a number\n${USAGE}`);
+  if (values['trade-id'] !== undefined && int64Text(values['trade-id']) === undefined) {
+    console.error(`--trade-id must be a trade id (an integer)\n${USAGE}`);
     return 2;
   }
   const config = readProcessorConfig();
   const db = createDatabase({ url: config.databaseUrl, schema: config.databaseSchema, poolMax: 2, logger: createLogger({ level: 'warn', name: 'events' }) });
   try {
-    const rows = await auditTrail(db, { tradeId: values['trade-id'] ? Number(values['trade-id']) : undefined, eventId: values['event-id'] });
+    // The id stays text: trade ids are bigints, which a JS number would round above 2^53.
+    const rows = await auditTrail(db, { tradeId: values['trade-id'], eventId: values['event-id'] });
     console.log(values.json ? JSON.stringify(rows, null, 2) : formatAuditTrail(rows));
     return 0;
   } finally {

@@ -5,7 +5,9 @@ export interface AuditRow {
   webhook_type: string;
   trade_id: string | null;
   outcome: string;
+  /** A stable code (`amount_mismatch`); the explanation is `reason_detail`. */
   reason: string | null;
+  reason_detail: string | null;
   deliveries: number;
   received_at: Date | null;
   processed_at: Date;
@@ -16,13 +18,14 @@ export interface AuditRow {
  * "What happened to my webhook?": a trade's events (found by trade id, or for Relworx by the
  * trade's reference, which is all a rejected callback has) or one event, oldest first.
  */
-export async function auditTrail(db: Knex, filter: { tradeId?: number; eventId?: string }): Promise<AuditRow[]> {
+export async function auditTrail(db: Knex, filter: { tradeId?: string; eventId?: string }): Promise<AuditRow[]> {
   const query = db('webhook_events').select(
     'event_id',
     'webhook_type',
     'trade_id',
     'outcome',
     'reason',
+    'reason_detail',
     'deliveries',
     'received_at',
     'processed_at',
@@ -40,7 +43,7 @@ export async function auditTrail(db: Knex, filter: { tradeId?: number; eventId?:
 
 export function formatAuditTrail(rows: AuditRow[]): string {
   if (rows.length === 0) return 'No webhook events found.';
-  const header = ['received_at', 'webhook_type', 'outcome', 'deliveries', 'processed_at', 'event_id', 'reason'];
+  const header = ['received_at', 'webhook_type', 'outcome', 'deliveries', 'processed_at', 'event_id', 'reason', 'detail'];
   const lines = rows.map((row) => [
     row.received_at?.toISOString() ?? '-',
     row.webhook_type,
@@ -49,6 +52,7 @@ export function formatAuditTrail(rows: AuditRow[]): string {
     row.processed_at.toISOString(),
     row.event_id,
     row.reason ?? '',
+    row.reason_detail ?? '',
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
   const format = (cells: string[]): string => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();

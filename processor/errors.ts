@@ -9,6 +9,9 @@ export type RejectionReason =
   | 'trade_not_found'
   | 'type_mismatch'
   | 'amount_mismatch'
+  | 'payment_after_terminal'
+  | 'duplicate_payment'
+  | 'event_id_collision'
   | 'internal_error';
 
 /** SQLSTATE classes that describe the moment, not the data: connection, rollback, resources, operator. */

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Producer } from 'kafkajs';
+import type { Message, Producer } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from 'pino';
 import type { OutboxEntry } from './apply-chunk';
@@ -13,6 +13,40 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
+/** The first wait after a failure; it doubles with each further failure, up to MAX_BACKOFF_SECONDS. */
+const FIRST_BACKOFF_SECONDS = 1;
+const MAX_BACKOFF_SECONDS = 300;
+const MAX_ERROR_LENGTH = 500;
+
+/** What the relay reads of a notification besides encoding it: its ids, for the headers. */
+interface NotificationIds {
+  event_id: string;
+  trade_id: unknown;
+  user_id: unknown;
+}
+
+interface PendingRow {
+  id: string;
+  message_key: string;
+  payload: NotificationIds;
+}
+
+interface Entry {
+  messageKey: string;
+  payload: NotificationIds;
+}
+
+/**
+ * What a stuck row records about why: the error's code or name and its message, bounded, and
+ * without any `user:password@` a URL in it might carry.
+ */
+function describeFailure(error: unknown): string {
+  const { code, name, message } = (error ?? {}) as { code?: unknown; name?: unknown; message?: unknown };
+  const label = typeof code === 'string' || typeof code === 'number' ? String(code) : typeof name === 'string' ? name : 'Error';
+  const text = `${label}: ${typeof message === 'string' ? message : String(error)}`.replace(/\/\/[^/\s:@]+:[^/\s@]+@/g, '//***@');
+  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH)}…` : text;
+}
+
 /**
  * Publishes outbox rows to trade-notifications and marks them sent. The fast path publishes
  * the rows a transaction just committed, straight from memory. The sweep, every `pollMs`,
@@ -21,6 +55,11 @@ export interface OutboxRelay {
  * SKIP LOCKED so several instances share the work. Delivery is at least once (a crash after
  * the publish and before the mark, or a sweep racing a slow fast path, publishes a row
  * again): consumers dedupe on event_id.
+ *
+ * A row that fails alone (its notification does not encode, or the broker refuses it) records
+ * the failure and waits a capped exponential backoff before the sweep takes it again: a poison
+ * row neither holds back the rows behind it nor keeps the sweep busy. While the broker is down
+ * every row backs off so; the cap bounds how long one waits once the broker is back.
  */
 export function createOutboxRelay(options: {
   db: Knex;
@@ -40,16 +79,19 @@ export function createOutboxRelay(options: {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  async function send(entries: ReadonlyArray<{ messageKey: string; payload: object & { event_id: string } }>): Promise<void> {
-    const messages = await Promise.all(
-      entries.map(async (entry) => ({
-        key: entry.messageKey,
-        value: await registry.encode(schemaId, entry.payload),
-        headers: { event_id: entry.payload.event_id },
-      })),
-    );
-    await producer.send({ topic, acks: -1, messages });
-    metrics.notificationsPublished.inc(entries.length);
+  /** The Kafka record of a notification: keyed by user id, ids also as headers (exact decimal text) for routing without decoding. */
+  async function recordOf(entry: Entry): Promise<Message> {
+    const { payload } = entry;
+    return {
+      key: entry.messageKey,
+      value: await registry.encode(schemaId, payload),
+      headers: { event_id: payload.event_id, trade_id: String(payload.trade_id), user_id: String(payload.user_id) },
+    };
+  }
+
+  async function send(records: Message[]): Promise<void> {
+    await producer.send({ topic, acks: -1, messages: records });
+    metrics.notificationsPublished.inc(records.length);
   }
 
   function track<T>(work: Promise<T>): Promise<T> {
@@ -59,46 +101,80 @@ export function createOutboxRelay(options: {
   }
 
   /**
-   * One round of the sweep. If the batch cannot be sent whole, its rows are sent one by one:
-   * a row that cannot be published (it fails alone, and is logged) must not hold back the rest.
+   * One round of the sweep: the due rows, encoded one by one, then sent as one batch. If the
+   * batch cannot be sent whole, its rows are sent one by one. Each row that fails alone records
+   * its failure and backs off. Returns the number of rows sent.
    */
   async function sweepRound(): Promise<number> {
     return db.transaction(async (trx) => {
-      const { rows } = await trx.raw<{ rows: Array<{ id: string; message_key: string; payload: object & { event_id: string } }> }>(
+      const { rows } = await trx.raw<{ rows: PendingRow[] }>(
         `select id, message_key, payload from outbox
          where sent_at is null and topic = ? and created_at < now() - make_interval(secs => ?)
+           and (next_attempt_at is null or next_attempt_at <= now())
          order by id limit ? for update skip locked`,
         [topic, graceMs / 1000, batchSize],
       );
       if (rows.length === 0) return 0;
-      const entry = (row: (typeof rows)[number]) => ({ messageKey: row.message_key, payload: row.payload });
-      let sent = rows;
-      try {
-        await send(rows.map(entry));
-      } catch (error) {
-        logger.warn({ err: error, count: rows.length }, 'Outbox sweep could not publish a batch; trying its rows one by one');
-        sent = [];
-        for (const row of rows) {
-          try {
-            await send([entry(row)]);
-            sent.push(row);
-          } catch (rowError) {
-            metrics.outboxErrors.inc();
-            logger.error({ err: rowError, outbox_id: row.id, event_id: row.payload.event_id }, 'Could not publish a notification; it stays in the outbox');
+      const failed: Array<{ row: PendingRow; error: unknown }> = [];
+      const encoded: Array<{ row: PendingRow; record: Message }> = [];
+      for (const row of rows) {
+        try {
+          encoded.push({ row, record: await recordOf({ messageKey: row.message_key, payload: row.payload }) });
+        } catch (error) {
+          failed.push({ row, error });
+        }
+      }
+      let sent = encoded;
+      if (encoded.length > 0) {
+        try {
+          await send(encoded.map(({ record }) => record));
+        } catch (error) {
+          logger.warn({ err: error, count: encoded.length }, 'Outbox sweep could not publish a batch; trying its rows one by one');
+          sent = [];
+          for (const item of encoded) {
+            try {
+              await send([item.record]);
+              sent.push(item);
+            } catch (rowError) {
+              failed.push({ row: item.row, error: rowError });
+            }
           }
         }
       }
-      if (sent.length > 0) await trx.raw('update outbox set sent_at = now() where id = any(?::bigint[])', [sent.map((row) => row.id)]);
-      return rows.length;
+      if (sent.length > 0) await trx.raw('update outbox set sent_at = now() where id = any(?::bigint[])', [sent.map(({ row }) => row.id)]);
+      if (failed.length > 0) await recordFailures(trx, failed);
+      return sent.length;
     });
   }
 
+  async function recordFailures(trx: Knex.Transaction, failed: Array<{ row: PendingRow; error: unknown }>): Promise<void> {
+    const errors = failed.map(({ error }) => describeFailure(error));
+    const { rows } = await trx.raw<{ rows: Array<{ id: string; attempts: number; next_attempt_at: Date }> }>(
+      `update outbox o set attempts = o.attempts + 1, last_error = v.error,
+         next_attempt_at = now() + make_interval(secs => least(?::double precision, ? * power(2, o.attempts)))
+       from unnest(?::bigint[], ?::text[]) as v(id, error)
+       where o.id = v.id
+       returning o.id, o.attempts, o.next_attempt_at`,
+      [MAX_BACKOFF_SECONDS, FIRST_BACKOFF_SECONDS, failed.map(({ row }) => row.id), errors] as unknown as Knex.RawBinding[],
+    );
+    const state = new Map(rows.map((row) => [row.id, row]));
+    failed.forEach(({ row }, index) => {
+      metrics.outboxErrors.inc();
+      const after = state.get(row.id);
+      logger.error(
+        { outbox_id: row.id, event_id: row.payload.event_id, attempts: after?.attempts, next_attempt_at: after?.next_attempt_at, last_error: errors[index] },
+        'Could not publish a notification; it stays in the outbox and is retried with backoff',
+      );
+    });
+  }
+
+  /** Rounds while each sends a full batch: rows that fail are not counted, so they never keep it going. */
   async function sweep(): Promise<number> {
     let total = 0;
     for (;;) {
-      const published = await sweepRound();
-      total += published;
-      if (published < batchSize || stopped) return total;
+      const sent = await sweepRound();
+      total += sent;
+      if (sent < batchSize || stopped) return total;
     }
   }
 
@@ -115,7 +191,7 @@ export function createOutboxRelay(options: {
       if (entries.length === 0 || stopped) return;
       void track(
         (async () => {
-          await send(entries);
+          await send(await Promise.all(entries.map((entry) => recordOf(entry))));
           await db.raw('update outbox set sent_at = now() where id = any(?::bigint[]) and sent_at is null', [entries.map((entry) => entry.id)]);
         })(),
       ).catch((error: Error) => {

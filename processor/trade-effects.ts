@@ -1,11 +1,11 @@
-import { parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
 import type { DecodedEvent } from './decode-event';
 import { normalizeDecimal } from './decimal-compare';
 import type { RejectionReason } from './errors';
-import { canTransition, type TradeStatus } from './trade-status';
+import { canTransition, isTerminal, type TradeStatus } from './trade-status';
 
 export type AcceptedEvent = Extract<DecodedEvent, { ok: true }>;
 
+/** A trade row as PostgreSQL returns it: bigints and numerics as exact text. */
 export interface TradeRow {
   id: string;
   reference: string;
@@ -22,10 +22,12 @@ export interface TradeRow {
 export interface TradeState {
   row: TradeRow;
   changed: boolean;
-  /** Metadata patches in order (JSON text, exact numbers); jsonb `||` merges them the same way. */
+  /** Metadata patches in order (JSON text, exact numbers), merged with jsonb `||` in that order. */
   patches: string[];
   completedAt: number | null;
   failedAt: number | null;
+  /** The trade's mobile-money attempts, by internal reference: the status each recorded. */
+  payments: Map<string, string>;
 }
 
 export type TransactionKind = 'crypto_transfer' | 'fiat_payment' | 'mobile_money';
@@ -45,10 +47,11 @@ export interface TransactionChange {
   metadata?: string | null;
 }
 
+/** One notification of trade-notifications. Ids are decimal text: JSON would round bigints. */
 export interface Notification {
   event_id: string;
-  user_id: number;
-  trade_id: number;
+  user_id: string;
+  trade_id: string;
   status: string;
   trade_type: string;
   crypto_amount: string | null;
@@ -58,10 +61,17 @@ export interface Notification {
   occurred_at: number;
 }
 
+/** Why an event was recorded without changing its trade. */
+export type StaleReason = 'transition_not_allowed' | 'payment_already_received';
+
+/**
+ * What one event does. `transaction` is written whatever the outcome: a payment attempt is
+ * recorded even when its event is stale or rejected, so that no money goes unrecorded.
+ */
 export type Effect =
-  | { outcome: 'rejected'; reason: RejectionReason; detail: string; tradeId?: number }
-  | { outcome: 'stale'; tradeId: number; reason: string }
-  | { outcome: 'applied'; tradeId: number; status: TradeStatus; transaction?: TransactionChange; notification: Notification; message: string };
+  | { outcome: 'rejected'; reason: RejectionReason; detail: string; tradeId?: string; transaction?: TransactionChange }
+  | { outcome: 'stale'; reason: StaleReason; detail: string; tradeId: string; transaction?: TransactionChange }
+  | { outcome: 'applied'; tradeId: string; status: TradeStatus; transaction?: TransactionChange; notification: Notification; message: string };
 
 /** Which trade type each webhook may change; trade_status applies to both. */
 const TRADE_TYPE_OF: Record<string, 'buy' | 'sell' | undefined> = {
@@ -70,11 +80,11 @@ const TRADE_TYPE_OF: Record<string, 'buy' | 'sell' | undefined> = {
   relworx_payment: 'buy',
 };
 
-function nextStatus(event: AcceptedEvent): TradeStatus {
-  const { envelope, payload } = event;
-  if (envelope.webhook_type === 'relworx_payment') return payload.status === 'success' ? 'processing' : 'failed';
-  return payload.status as TradeStatus;
-}
+/** The amount each completion reports, checked against the one agreed on the trade. */
+const REPORTED_AMOUNT_OF: Record<string, 'crypto_amount' | 'fiat_amount' | undefined> = {
+  buy_completion: 'crypto_amount',
+  sell_completion: 'fiat_amount',
+};
 
 function seedMessage(webhookType: string, trade: TradeRow, status: TradeStatus): string {
   if (webhookType === 'relworx_payment') {
@@ -99,81 +109,59 @@ function metadataPatch(event: AcceptedEvent): string {
   return JSON.stringify(patch);
 }
 
-function transactionChange(event: AcceptedEvent, trade: TradeRow, status: TradeStatus): TransactionChange | undefined {
+function completionTransaction(event: AcceptedEvent, trade: TradeRow, status: TradeStatus): TransactionChange | undefined {
   const { payload, envelope } = event;
   switch (envelope.webhook_type) {
     case 'buy_completion':
-      return { trade_id: trade.id, kind: 'crypto_transfer', status, transaction_hash: payload.transaction_hash as string | null, amount: trade.crypto_amount, currency: trade.crypto_currency };
+      return { trade_id: trade.id, kind: 'crypto_transfer', status, transaction_hash: payload.transaction_hash, amount: trade.crypto_amount, currency: trade.crypto_currency };
     case 'sell_completion':
-      return { trade_id: trade.id, kind: 'fiat_payment', status, payment_reference: payload.payment_reference as string | null, amount: trade.fiat_amount, currency: trade.fiat_currency };
-    case 'relworx_payment':
-      return {
-        trade_id: trade.id,
-        kind: 'mobile_money',
-        status: payload.status === 'success' ? 'completed' : 'failed',
-        provider: payload.provider as string | null,
-        provider_reference: payload.internal_reference as string,
-        customer_reference: payload.customer_reference as string,
-        msisdn: payload.msisdn as string | null,
-        amount: payload.amount as string | null,
-        currency: (payload.currency as string | null) ?? trade.fiat_currency,
-        metadata: JSON.stringify({ charge: payload.charge, message: payload.message, completed_at: payload.completed_at }),
-      };
+      return { trade_id: trade.id, kind: 'fiat_payment', status, payment_reference: payload.payment_reference, amount: trade.fiat_amount, currency: trade.fiat_currency };
     default:
       return undefined;
   }
 }
 
-const amountText = (value: string | null): string | null => (value === null ? null : normalizeDecimal(value));
+/** One Relworx attempt's own record, keyed by its internal reference. */
+function paymentAttempt(event: AcceptedEvent, trade: TradeRow, status: 'completed' | 'failed'): TransactionChange {
+  const { payload } = event;
+  return {
+    trade_id: trade.id,
+    kind: 'mobile_money',
+    status,
+    provider: payload.provider,
+    provider_reference: payload.internal_reference,
+    customer_reference: payload.customer_reference,
+    msisdn: payload.msisdn,
+    amount: payload.amount,
+    currency: payload.currency ?? trade.fiat_currency,
+    metadata: JSON.stringify({ charge: payload.charge, message: payload.message, completed_at: payload.completed_at }),
+  };
+}
 
-/**
- * Steps 3–5 of the design for one event against the trade as the earlier events of the same
- * transaction left it: type and amount checks, the transition, and the trade's new state.
- * Mutates `state` when the event applies. Pure: the SQL is the caller's.
- */
-export function effectOf(event: AcceptedEvent, state: TradeState | undefined): Effect {
+/** Applies `status` to the trade (mutating `state`) and describes the change. */
+function apply(event: AcceptedEvent, state: TradeState, status: TradeStatus, transaction: TransactionChange | undefined): Effect {
   const { envelope, payload } = event;
-  const isRelworx = envelope.webhook_type === 'relworx_payment';
-  if (!state) {
-    return { outcome: 'rejected', reason: 'trade_not_found', detail: isRelworx ? `no trade with reference ${payload.customer_reference}` : `no trade ${payload.trade_id}` };
-  }
   const trade = state.row;
-  const tradeId = Number(trade.id);
-  const requiredType = TRADE_TYPE_OF[envelope.webhook_type];
-  if (requiredType && trade.trade_type !== requiredType) {
-    return { outcome: 'rejected', reason: 'type_mismatch', detail: `${envelope.webhook_type} webhook for ${trade.trade_type} trade ${trade.id}`, tradeId };
-  }
-  if (isRelworx && payload.amount !== null && trade.fiat_amount !== null && normalizeDecimal(payload.amount as string) !== normalizeDecimal(trade.fiat_amount)) {
-    return { outcome: 'rejected', reason: 'amount_mismatch', detail: `Relworx amount ${payload.amount} differs from trade amount ${normalizeDecimal(trade.fiat_amount)}`, tradeId };
-  }
-  if (isRelworx && payload.currency !== null && trade.fiat_currency !== null && payload.currency !== trade.fiat_currency) {
-    return { outcome: 'rejected', reason: 'amount_mismatch', detail: `Relworx currency ${payload.currency} differs from trade currency ${trade.fiat_currency}`, tradeId };
-  }
-  const status = nextStatus(event);
-  if (!canTransition(trade.status, status)) return { outcome: 'stale', tradeId, reason: `trade is ${trade.status}; ${status} not applied` };
-
   trade.status = status;
-  if (!isRelworx && payload.crypto_amount != null) trade.crypto_amount = payload.crypto_amount as string;
-  if (!isRelworx && payload.fiat_amount != null) trade.fiat_amount = payload.fiat_amount as string;
-  if (payload.metadata != null) state.patches.push(payload.metadata as string);
+  if (payload.metadata != null) state.patches.push(payload.metadata);
   state.patches.push(metadataPatch(event));
   if (status === 'completed') state.completedAt = envelope.received_at;
   if (status === 'failed') state.failedAt = envelope.received_at;
   state.changed = true;
   return {
     outcome: 'applied',
-    tradeId,
+    tradeId: trade.id,
     status,
-    transaction: transactionChange(event, trade, status),
+    transaction,
     notification: {
       event_id: envelope.event_id,
-      user_id: Number(trade.user_id),
-      trade_id: tradeId,
+      user_id: trade.user_id,
+      trade_id: trade.id,
       status,
       trade_type: trade.trade_type,
-      crypto_amount: amountText(trade.crypto_amount),
+      crypto_amount: trade.crypto_amount === null ? null : normalizeDecimal(trade.crypto_amount),
       crypto_currency: trade.crypto_currency,
-      fiat_amount: amountText(trade.fiat_amount),
+      fiat_amount: trade.fiat_amount === null ? null : normalizeDecimal(trade.fiat_amount),
       fiat_currency: trade.fiat_currency,
       occurred_at: envelope.received_at,
     },
@@ -181,9 +169,88 @@ export function effectOf(event: AcceptedEvent, state: TradeState | undefined): E
   };
 }
 
-/** The patches merged as jsonb `||` would merge them one after the other (top-level keys, last wins). */
-export function mergedPatch(patches: readonly string[]): string {
-  const merged: Record<string, unknown> = {};
-  for (const patch of patches) Object.assign(merged, parseLossless(patch) as Record<string, unknown>);
-  return stringifyLossless(merged)!;
+/** Why a Relworx `success` cannot be trusted as the trade's payment, if it cannot: its amount is not signed. */
+function paymentMismatch(event: AcceptedEvent, trade: TradeRow): string | undefined {
+  const { amount, currency } = event.payload;
+  if (amount == null) return `Relworx success for trade ${trade.id} carries no amount`;
+  if (currency == null) return `Relworx success for trade ${trade.id} carries no currency`;
+  if (trade.fiat_amount === null || trade.fiat_currency === null) return `trade ${trade.id} has no fiat amount and currency to check the Relworx payment against`;
+  if (normalizeDecimal(amount) !== normalizeDecimal(trade.fiat_amount)) return `Relworx amount ${amount} differs from trade amount ${normalizeDecimal(trade.fiat_amount)}`;
+  if (currency !== trade.fiat_currency) return `Relworx currency ${currency} differs from trade currency ${trade.fiat_currency}`;
+  return undefined;
+}
+
+/**
+ * The money rules of a Relworx callback. Every attempt is recorded under its internal
+ * reference; a success is never dropped (applied, or recorded and rejected for an operator to
+ * refund); a failure never fails a trade that was paid.
+ */
+function relworxEffect(event: AcceptedEvent, state: TradeState): Effect {
+  const trade = state.row;
+  const reference = event.payload.internal_reference!;
+  const paidBy = (other: boolean) => [...state.payments].find(([attempt, status]) => status === 'completed' && !(other && attempt === reference))?.[0];
+  if (event.payload.status === 'success') {
+    const mismatch = paymentMismatch(event, trade);
+    if (mismatch) return { outcome: 'rejected', reason: 'amount_mismatch', detail: mismatch, tradeId: trade.id };
+    const transaction = paymentAttempt(event, trade, 'completed');
+    // Another attempt's money: whichever came first, this one is not the trade's only payment.
+    const earlier = paidBy(true);
+    state.payments.set(reference, 'completed');
+    if (earlier !== undefined) {
+      const detail = `trade ${trade.id} was already paid by internal reference ${earlier}; ${reference} is a second payment: refund it`;
+      return { outcome: 'rejected', reason: 'duplicate_payment', detail, tradeId: trade.id, transaction };
+    }
+    if (isTerminal(trade.status)) {
+      const action = trade.status === 'completed' ? 'reconcile it with the trade' : 'refund or reopen';
+      const detail = `money was received for trade ${trade.id} which is ${trade.status}: ${action}`;
+      return { outcome: 'rejected', reason: 'payment_after_terminal', detail, tradeId: trade.id, transaction };
+    }
+    return apply(event, state, 'processing', transaction);
+  }
+  const transaction = paymentAttempt(event, trade, 'failed');
+  const paid = paidBy(false);
+  // The attempt that brought the money keeps its record even if a failure is reported for it later.
+  if (state.payments.get(reference) !== 'completed') state.payments.set(reference, 'failed');
+  if (paid !== undefined) {
+    const detail = `trade ${trade.id} was paid by internal reference ${paid}; the failed attempt ${reference} does not fail it`;
+    return { outcome: 'stale', reason: 'payment_already_received', detail, tradeId: trade.id, transaction };
+  }
+  if (!canTransition(trade.status, 'failed')) {
+    return { outcome: 'stale', reason: 'transition_not_allowed', detail: `trade is ${trade.status}; failed not applied`, tradeId: trade.id, transaction };
+  }
+  return apply(event, state, 'failed', transaction);
+}
+
+/**
+ * Steps 3–5 of the design for one event against the trade as the earlier events of the same
+ * transaction left it: type and amount checks, the transition, and the trade's new state.
+ * Mutates `state` when the event changes it. Pure: the SQL is the caller's.
+ */
+export function effectOf(event: AcceptedEvent, state: TradeState | undefined): Effect {
+  const { envelope, payload } = event;
+  if (!state) {
+    const detail = envelope.webhook_type === 'relworx_payment' ? `no trade with reference ${payload.customer_reference}` : `no trade ${payload.trade_id}`;
+    return { outcome: 'rejected', reason: 'trade_not_found', detail };
+  }
+  const trade = state.row;
+  const requiredType = TRADE_TYPE_OF[envelope.webhook_type];
+  if (requiredType && trade.trade_type !== requiredType) {
+    return { outcome: 'rejected', reason: 'type_mismatch', detail: `${envelope.webhook_type} webhook for ${trade.trade_type} trade ${trade.id}`, tradeId: trade.id };
+  }
+  if (envelope.webhook_type === 'relworx_payment') return relworxEffect(event, state);
+
+  const amountField = REPORTED_AMOUNT_OF[envelope.webhook_type];
+  const reported = amountField ? payload[amountField] ?? null : null;
+  const agreed = amountField ? trade[amountField] : null;
+  if (reported !== null && agreed !== null && normalizeDecimal(reported) !== normalizeDecimal(agreed)) {
+    const detail = `${envelope.webhook_type} reports ${amountField} ${reported}; trade ${trade.id} agreed ${normalizeDecimal(agreed)}`;
+    return { outcome: 'rejected', reason: 'amount_mismatch', detail, tradeId: trade.id };
+  }
+  const status = payload.status as TradeStatus;
+  if (!canTransition(trade.status, status)) {
+    return { outcome: 'stale', reason: 'transition_not_allowed', detail: `trade is ${trade.status}; ${status} not applied`, tradeId: trade.id };
+  }
+  // A trade with no agreed amount takes the one its completion reports.
+  if (amountField && reported !== null && agreed === null) trade[amountField] = reported;
+  return apply(event, state, status, completionTransaction(event, trade, status));
 }

@@ -6,6 +6,7 @@ import { isTimeoutError } from 'mappersmith/gateway/timeout-error';
 import type { Response } from 'mappersmith';
 import type { Logger } from 'pino';
 import { readAvroSchema } from './avro-schemas';
+import { exactLongHook } from './exact-long';
 
 export const TOPICS = Object.freeze({
   webhookEvents: 'webhook-events',
@@ -54,13 +55,19 @@ const REGISTRY_RETRY = Object.freeze({ retries: 3, validateRetry: worthRetrying,
  *
  * The library merges `retry` into one object shared by every client it makes, so these
  * options must be the same for every client: they are constants here.
+ *
+ * Every Avro `long` is read and written exactly (schemas/exact-long.ts): ids are bigints, and a
+ * double would round those above 2^53 or refuse to encode them.
  */
 export function createRegistry(url: string, options: { timeoutMs?: number } = {}): SchemaRegistry {
-  return new SchemaRegistry({
-    host: url,
-    retry: REGISTRY_RETRY,
-    middlewares: [Timeout(options.timeoutMs ?? 5_000)],
-  });
+  return new SchemaRegistry(
+    {
+      host: url,
+      retry: REGISTRY_RETRY,
+      middlewares: [Timeout(options.timeoutMs ?? 5_000)],
+    },
+    { [SchemaType.AVRO]: { typeHook: exactLongHook } },
+  );
 }
 
 /**

@@ -2,10 +2,14 @@ import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossles
 import { Type } from 'avsc';
 import { readAvroSchema, type AvroField } from './avro-schemas';
 import { toDecimalText } from './decimal-text';
+import { exactLongHook, int64Text } from './exact-long';
 import type { WebhookDefinition } from './webhook-catalog';
 
-/** A validated body as an Avro record of its type's schema: amounts and metadata as exact text. */
-export type WebhookPayload = Record<string, string | number | null>;
+/**
+ * A validated body as an Avro record of its type's schema: ids (Avro `long`), amounts and
+ * metadata as exact text.
+ */
+export type WebhookPayload = Record<string, string | null>;
 
 export type ValidationResult =
   | { ok: true; payload: WebhookPayload }
@@ -35,7 +39,6 @@ export function parseJsonObject(body: Buffer | string): JsonObject | undefined {
   }
 }
 
-const INTEGER = /^-?(0|[1-9]\d*)$/;
 // RFC 3339 date-time, the profile of ISO-8601 that senders use.
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})?$/;
 
@@ -71,20 +74,18 @@ function compile(schemaFile: string): CompiledSchema {
   let schema = compiled.get(schemaFile);
   if (!schema) {
     const avro = readAvroSchema(schemaFile);
-    schema = { rules: avro.fields.map(ruleFor), type: Type.forSchema(avro as never) };
+    schema = { rules: avro.fields.map(ruleFor), type: Type.forSchema(avro as never, { typeHook: exactLongHook }) };
     compiled.set(schemaFile, schema);
   }
   return schema;
 }
 
 /** The field's value as the Avro record holds it, or undefined when its JSON type is wrong. */
-function convert(rule: FieldRule, value: unknown): string | number | undefined {
+function convert(rule: FieldRule, value: unknown): string | undefined {
   switch (rule.kind) {
-    case 'long': {
-      if (!isLosslessNumber(value) || !INTEGER.test(value.value)) return undefined;
-      const number = Number(value.value);
-      return Number.isSafeInteger(number) ? number : undefined;
-    }
+    // Ids are bigints: any signed 64-bit integer, kept as decimal text so none is rounded.
+    case 'long':
+      return isLosslessNumber(value) ? int64Text(value.value) : undefined;
     case 'number':
       return isLosslessNumber(value) ? toDecimalText(value.value) : undefined;
     case 'timestamp':

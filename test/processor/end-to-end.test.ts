@@ -26,7 +26,7 @@ describe('processor: signed HTTP request to trade update and notification', () =
   });
 
   it('applies each of the four webhook types and publishes a notification for each', async () => {
-    const buy = await insertTrade(db, { trade_type: 'buy', status: 'processing', crypto_amount: '0.001', user_id: 123 });
+    const buy = await insertTrade(db, { trade_type: 'buy', status: 'processing', crypto_amount: '0.123456789012345678', user_id: 123 });
     const sell = await insertTrade(db, { trade_type: 'sell', status: 'processing', fiat_amount: '100.5', fiat_currency: 'USD' });
     const staged = await insertTrade(db, { trade_type: 'buy' });
     const mobile = await insertTrade(db, { trade_type: 'buy', fiat_amount: '50000', fiat_currency: 'UGX' });
@@ -110,5 +110,39 @@ describe('processor: signed HTTP request to trade update and notification', () =
       return rows.length === 4 ? rows : undefined;
     });
     expect(new Set(events.map((row) => row.trade_id))).toEqual(new Set([buy.id, sell.id, staged.id, mobile.id].map(String)));
+  });
+});
+
+describe('processor: ids a bigint holds, end to end', () => {
+  let db: Knex;
+  let topics: TestTopics;
+  let receiver: TestReceiver;
+  beforeAll(async () => {
+    const database = await migratedDatabase();
+    db = database.db;
+    topics = await createTestTopics();
+    receiver = await startTestReceiver({ topic: topics.events });
+    await startTestProcessor({ topics, db, schema: database.schema });
+  });
+
+  it('a user id above 2^53 reaches the notification exactly, with the trade id, in the value, the key and the headers', async () => {
+    // Both past 2^53, where Number() rounds: 9007199254740993 would become ...992.
+    const tradeId = '9007199254740993';
+    const userId = '1234567890123456789';
+    await db('trades').insert({ id: tradeId, reference: 'BIG-1', user_id: userId, trade_type: 'buy', status: 'processing', crypto_amount: '0.001', crypto_currency: 'BTC' });
+    const body = `{"trade_id":${tradeId},"status":"completed","transaction_hash":"0xbig"}`;
+    expect(await post(receiver, 'buy-complete', body, { 'x-buy-webhook-signature': signPayload(body, TEST_SECRETS.BUY_WEBHOOK_SECRET) })).toBe(202);
+
+    const [event] = await readTopic(kafka, topics.events, { count: 1 });
+    expect(event!.key).toBe(tradeId);
+    const [notification] = await readTopic(kafka, topics.notifications, { count: 1 });
+    expect(notification!.key).toBe(userId);
+    expect(notification!.headers).toEqual(expect.objectContaining({ trade_id: tradeId, user_id: userId }));
+    expect(notification!.value).toEqual(expect.objectContaining({ user_id: BigInt(userId), trade_id: BigInt(tradeId), status: 'completed' }));
+
+    expect(await db('trades').where({ id: tradeId }).first()).toEqual(expect.objectContaining({ id: tradeId, user_id: userId, status: 'completed' }));
+    expect(await db('webhook_events').where({ trade_id: tradeId }).first()).toEqual(expect.objectContaining({ trade_id: tradeId, outcome: 'applied' }));
+    const outbox = await db('outbox').where({ message_key: userId }).first();
+    expect([outbox.payload.user_id, outbox.payload.trade_id]).toEqual([userId, tradeId]);
   });
 });

@@ -81,6 +81,7 @@ describe('operator tools', () => {
       ['buy_completion', 'applied', '3'],
       ['trade_status', 'stale', '1'],
     ]);
-    expect(lines[2]).toContain('trade is completed; processing not applied');
+    expect(lines[0]).toMatch(/\breason\s+detail$/);
+    expect(lines[2]).toMatch(/\btransition_not_allowed\s+trade is completed; processing not applied$/);
   });
 });

@@ -84,7 +84,7 @@ describe('processor: stale updates and rejections', () => {
     await write.write([{ key: String(trade.id), envelope }]);
 
     const row = await waitFor('the stale event', () => db('webhook_events').where({ event_id: envelope.event_id }).first());
-    expect(row).toEqual(expect.objectContaining({ outcome: 'stale', reason: 'trade is completed; processing not applied' }));
+    expect(row).toEqual(expect.objectContaining({ outcome: 'stale', reason: 'transition_not_allowed', reason_detail: 'trade is completed; processing not applied' }));
     expect(await db('trades').where({ id: trade.id }).first()).toEqual(before);
     expect(await db('outbox').where({ event_id: envelope.event_id })).toHaveLength(0);
   });
@@ -118,7 +118,7 @@ describe('processor: stale updates and rejections', () => {
     expect((await db('trades').where({ id: good.id }).first()).status).toBe('completed');
 
     const rejected = await db('webhook_events').where({ outcome: 'rejected' }).orderBy('offset');
-    expect(rejected.map((row) => row.reason.split(':')[0])).toEqual([
+    expect(rejected.map((row) => row.reason)).toEqual([
       'undecodable_envelope',
       'trade_not_found',
       'type_mismatch',
@@ -130,9 +130,42 @@ describe('processor: stale updates and rejections', () => {
 
     const dead = await readTopic(kafka, topics.deadLetters, { count: 6, decode: false });
     expect(dead.length).toBe(6);
-    expect(dead.map((message) => message.headers.dlq_reason)).toEqual(rejected.map((row) => row.reason.split(':')[0]));
+    expect(dead.map((message) => [message.headers.dlq_reason, message.headers.dlq_detail])).toEqual(rejected.map((row) => [row.reason, row.reason_detail]));
     expect(dead[1]!.headers).toEqual(
       expect.objectContaining({ dlq_event_id: missing.event_id, dlq_source_topic: topics.events, dlq_source_partition: '0', dlq_source_offset: String(rejected[1]!.offset) }),
     );
+  });
+});
+
+describe('processor: money that cannot be applied', () => {
+  let db: Knex;
+  let topics: TestTopics;
+  let write: Awaited<ReturnType<typeof eventWriter>>;
+  beforeAll(async () => {
+    const database = await migratedDatabase();
+    db = database.db;
+    topics = await createTestTopics(1);
+    write = await eventWriter(kafka, topics.events);
+    await startTestProcessor({ topics, db, schema: database.schema });
+  });
+
+  it('records a payment that arrives after the trade failed and dead-letters it with the action to take', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy', status: 'failed', fiat_amount: '50000', fiat_currency: 'UGX' });
+    const body = JSON.stringify({ status: 'success', customer_reference: trade.reference, internal_reference: 'RWX-LATE', amount: 50000, currency: 'UGX', provider: 'MTN_UGANDA' });
+    const late = envelopeFor('relworx_payment', body);
+    await write.write([{ key: trade.reference, envelope: late }]);
+
+    const [dead] = await readTopic(kafka, topics.deadLetters, { count: 1, decode: false });
+    expect(dead!.headers).toEqual(
+      expect.objectContaining({
+        dlq_event_id: late.event_id,
+        dlq_reason: 'payment_after_terminal',
+        dlq_detail: `money was received for trade ${trade.id} which is failed: refund or reopen`,
+      }),
+    );
+    expect(await db('transactions').where({ trade_id: trade.id })).toEqual([
+      expect.objectContaining({ kind: 'mobile_money', status: 'completed', provider_reference: 'RWX-LATE', amount: '50000.000000000000000000', currency: 'UGX' }),
+    ]);
+    expect((await db('trades').where({ id: trade.id }).first()).status).toBe('failed');
   });
 });

@@ -1,5 +1,5 @@
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
-import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
+import { TRADE_NOTIFICATION_SCHEMA_FILE, WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
 import { createRegistry, createTopicsWithLeaders, registerValueSchema } from '../../schemas/kafka-client';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from '../support/cleanup';
@@ -55,6 +55,38 @@ describe('registry client', () => {
     const proxy = await stallingRegistry({ count: Number.POSITIVE_INFINITY });
     await expect(registerValueSchema(createRegistry(proxy.url, { timeoutMs: 200 }), uniqueName('dead'), WEBHOOK_EVENT_SCHEMA_FILE)).rejects.toThrow(/Timeout \(200ms\)/);
     expect(proxy.seen).toHaveLength(4);
+  });
+});
+
+describe('registry client: Avro longs', () => {
+  it('encodes ids above 2^53 exactly and decodes them to bigints, timestamps to numbers', async () => {
+    const registry = createRegistry(serviceEndpoints().schemaRegistryUrl);
+    const id = await registerValueSchema(registry, uniqueName('ids'), TRADE_NOTIFICATION_SCHEMA_FILE);
+    const occurredAt = Date.parse('2026-01-01T00:00:00Z');
+    const notification = {
+      event_id: 'e1',
+      user_id: '1234567890123456789',
+      trade_id: '9223372036854775807',
+      status: 'completed',
+      trade_type: 'buy',
+      crypto_amount: null,
+      crypto_currency: null,
+      fiat_amount: null,
+      fiat_currency: null,
+      occurred_at: occurredAt,
+    };
+    const encoded = await registry.encode(id, notification);
+
+    // Another client, so the schema is read back from the registry, not from the encoder's cache.
+    const decoded = await createRegistry(serviceEndpoints().schemaRegistryUrl).decode(encoded);
+    expect({ ...decoded }).toEqual({ ...notification, user_id: 1234567890123456789n, trade_id: 9223372036854775807n, occurred_at: occurredAt });
+  });
+
+  it('registers the same schema twice through one client', async () => {
+    const registry = createRegistry(serviceEndpoints().schemaRegistryUrl);
+    const topic = uniqueName('twice');
+    const first = await registerValueSchema(registry, topic, TRADE_NOTIFICATION_SCHEMA_FILE);
+    expect(await registerValueSchema(registry, topic, TRADE_NOTIFICATION_SCHEMA_FILE)).toBe(first);
   });
 });
 

@@ -14,7 +14,7 @@ describe('payload validation against the Avro schemas', () => {
     expect(result).toEqual({
       ok: true,
       payload: {
-        trade_id: 123,
+        trade_id: '123',
         status: 'completed',
         crypto_amount: '0.123456789012345678',
         transaction_hash: '0xabc',
@@ -55,8 +55,18 @@ describe('payload validation against the Avro schemas', () => {
     expect(validate(buy, '{"trade_id":1,"status":"failed","webhook_type":"sell_completion"}')).toEqual({ ok: false, error: 'invalid_webhook_type' });
   });
 
-  it('refuses non-integer, unsafe or string trade ids', () => {
-    for (const id of ['1.5', '"1"', '9007199254740993', 'true']) {
+  it.each([
+    ['9007199254740993', '9007199254740993'],
+    ['1234567890123456789', '1234567890123456789'],
+    ['9223372036854775807', '9223372036854775807'],
+    ['-9223372036854775808', '-9223372036854775808'],
+    ['-0', '0'],
+  ])('accepts trade id %s, any a bigint column holds, as exact decimal text', (id, text) => {
+    expect(validate(buy, `{"trade_id":${id},"status":"failed"}`)).toEqual({ ok: true, payload: expect.objectContaining({ trade_id: text }) });
+  });
+
+  it('refuses trade ids that are not integers or do not fit a bigint', () => {
+    for (const id of ['1.5', '"1"', '1e3', '1.0', 'true', '9223372036854775808', '-9223372036854775809', '123456789012345678901234567890']) {
       expect(validate(buy, `{"trade_id":${id},"status":"failed"}`)).toEqual({ ok: false, error: 'missing_fields', fields: ['trade_id'] });
     }
   });

@@ -30,7 +30,7 @@ describe('trade-webhooks CLI', () => {
   });
 
   it('sends a buy completion that the receiver accepts and the processor applies', async () => {
-    const trade = await insertTrade(db, { trade_type: 'buy', status: 'processing' });
+    const trade = await insertTrade(db, { trade_type: 'buy', status: 'processing', crypto_amount: '0.123456789012345678' });
     const result = await run(['send', 'buy-complete', '--trade-id', String(trade.id), '--crypto-amount', '0.123456789012345678', '--tx-hash', '0xc11', '--url', receiver.url], {
       BUY_WEBHOOK_SECRET: TEST_SECRETS.BUY_WEBHOOK_SECRET,
     });

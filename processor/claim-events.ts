@@ -1,0 +1,114 @@
+import type { Knex } from 'knex';
+import type { DecodedEvent } from './decode-event';
+import { arrays } from './sql-arrays';
+
+export const eventIdOf = (event: DecodedEvent): string => (event.ok ? event.envelope.event_id : event.eventId);
+export const typeOf = (event: DecodedEvent): string => (event.ok ? event.envelope.webhook_type : event.webhookType);
+export const isRelworx = (event: DecodedEvent): boolean => event.ok && event.envelope.webhook_type === 'relworx_payment';
+/** The trade id (decimal text) of an event that names its trade by id. */
+export const tradeIdOf = (event: DecodedEvent): string | null => (event.ok && !isRelworx(event) ? event.payload.trade_id! : null);
+/** The trade reference of a Relworx callback (its customer reference). */
+export const tradeReferenceOf = (event: DecodedEvent): string | null => (event.ok && isRelworx(event) ? event.payload.customer_reference! : null);
+
+interface Identity {
+  webhook_type: string;
+  trade_id: string | null;
+  trade_reference: string | null;
+}
+
+const identityOf = (event: DecodedEvent): Identity => ({ webhook_type: typeOf(event), trade_id: tradeIdOf(event), trade_reference: tradeReferenceOf(event) });
+
+/**
+ * Two deliveries under one id are the same event when they have the same type and the same
+ * trade. A delivery whose trade is unknown (its body could not be read) is judged by its type:
+ * it may be the replay of the same event once its cause was fixed.
+ */
+function sameEvent(a: Identity, b: Identity): boolean {
+  if (a.webhook_type !== b.webhook_type) return false;
+  const unknown = (identity: Identity) => identity.trade_id === null && identity.trade_reference === null;
+  if (unknown(a) || unknown(b)) return true;
+  return b.trade_reference !== null ? a.trade_reference === b.trade_reference : a.trade_id === b.trade_id;
+}
+
+const collisionDetail = (eventId: string, taken: Identity): string =>
+  `event id ${eventId} is already taken by a ${taken.webhook_type} event of trade ${taken.trade_id ?? taken.trade_reference ?? 'unknown'}`;
+
+/** What each event of a chunk is: the first delivery of its id, a repeat of it, or another event under the same id. */
+export type Role = { kind: 'primary' } | { kind: 'duplicate' } | { kind: 'collision'; detail: string };
+
+/**
+ * A chunk may carry the same event twice (a sender's retry): the first is the event, the rest
+ * duplicates, counted as deliveries — unless a later one is another event under the same id.
+ */
+export function rolesInChunk(events: readonly DecodedEvent[]): { roles: Role[]; deliveries: Map<string, number> } {
+  const deliveries = new Map<string, number>();
+  const first = new Map<string, Identity>();
+  const roles = events.map((event): Role => {
+    const id = eventIdOf(event);
+    const earlier = first.get(id);
+    if (!earlier) {
+      first.set(id, identityOf(event));
+      deliveries.set(id, 1);
+      return { kind: 'primary' };
+    }
+    if (!sameEvent(earlier, identityOf(event))) return { kind: 'collision', detail: collisionDetail(id, earlier) };
+    deliveries.set(id, deliveries.get(id)! + 1);
+    return { kind: 'duplicate' };
+  });
+  return { roles, deliveries };
+}
+
+export interface Claims {
+  /** The claimed events: whether their row is new, and the outcome it had before. */
+  readonly byId: ReadonlyMap<string, { inserted: boolean; previous: string }>;
+  /** Events whose id is already taken by another type's or another trade's event: the detail says by what. */
+  readonly collisions: ReadonlyMap<string, string>;
+}
+
+/**
+ * Step 1 for the whole chunk in one statement: the primary key is the dedupe. New events insert
+ * their row; a repeat of the same event adds to the existing row's delivery count (taking its
+ * row lock, so a concurrent twin waits for the first to commit) and says what happened to it
+ * before. A row of another type or trade under the same id is left exactly as it is: the new
+ * event is an id collision, not a duplicate.
+ */
+export async function claimEvents(trx: Knex.Transaction, events: readonly DecodedEvent[], deliveries: ReadonlyMap<string, number>): Promise<Claims> {
+  const { rows } = await trx.raw<{ rows: Array<{ event_id: string; outcome: string; inserted: boolean }> }>(
+    `insert into webhook_events (event_id, webhook_type, trade_id, trade_reference, outcome, body, topic, partition, "offset", received_at, deliveries)
+     select e.event_id, e.webhook_type, e.trade_id, e.trade_reference, 'applied', e.body, e.topic, e.partition, e.offset,
+            to_timestamp(e.received_at / 1000), e.deliveries
+     from unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::int[], ?::bigint[], ?::double precision[], ?::int[])
+       as e(event_id, webhook_type, trade_id, trade_reference, body, topic, partition, "offset", received_at, deliveries)
+     on conflict (event_id) do update
+       set deliveries = webhook_events.deliveries + excluded.deliveries, last_seen_at = now()
+       where webhook_events.webhook_type = excluded.webhook_type
+         and ((excluded.trade_id is null and excluded.trade_reference is null)
+              or (webhook_events.trade_id is null and webhook_events.trade_reference is null)
+              or case when excluded.trade_reference is not null then webhook_events.trade_reference = excluded.trade_reference
+                      else webhook_events.trade_id = excluded.trade_id end)
+     returning event_id, outcome, (xmax = 0) as inserted`,
+    arrays(
+      events.map(eventIdOf),
+      events.map(typeOf),
+      events.map(tradeIdOf),
+      events.map(tradeReferenceOf),
+      events.map((event) => (event.ok ? event.envelope.body : event.body)),
+      events.map((event) => event.source.topic),
+      events.map((event) => event.source.partition),
+      events.map((event) => event.source.offset),
+      events.map((event) => (event.ok ? event.envelope.received_at : (event.envelope?.received_at ?? null))),
+      events.map((event) => deliveries.get(eventIdOf(event))!),
+    ),
+  );
+  const byId = new Map(rows.map((row) => [row.event_id, { inserted: row.inserted, previous: row.outcome }]));
+  const collisions = new Map<string, string>();
+  const collided = events.map(eventIdOf).filter((id) => !byId.has(id));
+  if (collided.length > 0) {
+    const taken = await trx.raw<{ rows: Array<Identity & { event_id: string }> }>(
+      'select event_id, webhook_type, trade_id, trade_reference from webhook_events where event_id = any(?::text[])',
+      arrays(collided),
+    );
+    for (const row of taken.rows) collisions.set(row.event_id, collisionDetail(row.event_id, row));
+  }
+  return { byId, collisions };
+}

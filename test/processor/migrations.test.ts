@@ -1,0 +1,78 @@
+import type { Knex } from 'knex';
+import { migrationConfig } from '../../processor/migrations';
+import { testDatabase } from '../support/database';
+
+/** A database at the schema of the first release: the two migrations databases in the field ran first. */
+async function firstRelease(): Promise<{ db: Knex; config: Knex.MigratorConfig }> {
+  const { db, schema } = await testDatabase();
+  const config = { ...migrationConfig({ walletTables: true }), schemaName: schema };
+  await db.migrate.up(config);
+  await db.migrate.up(config);
+  const [, pending] = (await db.migrate.list(config)) as [unknown, Array<{ file: string }>];
+  expect(pending.length).toBeGreaterThan(0);
+  return { db, config };
+}
+
+async function insertTrade(db: Knex, reference: string): Promise<string> {
+  const [row] = await db('trades').insert({ reference, user_id: 1, trade_type: 'buy', status: 'failed' }).returning('id');
+  return String(row.id);
+}
+
+describe('migrations after the first release', () => {
+  it('move the detail of reasons written before into reason_detail, and join them again on the way down', async () => {
+    const { db, config } = await firstRelease();
+    const row = { webhook_type: 'buy_completion', body: '{}', deliveries: 1 };
+    await db('webhook_events').insert([
+      { ...row, event_id: 'rejected', outcome: 'rejected', reason: 'trade_not_found: no trade 5' },
+      { ...row, event_id: 'stale', outcome: 'stale', reason: 'trade is completed; processing not applied' },
+      { ...row, event_id: 'applied', outcome: 'applied', reason: null },
+    ]);
+
+    await db.migrate.latest(config);
+    const reasons = async () => (await db('webhook_events').orderBy('event_id')).map((event) => [event.event_id, event.reason, event.reason_detail]);
+    expect(await reasons()).toEqual([
+      ['applied', null, null],
+      ['rejected', 'trade_not_found', 'no trade 5'],
+      ['stale', 'transition_not_allowed', 'trade is completed; processing not applied'],
+    ]);
+
+    await db.migrate.down(config);
+    expect((await db('webhook_events').orderBy('event_id')).map((event) => [event.event_id, event.reason])).toEqual([
+      ['applied', null],
+      ['rejected', 'trade_not_found: no trade 5'],
+      ['stale', 'trade is completed; processing not applied'],
+    ]);
+  });
+
+  it('keep a row per mobile-money attempt, one per trade for the other kinds, and on the way down the completed attempt', async () => {
+    const { db, config } = await firstRelease();
+    await db.migrate.latest(config);
+    const tradeId = await insertTrade(db, 'T-1');
+    const attempt = (reference: string, status: string) => ({ trade_id: tradeId, kind: 'mobile_money', provider_reference: reference, status });
+
+    await db('transactions').insert([attempt('RWX-1', 'failed'), attempt('RWX-2', 'completed'), attempt('RWX-3', 'failed')]);
+    await expect(db('transactions').insert(attempt('RWX-2', 'completed'))).rejects.toThrow(/transactions_one_per_payment_attempt/);
+    await db('transactions').insert({ trade_id: tradeId, kind: 'crypto_transfer', status: 'pending' });
+    await expect(db('transactions').insert({ trade_id: tradeId, kind: 'crypto_transfer', status: 'pending' })).rejects.toThrow(/transactions_one_per_trade_and_kind/);
+
+    while (((await db.migrate.list(config)) as [Array<{ name: string }>, unknown])[0].some(({ name }) => name.includes('one_row_per_payment_attempt'))) {
+      await db.migrate.down(config);
+    }
+    expect((await db('transactions').orderBy('id')).map((row) => [row.kind, row.provider_reference, row.status])).toEqual([
+      ['mobile_money', 'RWX-2', 'completed'],
+      ['crypto_transfer', null, 'pending'],
+    ]);
+    await expect(db('transactions').insert(attempt('RWX-4', 'failed'))).rejects.toThrow(/transactions_trade_id_kind_unique/);
+  });
+
+  it('give the outbox its retry state, and take it away again', async () => {
+    const { db, config } = await firstRelease();
+    await db.migrate.latest(config);
+    await db('outbox').insert({ event_id: 'e', topic: 't', message_key: 'k', payload: '{}' });
+    expect(await db('outbox').first()).toEqual(expect.objectContaining({ attempts: 0, last_error: null, next_attempt_at: null }));
+
+    await db.migrate.rollback(config, true);
+    const tables = await db('information_schema.tables').where({ table_schema: (config as { schemaName: string }).schemaName }).whereNot('table_name', 'like', 'knex_%');
+    expect(tables).toHaveLength(0);
+  });
+});

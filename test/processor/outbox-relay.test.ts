@@ -1,0 +1,136 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Knex } from 'knex';
+import { createProcessorMetrics, type ProcessorMetrics } from '../../processor/metrics';
+import { createOutboxRelay, type OutboxRelay } from '../../processor/outbox-relay';
+import { TRADE_NOTIFICATION_SCHEMA_FILE } from '../../schemas/avro-schemas';
+import { createRegistry, registerValueSchema } from '../../schemas/kafka-client';
+import { createLogger } from '../../schemas/logger';
+import { serviceEndpoints } from '../setup/service-endpoints';
+import { onCleanup } from '../support/cleanup';
+import { createTestTopic, testAdmin, testKafka } from '../support/kafka';
+import { migratedDatabase } from '../support/processor';
+import { CapturedLogs } from '../support/receiver';
+import { readTopic } from '../support/topic-reader';
+import { waitFor } from '../support/wait-for';
+
+const kafka = testKafka();
+
+function notification(eventId: string, overrides: Record<string, unknown> = {}) {
+  return {
+    event_id: eventId,
+    user_id: '1234567890123456789',
+    trade_id: '9007199254740993',
+    status: 'completed',
+    trade_type: 'buy',
+    crypto_amount: '0.001',
+    crypto_currency: 'BTC',
+    fiat_amount: null,
+    fiat_currency: null,
+    occurred_at: Date.parse('2026-01-01T00:00:00Z'),
+    ...overrides,
+  };
+}
+
+interface RelayUnderTest {
+  relay: OutboxRelay;
+  topic: string;
+  logs: CapturedLogs;
+  metrics: ProcessorMetrics;
+  /** Sweep claims (`select … for update skip locked`) run so far on `db`. */
+  sweeps(): number;
+}
+
+/** A relay on a topic of its own, with a real producer, registry and database. */
+async function relayOn(db: Knex, options: { batchSize: number }): Promise<RelayUnderTest> {
+  const topic = await createTestTopic(await testAdmin(kafka), { prefix: 'notifications' });
+  const registry = createRegistry(serviceEndpoints().schemaRegistryUrl);
+  const schemaId = await registerValueSchema(registry, topic, TRADE_NOTIFICATION_SCHEMA_FILE);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  onCleanup(() => producer.disconnect());
+  let sweeps = 0;
+  db.on('query', (query: { sql: string }) => {
+    if (/from outbox[\s\S]*for update skip locked/.test(query.sql)) sweeps += 1;
+  });
+  const logs = new CapturedLogs();
+  const metrics = createProcessorMetrics();
+  const relay = createOutboxRelay({
+    db,
+    producer,
+    registry,
+    schemaId,
+    topic,
+    batchSize: options.batchSize,
+    pollMs: 100,
+    graceMs: 0,
+    logger: createLogger({ level: 'info', name: 'relay' }, logs),
+    metrics,
+  });
+  onCleanup(() => relay.stop());
+  return { relay, topic, logs, metrics, sweeps: () => sweeps };
+}
+
+async function insertRows(db: Knex, topic: string, payloads: Array<ReturnType<typeof notification>>): Promise<void> {
+  await db('outbox').insert(payloads.map((payload) => ({ event_id: payload.event_id, topic, message_key: String(payload.user_id), payload: JSON.stringify(payload) })));
+}
+
+describe('outbox relay: a row that cannot be published', () => {
+  it('neither stops nor spins the sweep: the rows behind it are published, and it is retried with growing backoff', async () => {
+    const { db } = await migratedDatabase();
+    const under = await relayOn(db, { batchSize: 1 });
+    // The poison row first, in a batch of one: it is all the sweep sees until it backs off.
+    await insertRows(db, under.topic, [notification('poison', { user_id: 'not-a-number' }), ...[1, 2, 3, 4, 5].map((n) => notification(`valid-${n}`))]);
+
+    under.relay.start();
+    await waitFor('the valid rows sent', async () => ((await db('outbox').whereNull('sent_at').count<{ count: string }[]>('* as count'))[0]!.count === '1' ? true : undefined), 10_000);
+    const sweepsBefore = under.sweeps();
+    await sleep(3000);
+    const sweepsOver3s = under.sweeps() - sweepsBefore;
+
+    const published = await readTopic(kafka, under.topic, { count: 5 });
+    expect(published.map((message) => message.value.event_id)).toEqual(['valid-1', 'valid-2', 'valid-3', 'valid-4', 'valid-5']);
+    // One claim a poll (every 100 ms) and a few retries of the poison row, not a loop.
+    expect(sweepsOver3s).toBeLessThan(60);
+    const poison = await db('outbox').where({ event_id: 'poison' }).first();
+    expect(poison.sent_at).toBeNull();
+    // Backoff 1 s, 2 s, 4 s: in the 3–5 s since the start, two to four attempts.
+    expect(poison.attempts).toBeGreaterThanOrEqual(2);
+    expect(poison.attempts).toBeLessThanOrEqual(4);
+    expect(poison.next_attempt_at.getTime()).toBeGreaterThan(Date.now());
+    expect(poison.last_error).toMatch(/not-a-number/);
+    const logged = under.logs.lines.filter((line) => line.event_id === 'poison');
+    expect(logged.at(-1)).toEqual(expect.objectContaining({ outbox_id: poison.id, attempts: poison.attempts, last_error: poison.last_error }));
+    expect(await under.metrics.registry.getSingleMetricAsString('outbox_relay_errors_total')).toMatch(new RegExp(`outbox_relay_errors_total ${poison.attempts}$`, 'm'));
+  });
+
+  it('publishes the other rows of a batch the broker refuses because of one of them', async () => {
+    const { db } = await migratedDatabase();
+    const under = await relayOn(db, { batchSize: 10 });
+    // Over the broker's default 1 MB message limit: it encodes, but the broker refuses it.
+    const oversized = notification('oversized', { status: 'x'.repeat(2 * 1024 * 1024) });
+    await insertRows(db, under.topic, [notification('before'), oversized, notification('after')]);
+
+    under.relay.start();
+    await waitFor('the other rows sent', async () => ((await db('outbox').whereIn('event_id', ['before', 'after']).whereNull('sent_at').first()) ? undefined : true), 20_000);
+    const refused = await waitFor('the refusal recorded', async () => {
+      const row = await db('outbox').where({ event_id: 'oversized' }).first();
+      return row.attempts > 0 ? row : undefined;
+    });
+    expect(refused.sent_at).toBeNull();
+    expect(refused.last_error).toBeTruthy();
+    const published = await readTopic(kafka, under.topic, { count: 2 });
+    expect(published.map((message) => message.value.event_id)).toEqual(['before', 'after']);
+  });
+
+  it('publishes bigint ids exactly, in the key and in trade_id and user_id headers beside event_id', async () => {
+    const { db } = await migratedDatabase();
+    const under = await relayOn(db, { batchSize: 10 });
+    await insertRows(db, under.topic, [notification('exact')]);
+    under.relay.start();
+
+    const [message] = await readTopic(kafka, under.topic, { count: 1 });
+    expect(message!.key).toBe('1234567890123456789');
+    expect(message!.headers).toEqual({ event_id: 'exact', trade_id: '9007199254740993', user_id: '1234567890123456789' });
+    expect([message!.value.user_id, message!.value.trade_id]).toEqual([1234567890123456789n, 9007199254740993n]);
+  });
+});
