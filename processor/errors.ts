@@ -25,7 +25,9 @@ const FAILURES = {
   // The database refusing the event's own data.
   db_data_exception: { retriable: false, decision: 'dead_letter' },
   db_constraint_violation: { retriable: false, decision: 'dead_letter' },
-  // Any other SQLSTATE: a missing table or column, a syntax error — the deployment or the code.
+  // A table or column the code needs is missing: the migrations were not applied.
+  db_not_migrated: { retriable: false, decision: 'stop' },
+  // Any other SQLSTATE: a syntax error, a database that does not exist — the deployment or the code.
   db_unexpected: { retriable: false, decision: 'stop' },
   // The database out of reach, reported without a SQLSTATE.
   db_connection_lost: { retriable: true, decision: 'retry' },
@@ -87,6 +89,8 @@ const SQLSTATE_CLASSES: Readonly<Record<string, FailureCode>> = {
 };
 
 const SQLSTATES: Readonly<Record<string, FailureCode>> = {
+  '42P01': 'db_not_migrated',
+  '42703': 'db_not_migrated',
   '55P03': 'db_lock_not_available',
   '55006': 'db_object_in_use',
   '25P03': 'db_idle_in_transaction_timeout',

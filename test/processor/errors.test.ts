@@ -57,6 +57,7 @@ describe('failure classification: every code has one decision', () => {
       db_unauthorized: { retriable: false, decision: 'retry' },
       db_data_exception: { retriable: false, decision: 'dead_letter' },
       db_constraint_violation: { retriable: false, decision: 'dead_letter' },
+      db_not_migrated: { retriable: false, decision: 'stop' },
       db_unexpected: { retriable: false, decision: 'stop' },
       db_connection_lost: { retriable: true, decision: 'retry' },
       db_pool_timeout: { retriable: true, decision: 'retry' },
@@ -97,7 +98,8 @@ describe('failure classification: every code has one decision', () => {
     ['a value the column cannot hold (SQLSTATE 22003)', () => pgError('22003', 'numeric field overflow'), 'db_data_exception'],
     ['a NUL in text (SQLSTATE 22021)', () => pgError('22021', 'invalid byte sequence for encoding "UTF8": 0x00'), 'db_data_exception'],
     ['a unique violation (SQLSTATE 23505)', () => pgError('23505', 'duplicate key value violates unique constraint "trades_pkey"'), 'db_constraint_violation'],
-    ['a missing table (SQLSTATE 42P01)', () => pgError('42P01', 'relation "webhook_events" does not exist'), 'db_unexpected'],
+    ['a missing table (SQLSTATE 42P01)', () => pgError('42P01', 'relation "webhook_events" does not exist'), 'db_not_migrated'],
+    ['a missing column (SQLSTATE 42703)', () => pgError('42703', 'column "reason_detail" of relation "webhook_events" does not exist'), 'db_not_migrated'],
     ['a syntax error in our SQL (SQLSTATE 42601)', () => pgError('42601', 'syntax error at or near "selec"'), 'db_unexpected'],
     ['a database that does not exist (SQLSTATE 3D000)', () => pgError('3D000', 'database "trade_webhook" does not exist'), 'db_unexpected'],
     ['pg losing its connection', () => new Error('Connection terminated unexpectedly'), 'db_connection_lost'],
@@ -170,7 +172,7 @@ describe('failure classification: errors of the real services', () => {
     const db = knex({ client: 'pg', connection: databaseUrl(), pool: { min: 0, max: 1 } });
     onCleanup(() => db.destroy());
     const error = await db.raw(`select 1 from ${uniqueName('missing')}`).catch((failure: unknown) => failure);
-    expect(classifyFailure(error).code).toBe('db_unexpected');
+    expect(classifyFailure(error).code).toBe('db_not_migrated');
   });
 
   it('a database nobody listens for is retried', async () => {
