@@ -56,19 +56,28 @@ function failingOnce(db: Knex, statement: RegExp, error: Error): Knex & { readon
 }
 
 /**
- * An HTTP proxy in front of the real registry that has forgotten its schemas, as one restarted
- * without its storage would have: every lookup of a schema by id is answered by the real
- * registry as for an id it never issued (its own 404), until `remember()`.
+ * An HTTP proxy in front of the real registry whose lookups of a schema by id fail until
+ * `heal()`: `forgotten`, as a registry restarted without its storage — the real registry answers
+ * them as for an id it never issued (its own 404); `unauthorized`, as a registry whose
+ * credentials were rotated — the proxy answers 401 as the registry would. Everything else
+ * (registering the notification schema at start) goes through.
  */
-async function forgetfulRegistry(): Promise<{ url: string; forgotten: () => number; remember: () => void }> {
+async function faultyRegistry(fault: 'forgotten' | 'unauthorized'): Promise<{ url: string; faulted: () => number; heal: () => void }> {
   const target = new URL(serviceEndpoints().schemaRegistryUrl);
-  let forgetting = true;
-  let forgotten = 0;
+  const lookup = /\/schemas\/ids\/\d+/;
+  let healed = false;
+  let faulted = 0;
   const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
     let path = incoming.url ?? '/';
-    if (forgetting && /\/schemas\/ids\/\d+/.test(path)) {
-      forgotten += 1;
-      path = path.replace(/\/schemas\/ids\/\d+/, '/schemas/ids/2000000000');
+    if (!healed && lookup.test(path)) {
+      faulted += 1;
+      if (fault === 'unauthorized') {
+        incoming.resume();
+        outgoing.writeHead(401, { 'content-type': 'application/vnd.schemaregistry.v1+json' });
+        outgoing.end(JSON.stringify({ error_code: 40101, message: 'Unauthorized' }));
+        return;
+      }
+      path = path.replace(lookup, '/schemas/ids/2000000000');
     }
     const upstream = request({ host: target.hostname, port: target.port, method: incoming.method, path, headers: incoming.headers }, (answer) => {
       outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -83,7 +92,7 @@ async function forgetfulRegistry(): Promise<{ url: string; forgotten: () => numb
     server.close(() => resolve());
   }));
   const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}${target.pathname}`, forgotten: () => forgotten, remember: () => (forgetting = false) };
+  return { url: `http://127.0.0.1:${port}${target.pathname}`, faulted: () => faulted, heal: () => (healed = true) };
 }
 
 async function committedOffset(group: string, topic: string): Promise<string> {
@@ -227,13 +236,13 @@ describe('processor: failures', () => {
     const { db, schema } = await migratedDatabase();
     const topics = await createTestTopics(1);
     const [id] = await buyTrades(db, 1);
-    const registry = await forgetfulRegistry();
+    const registry = await faultyRegistry('forgotten');
     const { processor, logs } = await startTestProcessor({ topics, db, schema, env: { SCHEMA_REGISTRY_URL: registry.url } });
     await waitFor('the processor ready', async () => (processor.isReady() ? true : undefined));
     const write = await eventWriter(kafka, topics.events);
     await write.write([completion(id!)]);
 
-    await waitFor('three lookups of the unknown schema', async () => (registry.forgotten() >= 3 ? true : undefined));
+    await waitFor('three lookups of the unknown schema', async () => (registry.faulted() >= 3 ? true : undefined));
     expect(processor.isReady()).toBe(false);
     expect(await countWhere(db, 'webhook_events')).toBe(0);
     expect(logs.lines.filter((line) => line.code === 'schema_unknown').length).toBeGreaterThanOrEqual(3);
@@ -241,7 +250,7 @@ describe('processor: failures', () => {
       expect.objectContaining({ msg: expect.stringContaining('retrying without committing'), stage: 'apply', err: expect.objectContaining({ status: 404 }) }),
     );
 
-    registry.remember();
+    registry.heal();
     await waitFor('the event applied once the registry knows its schema', () => db('webhook_events').where({ trade_id: id, outcome: 'applied' }).first());
     await waitFor('the processor ready again', async () => (processor.isReady() ? true : undefined));
     expect(await highWatermark(topics.deadLetters)).toBe(0);
@@ -265,5 +274,27 @@ describe('processor: failures', () => {
     const [dead] = await readTopic(kafka, topics.deadLetters, { count: 1, decode: false });
     expect(dead!.headers).toEqual(expect.objectContaining({ dlq_reason: 'db_data_exception', dlq_event_id: refused.envelope.event_id }));
     expect(dead!.headers.dlq_detail).toMatch(/^the database refused it \(SQLSTATE 22P05\): /);
+  });
+
+  it('a registry refusing our credentials keeps the event waiting, loudly, until it accepts them again', async () => {
+    const { db, schema } = await migratedDatabase();
+    const topics = await createTestTopics(1);
+    const [id] = await buyTrades(db, 1);
+    const registry = await faultyRegistry('unauthorized');
+    const { processor, logs } = await startTestProcessor({ topics, db, schema, env: { SCHEMA_REGISTRY_URL: registry.url } });
+    await waitFor('the processor ready', async () => (processor.isReady() ? true : undefined));
+    const write = await eventWriter(kafka, topics.events);
+    await write.write([completion(id!)]);
+
+    await waitFor('three refused lookups', async () => (registry.faulted() >= 3 ? true : undefined));
+    expect(processor.isReady()).toBe(false);
+    expect(await countWhere(db, 'webhook_events')).toBe(0);
+    const refusals = logs.lines.filter((line) => line.code === 'registry_unauthorized');
+    expect(refusals.length).toBeGreaterThanOrEqual(3);
+    expect(refusals.every((line) => line.level === 50 && String(line.msg).includes('waiting for an operator'))).toBe(true);
+
+    registry.heal();
+    await waitFor('the event applied once the registry accepts us', () => db('webhook_events').where({ trade_id: id, outcome: 'applied' }).first());
+    expect(await highWatermark(topics.deadLetters)).toBe(0);
   });
 });
