@@ -31,10 +31,13 @@ export type DecodedEvent =
  */
 const LATEST_MILLIS = 8.64e15;
 
+/** event_id is a primary key: PostgreSQL cannot index a btree entry over 2704 bytes. */
+const MAX_EVENT_ID_BYTES = 1024;
+
 /**
  * A decoded record is a WebhookEvent we can store: the fields we use have their types, the time
- * is one both JavaScript and PostgreSQL can hold, and no text holds a NUL (PostgreSQL text
- * cannot). Checked here so that a malformed record is rejected as such, and never reaches code
+ * is one both JavaScript and PostgreSQL can hold, the id fits its index, and no text holds a NUL
+ * (PostgreSQL text cannot). Checked here so that a malformed record is rejected as such, and never reaches code
  * or SQL that would fail on it with an error that stops the processor.
  */
 function isWebhookEvent(record: unknown): record is WebhookEventRecord {
@@ -43,6 +46,7 @@ function isWebhookEvent(record: unknown): record is WebhookEventRecord {
   const { event_id, webhook_type, body, received_at } = envelope;
   if (typeof event_id !== 'string' || typeof webhook_type !== 'string' || typeof body !== 'string') return false;
   if (typeof received_at !== 'number' || !Number.isSafeInteger(received_at) || received_at < 0 || received_at > LATEST_MILLIS) return false;
+  if (Buffer.byteLength(event_id) > MAX_EVENT_ID_BYTES) return false;
   return ![event_id, webhook_type, body].some((text) => text.includes('\u0000'));
 }
 

@@ -25,6 +25,7 @@ const FAILURES = {
   // The database refusing the event's own data.
   db_data_exception: { retriable: false, decision: 'dead_letter' },
   db_constraint_violation: { retriable: false, decision: 'dead_letter' },
+  db_value_too_large: { retriable: false, decision: 'dead_letter' },
   // A table or column the code needs is missing: the migrations were not applied.
   db_not_migrated: { retriable: false, decision: 'stop' },
   // Any other SQLSTATE: a syntax error, a database that does not exist — the deployment or the code.
@@ -91,6 +92,8 @@ const SQLSTATE_CLASSES: Readonly<Record<string, FailureCode>> = {
 const SQLSTATES: Readonly<Record<string, FailureCode>> = {
   '42P01': 'db_not_migrated',
   '42703': 'db_not_migrated',
+  // A value too large to index or store (other 54xxx codes are about statements, i.e. our code).
+  '54000': 'db_value_too_large',
   '55P03': 'db_lock_not_available',
   '55006': 'db_object_in_use',
   '25P03': 'db_idle_in_transaction_timeout',

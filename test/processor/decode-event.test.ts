@@ -67,6 +67,7 @@ describe('decodeEvent', () => {
     ['a received_at no date can hold', { received_at: 9e15 }],
     ['a received_at before the epoch', { received_at: -1 }],
     ['a NUL in the event id', { event_id: 'evt\u0000' }],
+    ['an event id too long for its primary key index', { event_id: 'é'.repeat(513) }],
     ['a NUL in the webhook type', { webhook_type: 'buy_completion\u0000' }],
     ['a NUL in the body', { body: '{"trade_id":7,"status":"completed","transaction_hash":"0x7"}\u0000' }],
   ])('rejects an envelope with %s as undecodable, before it reaches code or SQL that would fail on it', async (_what, change) => {
