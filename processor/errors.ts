@@ -1,4 +1,4 @@
-import { KafkaJSError, KafkaJSNumberOfRetriesExceeded, KafkaJSSASLAuthenticationError } from 'kafkajs';
+import { KafkaJSError, KafkaJSNumberOfRetriesExceeded, KafkaJSSASLAuthenticationError, KafkaJSTimeout } from 'kafkajs';
 import { KnexTimeoutError } from 'knex';
 import { DatabaseError } from 'pg';
 
@@ -143,6 +143,9 @@ function kafkaFailure(error: KafkaJSError): FailureCode {
   // kafkajs gives up on a retriable error after its own retries: judge the error it gave up on.
   if (error instanceof KafkaJSNumberOfRetriesExceeded && error.cause && error.cause !== error) return classify(error.cause);
   if (error instanceof KafkaJSSASLAuthenticationError) return 'broker_unauthorized';
+  // kafkajs marks its timeouts (a lock on a broker connection, a wait) non-retriable so that its
+  // own retrier does not wait twice; to us they are the broker's moment, like a lost connection.
+  if (error instanceof KafkaJSTimeout) return 'broker_unavailable';
   return error.retriable ? 'broker_unavailable' : 'broker_refused';
 }
 

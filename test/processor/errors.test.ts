@@ -1,7 +1,14 @@
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import knex, { KnexTimeoutError } from 'knex';
-import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, KafkaJSSASLAuthenticationError } from 'kafkajs';
+import {
+  KafkaJSConnectionError,
+  KafkaJSLockTimeout,
+  KafkaJSNonRetriableError,
+  KafkaJSNumberOfRetriesExceeded,
+  KafkaJSProtocolError,
+  KafkaJSSASLAuthenticationError,
+} from 'kafkajs';
 import { DatabaseError } from 'pg';
 import { COMPATIBILITY, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { TRADE_NOTIFICATION_SCHEMA_FILE } from '../../schemas/avro-schemas';
@@ -134,6 +141,7 @@ describe('failure classification: every code has one decision', () => {
     ['a partition without a leader (kafkajs retriable)', () => createErrorFromCode(6), 'broker_unavailable'],
     ['a request timed out on the broker', () => createErrorFromCode(7), 'broker_unavailable'],
     ['kafkajs giving up retrying a connection error', () => new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('Connection timeout'), { retryCount: 5, retryTime: 3000 }), 'broker_unavailable'],
+    ['a broker connection lock that timed out (kafkajs marks it non-retriable)', () => Reflect.construct(KafkaJSLockTimeout, ['Timeout while acquiring lock (1 waiting locks): "connect to broker 127.0.0.1:9092"']), 'broker_unavailable'],
     ['a topic we may not write (kafkajs non-retriable)', () => createErrorFromCode(29), 'broker_refused'],
     ['a message too large for the broker', () => createErrorFromCode(10), 'broker_refused'],
     ['a non-retriable kafkajs error', () => new KafkaJSNonRetriableError('Invalid partition'), 'broker_refused'],
