@@ -88,7 +88,7 @@ export function createWebhookConsumer(options: {
         const delay = Math.min(config.retryMaxMs, config.retryInitialMs * 2 ** attempt) * (0.5 + Math.random() / 2);
         const fields = { err: error, code: failure.code, ...context, attempt, delay_ms: Math.round(delay) };
         // Credentials do not fix themselves: say so at error level, and keep the events waiting.
-        if (failure.retriable) logger.warn(fields, `Transient failure (${failure.code}); retrying without committing`);
+        if (failure.retriable) logger.warn(fields, 'Transient failure; retrying without committing');
         else logger.error(fields, `${failure.code}: waiting for an operator to fix it; retrying without committing`);
         const until = Date.now() + delay;
         while (Date.now() < until) {
