@@ -12,7 +12,7 @@ export type Decision = 'retry' | 'dead_letter' | 'stop';
  * the processor waits, and waiting loses nothing.
  */
 const FAILURES = {
-  // PostgreSQL, by SQLSTATE class: the moment, not the data.
+  // PostgreSQL, by SQLSTATE: the moment (connection, rollback, resources, operator), or credentials.
   db_connection_exception: { retriable: true, decision: 'retry' },
   db_transaction_rollback: { retriable: true, decision: 'retry' },
   db_insufficient_resources: { retriable: true, decision: 'retry' },
