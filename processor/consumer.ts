@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { webhookByType } from '../schemas/webhook-catalog';
 import type { ProcessorConfig } from './config';
 import { sendToDeadLetters } from './dead-letters';
+import { classifyFailure, type FailureCode } from './errors';
 import type { OutboxRelay } from './outbox-relay';
 import type { EventApplier, ProcessedMessage } from './process-events';
 import type { ProcessorMetrics } from './metrics';
@@ -15,11 +16,21 @@ export interface WebhookConsumer {
   isReady(): boolean;
 }
 
+/** The failure the processor stopped consuming on, by the classifier's code. */
+export interface FatalFailure {
+  readonly code: FailureCode;
+  readonly error: unknown;
+}
+
 /**
  * The consumer group on webhook-events. Partitions run concurrently; within one, messages are
  * applied in offset order, a chunk per database transaction. An offset is resolved and
  * committed only after its transaction committed and its rejected events reached the DLQ, so a
  * crash anywhere replays, and the dedupe on event_id absorbs the replay.
+ *
+ * A failure the classifier says to stop on leaves its chunk as it is (nothing resolved, written
+ * or dead-lettered), takes readiness down, and is handed to `onFatal` once; no chunk starts
+ * after it. Stopping the consumer is the caller's: it cannot be done from inside a batch.
  */
 export function createWebhookConsumer(options: {
   kafka: Kafka;
@@ -29,20 +40,33 @@ export function createWebhookConsumer(options: {
   relay: OutboxRelay;
   logger: Logger;
   metrics: ProcessorMetrics;
+  onFatal: (failure: FatalFailure) => void;
 }): WebhookConsumer {
   const { kafka, producer, config, applier, relay, logger, metrics } = options;
   let consumer: Consumer | undefined;
   let joined = false;
   let healthy = true;
+  let fatal: FatalFailure | undefined;
 
-  const setReady = (): void => metrics.ready.set(joined && healthy ? 1 : 0);
+  const isReady = (): boolean => joined && healthy && fatal === undefined;
+  const setReady = (): void => metrics.ready.set(isReady() ? 1 : 0);
+
+  function stopOn(failure: FatalFailure, context: Record<string, unknown>, why: string): void {
+    if (fatal) return;
+    fatal = failure;
+    setReady();
+    logger.error({ err: failure.error, code: failure.code, ...context }, `Stopping the processor: ${why}`);
+    options.onFatal(failure);
+  }
 
   /**
-   * Retries `work` with capped exponential backoff while it fails transiently. It heartbeats
-   * while `work` runs and between attempts, so a slow transaction or a registry lookup that is
-   * being retried does not get this member dropped from the group.
+   * Runs `work`, and again with capped exponential backoff while the classifier says `retry`.
+   * It heartbeats while `work` runs and between attempts, so a slow transaction or a registry
+   * lookup that is being retried does not get this member dropped from the group. Undefined:
+   * the batch must end here (the consumer is stopping, the partition moved, or a stop).
    */
-  async function withRetry<T>(stage: string, work: () => Promise<T>, payload: EachBatchPayload): Promise<T | undefined> {
+  async function withRetry<T>(stage: string, work: () => Promise<T>, payload: EachBatchPayload, offset: string): Promise<T | undefined> {
+    const context = { stage, topic: payload.batch.topic, partition: payload.batch.partition, offset };
     for (let attempt = 0; ; attempt += 1) {
       try {
         const result = await whileHeartbeating(work(), payload);
@@ -51,14 +75,24 @@ export function createWebhookConsumer(options: {
         setReady();
         return result;
       } catch (error) {
+        const failure = classifyFailure(error);
+        metrics.failures.inc({ code: failure.code, decision: failure.decision });
+        if (failure.decision !== 'retry') {
+          // A `dead_letter` seen here escaped the applier: not even the rejection could be recorded.
+          stopOn({ code: failure.code, error }, context, `${failure.code} can be neither retried nor dead-lettered; the event is left uncommitted for the next start`);
+          return undefined;
+        }
         healthy = false;
         setReady();
         metrics.retries.inc({ stage });
         const delay = Math.min(config.retryMaxMs, config.retryInitialMs * 2 ** attempt) * (0.5 + Math.random() / 2);
-        logger.warn({ err: error, stage, attempt, delay_ms: Math.round(delay) }, 'Transient failure; retrying without committing');
+        const fields = { err: error, code: failure.code, ...context, attempt, delay_ms: Math.round(delay) };
+        // Credentials do not fix themselves: say so at error level, and keep the events waiting.
+        if (failure.retriable) logger.warn(fields, 'Transient failure; retrying without committing');
+        else logger.error(fields, `${failure.code}: waiting for an operator to fix it; retrying without committing`);
         const until = Date.now() + delay;
         while (Date.now() < until) {
-          if (!payload.isRunning() || payload.isStale()) return undefined;
+          if (!payload.isRunning() || payload.isStale() || fatal) return undefined;
           await sleep(Math.min(1000, until - Date.now()));
           await payload.heartbeat();
         }
@@ -81,13 +115,15 @@ export function createWebhookConsumer(options: {
     const { batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale } = payload;
     const source = { topic: batch.topic, partition: batch.partition };
     for (let start = 0; start < batch.messages.length; start += config.eventsPerTransaction) {
-      if (!isRunning() || isStale()) return;
+      if (!isRunning() || isStale() || fatal) return;
       const chunk = batch.messages.slice(start, start + config.eventsPerTransaction);
-      const processed = await withRetry('apply', () => applier.apply(chunk, source), payload);
+      const first = chunk[0]!.offset;
+      const processed = await withRetry('apply', () => applier.apply(chunk, source), payload, first);
       if (!processed) return;
       const rejected = processed.filter(({ result }) => result.outcome === 'rejected');
       if (rejected.length > 0) {
-        const sent = await withRetry('dead-letter', () => sendToDeadLetters(producer, config.deadLetterTopic, source, rejected).then(() => true), payload);
+        const send = () => sendToDeadLetters(producer, config.deadLetterTopic, source, rejected).then(() => true);
+        const sent = await withRetry('dead-letter', send, payload, first);
         if (!sent) return;
         for (const { result } of rejected) metrics.deadLettered.inc({ reason: result.reason ?? 'unknown' });
       }
@@ -118,6 +154,11 @@ export function createWebhookConsumer(options: {
         joined = false;
         setReady();
         logger.error({ err: payload.error, restart: payload.restart }, 'Consumer crashed');
+        // kafkajs restarts the consumer after a retriable crash; after any other it stays down.
+        if (!payload.restart) {
+          const { code } = classifyFailure(payload.error);
+          stopOn({ code, error: payload.error }, { stage: 'consume' }, `the consumer crashed on ${code} and kafkajs will not restart it`);
+        }
       });
       await consumer.connect();
       await consumer.subscribe({ topic: config.webhookEventsTopic, fromBeginning: true });
@@ -138,7 +179,7 @@ export function createWebhookConsumer(options: {
       setReady();
       await consumer?.disconnect();
     },
-    isReady: () => joined && healthy,
+    isReady,
   };
 }
 

@@ -5,7 +5,6 @@ import { webhookByType, type WebhookDefinition } from '../schemas/webhook-catalo
 import type { WebhookEventRecord } from '../schemas/webhook-event';
 import type { RejectionReason } from './errors';
 
-
 export interface EventSource {
   readonly topic: string;
   readonly partition: number;
@@ -27,10 +26,37 @@ export type DecodedEvent =
     };
 
 /**
+ * received_at must be a time JavaScript (up to 8.64e15 ms) and PostgreSQL (from 4713 BC) both
+ * hold; no receiver wrote one before the epoch.
+ */
+const LATEST_MILLIS = 8.64e15;
+
+/** event_id is a primary key: PostgreSQL cannot index a btree entry over 2704 bytes. */
+const MAX_EVENT_ID_BYTES = 1024;
+
+/**
+ * A decoded record is a WebhookEvent we can store: the fields we use have their types, the time
+ * is one both JavaScript and PostgreSQL can hold, the id fits its index, and no text holds a NUL
+ * (PostgreSQL text cannot). Checked here so that a malformed record is rejected as such, and never reaches code
+ * or SQL that would fail on it with an error that stops the processor.
+ */
+function isWebhookEvent(record: unknown): record is WebhookEventRecord {
+  const envelope = record as Partial<WebhookEventRecord> | null;
+  if (typeof envelope !== 'object' || envelope === null) return false;
+  const { event_id, webhook_type, body, received_at } = envelope;
+  if (typeof event_id !== 'string' || typeof webhook_type !== 'string' || typeof body !== 'string') return false;
+  if (typeof received_at !== 'number' || !Number.isSafeInteger(received_at) || received_at < 0 || received_at > LATEST_MILLIS) return false;
+  if (Buffer.byteLength(event_id) > MAX_EVENT_ID_BYTES) return false;
+  return ![event_id, webhook_type, body].some((text) => text.includes('\u0000'));
+}
+
+/**
  * Reads one record of webhook-events: the envelope through the registry (Confluent wire format),
  * then the raw body, parsed losslessly and validated against its type's Avro schema. A record
- * that cannot be read is a permanent rejection; a registry that cannot be reached is transient
- * and thrown, so the batch is retried.
+ * that cannot be read is a permanent rejection. Fetching the writer's schema is the only step
+ * that can fail for reasons of the moment, and its failures are thrown for the classifier to
+ * judge — a schema id the registry does not know (yet) among them, so it is retried, never
+ * dead-lettered.
  */
 export async function decodeEvent(registry: SchemaRegistry, message: KafkaMessage, source: EventSource): Promise<DecodedEvent> {
   const value = message.value;
@@ -43,19 +69,19 @@ export async function decodeEvent(registry: SchemaRegistry, message: KafkaMessag
     body: value ? value.toString('base64') : '',
     source,
   });
-  // Confluent wire format: magic byte 0, 4-byte schema id, Avro body.
-  if (!value || value.length < 5 || value[0] !== 0) return undecodable('not in the Confluent wire format');
-  let envelope: WebhookEventRecord;
+  // Confluent wire format: magic byte 0, 4-byte schema id (registries number from 1), Avro body.
+  if (!value || value.length < 5 || value[0] !== 0 || value.readInt32BE(1) <= 0) return undecodable('not in the Confluent wire format');
+  const writerSchema = await registry.getSchema(value.readInt32BE(1));
+  let record: unknown;
   try {
-    envelope = (await registry.decode(value)) as WebhookEventRecord;
+    record = writerSchema.fromBuffer(value.subarray(5));
   } catch (error) {
-    // The registry client reports its HTTP failures as ResponseError, and an unreachable
-    // registry as one with status 400: only "no such schema" (404) is about the record.
-    const response = error as { name?: string; status?: number };
-    if (response.name === 'ResponseError' && response.status !== 404) throw error;
+    // Whatever the Avro decoder throws on these bytes (truncated, a bad union index, a length
+    // past the end: Error or RangeError alike) is about the record.
     return undecodable(`cannot decode: ${(error as Error).message}`);
   }
-  if (typeof envelope?.event_id !== 'string' || typeof envelope.body !== 'string') return undecodable('not a WebhookEvent');
+  if (!isWebhookEvent(record)) return undecodable('not a WebhookEvent');
+  const envelope = record;
 
   const rejected = (reason: RejectionReason, detail: string): DecodedEvent => ({
     ok: false,

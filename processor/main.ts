@@ -1,8 +1,9 @@
 import { createKafka, createRegistry } from '../schemas/kafka-client';
 import { createLogger } from '../schemas/logger';
-import { configOrExit, stopOnSignals, untilDone } from '../schemas/service-lifecycle';
+import { configOrExit, StartupError, stopOnSignals, untilDone } from '../schemas/service-lifecycle';
 import { readProcessorConfig } from './config';
 import { createDatabase } from './database';
+import { classifyFailure } from './errors';
 import { createProcessorMetrics } from './metrics';
 import { createOpsServer } from './ops-server';
 import { createProcessor, type Processor } from './processor';
@@ -20,9 +21,23 @@ async function main(): Promise<void> {
   const address = await ops.listen();
   logger.info({ port: address.port }, 'Processor health and metrics on port %d', address.port);
 
-  // Kafka and the registry may come up after us: keep trying.
-  const processor = await untilDone('Starting the processor', () => createProcessor({ config, db, kafka, registry, logger, metrics }), logger);
+  /** Exit 1 once the rest is closed: an orchestrator restarts the process, an operator sees why in the one error before. */
+  const exitFailed = (): void => {
+    void Promise.allSettled([ops.close(), db.destroy()]).then(() => logger.flush(() => process.exit(1)));
+  };
+
+  let processor: Processor;
+  try {
+    // Kafka, the registry and the database may come up after us: wait for them, but not for a
+    // problem only an operator can fix (credentials, an incompatible schema, a missing migration).
+    processor = await untilDone('Starting the processor', () => createProcessor({ config, db, kafka, registry, logger, metrics }), logger, classifyFailure);
+  } catch (error) {
+    if (!(error instanceof StartupError)) throw error;
+    logger.error({ err: error.cause, code: error.code }, error.message);
+    return exitFailed();
+  }
   running = processor;
+  void processor.failed.then(exitFailed);
   await processor.start();
   logger.info({ topic: config.webhookEventsTopic, group: config.consumerGroup }, 'Processor consuming %s', config.webhookEventsTopic);
   stopOnSignals(logger, 'Processor', async () => {

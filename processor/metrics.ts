@@ -6,6 +6,7 @@ export interface ProcessorMetrics {
   readonly transactionDuration: Histogram;
   readonly eventsPerTransaction: Histogram;
   readonly retries: Counter<'stage'>;
+  readonly failures: Counter<'code' | 'decision'>;
   readonly deadLettered: Counter<'reason'>;
   readonly notificationsPublished: Counter;
   readonly outboxErrors: Counter;
@@ -36,9 +37,15 @@ export function createProcessorMetrics(): ProcessorMetrics {
       registers: [registry],
     }),
     retries: new Counter({ name: 'webhook_processing_retries_total', help: 'Transient failures retried, by stage', labelNames: ['stage'], registers: [registry] }),
+    failures: new Counter({
+      name: 'webhook_processing_failures_total',
+      help: 'Failures met while consuming, by the classifier\'s code and decision (retry, dead_letter, stop)',
+      labelNames: ['code', 'decision'],
+      registers: [registry],
+    }),
     deadLettered: new Counter({ name: 'webhook_events_dead_lettered_total', help: 'Events sent to the dead-letter topic, by reason', labelNames: ['reason'], registers: [registry] }),
     notificationsPublished: new Counter({ name: 'trade_notifications_published_total', help: 'Outbox rows published to trade-notifications', registers: [registry] }),
     outboxErrors: new Counter({ name: 'outbox_relay_errors_total', help: 'Outbox relay rounds that failed and will be retried', registers: [registry] }),
-    ready: new Gauge({ name: 'webhook_processor_ready', help: '1 when the consumer is in its group and the last transaction committed', registers: [registry] }),
+    ready: new Gauge({ name: 'webhook_processor_ready', help: '1 when the consumer is in its group, the last transaction committed and it has not stopped on a failure', registers: [registry] }),
   };
 }

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
-/** /healthz (process up), /readyz (in the group, database committing), /metrics (Prometheus). */
+/** /healthz (process up), /readyz (in the group, committing, not stopped on a failure), /metrics (Prometheus). */
 export function createOpsServer(options: { port: number; host: string; isReady: () => boolean; registry: Registry }) {
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];

@@ -3,7 +3,7 @@ import type { KafkaMessage } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { applyChunk, type ApplyResult } from './apply-chunk';
 import { decodeEvent, type DecodedEvent } from './decode-event';
-import { isTransient } from './errors';
+import { classifyFailure, refusalDetail } from './errors';
 import type { ProcessorMetrics } from './metrics';
 
 export interface ProcessedMessage {
@@ -12,10 +12,11 @@ export interface ProcessedMessage {
 }
 
 /**
- * Applies a chunk of one partition's messages in one transaction, in offset order. A transient
- * failure is thrown (the caller retries the chunk; nothing was committed). A permanent one
- * (a row the database refuses) must not take its neighbours down: the chunk is then applied
- * one event per transaction, and the event that still fails alone is recorded as rejected.
+ * Applies a chunk of one partition's messages in one transaction, in offset order. Only the
+ * database refusing an event's data (the classifier's `dead_letter`) is handled here: it must not
+ * take its neighbours down, so the chunk is then applied one event per transaction, and the
+ * event that still fails alone is recorded as rejected with the refusal's code. Every other
+ * failure is thrown with nothing committed, for the caller to retry or stop on.
  */
 export function createEventApplier(options: { db: Knex; registry: SchemaRegistry; notificationsTopic: string; metrics: ProcessorMetrics }) {
   const { db, registry, notificationsTopic, metrics } = options;
@@ -32,16 +33,18 @@ export function createEventApplier(options: { db: Knex; registry: SchemaRegistry
     try {
       return await inTransaction(events);
     } catch (error) {
-      if (isTransient(error)) throw error;
+      const failure = classifyFailure(error);
+      if (failure.decision !== 'dead_letter') throw error;
       if (events.length > 1) {
         const results: ApplyResult[] = [];
         for (const event of events) results.push(...(await isolate([event])));
         return results;
       }
       const event = events[0]!;
-      const detail = `the database refused it: ${(error as Error).message}`;
+      metrics.failures.inc({ code: failure.code, decision: failure.decision });
+      const detail = refusalDetail(error);
       const rejected: DecodedEvent = event.ok
-        ? { ok: false, reason: 'internal_error', detail, envelope: event.envelope, eventId: event.envelope.event_id, webhookType: event.envelope.webhook_type, body: event.envelope.body, source: event.source }
+        ? { ok: false, reason: failure.code, detail, envelope: event.envelope, eventId: event.envelope.event_id, webhookType: event.envelope.webhook_type, body: event.envelope.body, source: event.source }
         : event;
       return db.transaction((trx) => applyChunk(trx, [rejected], notificationsTopic));
     }

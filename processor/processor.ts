@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { TRADE_NOTIFICATION_SCHEMA_FILE } from '../schemas/avro-schemas';
 import { ensureTopics, registerValueSchema } from '../schemas/kafka-client';
 import type { ProcessorConfig } from './config';
-import { createWebhookConsumer, type WebhookConsumer } from './consumer';
+import { createWebhookConsumer, type FatalFailure, type WebhookConsumer } from './consumer';
 import type { ProcessorMetrics } from './metrics';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
 import { createEventApplier } from './process-events';
@@ -15,11 +15,19 @@ export interface Processor {
   stop(): Promise<void>;
   isReady(): boolean;
   readonly relay: OutboxRelay;
+  /**
+   * Settles once the processor has stopped itself on a failure it must neither retry nor
+   * dead-letter (a programmer error, a code the classifier does not know), after stopping.
+   * The process exits non-zero on it; it never settles otherwise.
+   */
+  readonly failed: Promise<FatalFailure>;
 }
 
 /**
  * The processor: the consumer group that applies webhook events to PostgreSQL, and the relay
  * that publishes the outbox. `producer` is the seam for the relay's and dead-letter writes.
+ * Before anything else it checks that the database answers and is migrated, so that a wrong
+ * URL, credentials or a missing migration stop the start with their own error.
  */
 export async function createProcessor(options: {
   config: ProcessorConfig;
@@ -31,6 +39,7 @@ export async function createProcessor(options: {
   producer?: Producer;
 }): Promise<Processor> {
   const { config, db, kafka, registry, logger, metrics } = options;
+  await db.raw('select 1 from webhook_events limit 0');
   await ensureTopics(kafka, [
     { topic: config.webhookEventsTopic, partitions: config.topicPartitions },
     { topic: config.notificationsTopic, partitions: config.topicPartitions },
@@ -54,23 +63,38 @@ export async function createProcessor(options: {
   const applier = createEventApplier({ db, registry, notificationsTopic: config.notificationsTopic, metrics });
   let consumer: WebhookConsumer | undefined;
   let stopping: Promise<void> | undefined;
+  let reportFailure: (failure: FatalFailure) => void = () => undefined;
+  const failed = new Promise<FatalFailure>((resolve) => (reportFailure = resolve));
+
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await consumer?.stop();
+      await relay.stop();
+      await producer.disconnect();
+    })();
+    return stopping;
+  };
+
+  const onFatal = (failure: FatalFailure): void => {
+    stop().then(
+      () => reportFailure(failure),
+      (error: unknown) => {
+        logger.error({ err: error }, 'Stopping after a fatal failure failed');
+        reportFailure(failure);
+      },
+    );
+  };
 
   return {
     relay,
+    failed,
     async start() {
       await producer.connect();
       relay.start();
-      consumer = createWebhookConsumer({ kafka, producer, config, applier, relay, logger, metrics });
+      consumer = createWebhookConsumer({ kafka, producer, config, applier, relay, logger, metrics, onFatal });
       await consumer.start();
     },
-    stop() {
-      stopping ??= (async () => {
-        await consumer?.stop();
-        await relay.stop();
-        await producer.disconnect();
-      })();
-      return stopping;
-    },
+    stop,
     isReady: () => consumer?.isReady() ?? false,
   };
 }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, logLevel, type Admin, type LogEntry, type logCreator } from 'kafkajs';
+import { Kafka, KafkaJSError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, logLevel, type Admin, type LogEntry, type logCreator } from 'kafkajs';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import Timeout from 'mappersmith/middleware/timeout';
 import { isTimeoutError } from 'mappersmith/gateway/timeout-error';
@@ -115,7 +115,8 @@ export async function createTopicsWithLeaders(admin: Admin, topics: readonly Top
     } catch (error) {
       if (!notYet(error)) throw error;
     }
-    if (Date.now() > deadline) throw new Error(`Topics ${names.join(', ')} have no leader after ${timeoutMs} ms`);
+    // Retriable in kafkajs's terms: a busy broker elects them later, so a service's start waits on.
+    if (Date.now() > deadline) throw new KafkaJSError(`Topics ${names.join(', ')} have no leader after ${timeoutMs} ms`, { retriable: true });
     await sleep(100);
   }
 }

@@ -2,13 +2,45 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ConfigError } from './environment';
 
-/** Retries a start-up step that needs Kafka, the registry or the database, which may come up after the service. */
-export async function untilDone<T>(what: string, step: () => Promise<T>, logger: Logger): Promise<T> {
+/** How a start-up step's failure is judged: a stable code, and whether waiting can fix it. */
+export interface StartupFailure {
+  readonly code: string;
+  readonly retriable: boolean;
+}
+
+/** A start-up step failed in a way that retrying cannot fix (credentials, an incompatible schema, configuration). */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+  constructor(
+    message: string,
+    readonly code: string,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Retries a start-up step that needs Kafka, the registry or the database, which may come up
+ * after the service — while `classify` calls its failure retriable. Any other failure ends the
+ * start with a StartupError that names the step and the code: retrying a wrong password or an
+ * incompatible schema forever would only hide it. Without `classify`, every failure is retried.
+ */
+export async function untilDone<T>(
+  what: string,
+  step: () => Promise<T>,
+  logger: Logger,
+  classify: (error: unknown) => StartupFailure = () => ({ code: 'unclassified', retriable: true }),
+): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await step();
     } catch (error) {
-      logger.warn({ err: error, attempt }, `${what} failed; retrying`);
+      const { code, retriable } = classify(error);
+      if (!retriable) {
+        throw new StartupError(`${what} failed (${code}), and retrying cannot fix it: ${error instanceof Error ? error.message : String(error)}`, code, { cause: error });
+      }
+      logger.warn({ err: error, attempt, code }, `${what} failed; retrying`);
       await sleep(Math.min(5000, 250 * 2 ** attempt));
     }
   }

@@ -1,3 +1,4 @@
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Knex } from 'knex';
 import type { Producer } from 'kafkajs';
 import { createDatabase } from '../../processor/database';
@@ -9,7 +10,7 @@ import { testAdmin } from '../support/kafka';
 import { insertTrade, migratedDatabase, createTestTopics, startTestProcessor, testKafka } from '../support/processor';
 import { startTcpProxy } from '../support/tcp-proxy';
 import { readTopic } from '../support/topic-reader';
-import { waitFor } from '../support/wait-for';
+import { waitFor, withinDeadline } from '../support/wait-for';
 
 const kafka = testKafka();
 
@@ -29,6 +30,74 @@ async function countWhere(db: Knex, table: string, where: Record<string, unknown
 async function highWatermark(topic: string): Promise<number> {
   const offsets = await (await testAdmin()).fetchTopicOffsets(topic);
   return offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
+}
+
+/**
+ * The seam for a programmer error: `db`, except that the first statement inside a transaction
+ * that matches `statement` throws `error` instead of running.
+ */
+function failingOnce(db: Knex, statement: RegExp, error: Error): Knex & { readonly failed: () => boolean } {
+  let failed = false;
+  const failingRaw = (trx: Knex.Transaction) => (sql: string, ...rest: unknown[]) => {
+    if (!failed && statement.test(sql)) {
+      failed = true;
+      throw error;
+    }
+    return (trx.raw as (...args: unknown[]) => unknown)(sql, ...rest);
+  };
+  return new Proxy(db, {
+    get(target, property) {
+      if (property === 'failed') return () => failed;
+      if (property !== 'transaction') return Reflect.get(target, property);
+      return (work: (trx: Knex.Transaction) => Promise<unknown>) =>
+        target.transaction((trx) => work(new Proxy(trx, { get: (inner, name) => (name === 'raw' ? failingRaw(inner) : Reflect.get(inner, name)) })));
+    },
+  }) as Knex & { readonly failed: () => boolean };
+}
+
+/**
+ * An HTTP proxy in front of the real registry whose lookups of a schema by id fail until
+ * `heal()`: `forgotten`, as a registry restarted without its storage — the real registry answers
+ * them as for an id it never issued (its own 404); `unauthorized`, as a registry whose
+ * credentials were rotated — the proxy answers 401 as the registry would. Everything else
+ * (registering the notification schema at start) goes through.
+ */
+async function faultyRegistry(fault: 'forgotten' | 'unauthorized'): Promise<{ url: string; faulted: () => number; heal: () => void }> {
+  const target = new URL(serviceEndpoints().schemaRegistryUrl);
+  const lookup = /\/schemas\/ids\/\d+/;
+  let healed = false;
+  let faulted = 0;
+  const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
+    let path = incoming.url ?? '/';
+    if (!healed && lookup.test(path)) {
+      faulted += 1;
+      if (fault === 'unauthorized') {
+        incoming.resume();
+        outgoing.writeHead(401, { 'content-type': 'application/vnd.schemaregistry.v1+json' });
+        outgoing.end(JSON.stringify({ error_code: 40101, message: 'Unauthorized' }));
+        return;
+      }
+      path = path.replace(lookup, '/schemas/ids/2000000000');
+    }
+    const upstream = request({ host: target.hostname, port: target.port, method: incoming.method, path, headers: incoming.headers }, (answer) => {
+      outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(outgoing);
+    });
+    upstream.on('error', () => outgoing.destroy());
+    incoming.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onCleanup(() => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}${target.pathname}`, faulted: () => faulted, heal: () => (healed = true) };
+}
+
+async function committedOffset(group: string, topic: string): Promise<string> {
+  const [offsets] = await (await testAdmin()).fetchOffsets({ groupId: group, topics: [topic] });
+  return offsets!.partitions[0]!.offset;
 }
 
 describe('processor: failures', () => {
@@ -132,5 +201,100 @@ describe('processor: failures', () => {
     await waitFor('every notification sent', async () => ((await countWhere(db, 'outbox', { sent_at: null })) === 0 ? true : undefined));
     const notifications = await readTopic(kafka, topics.notifications, { count: 300 });
     expect(new Set(notifications.map((message) => message.value.event_id)).size).toBe(300);
+  });
+
+  it('a programmer error while applying stops the processor and dead-letters nothing', async () => {
+    const { db, schema } = await migratedDatabase();
+    const topics = await createTestTopics(1);
+    const [id] = await buyTrades(db, 1);
+    const faulty = failingOnce(db, /insert into webhook_events/, new TypeError("Cannot read properties of undefined (reading 'trade_id')"));
+    const first = await startTestProcessor({ topics, db: faulty, schema });
+    await waitFor('the processor ready', async () => (first.processor.isReady() ? true : undefined));
+    const write = await eventWriter(kafka, topics.events);
+    await write.write([completion(id!)]);
+
+    const failure = await withinDeadline('the processor stopping', first.processor.failed);
+    expect(failure.code).toBe('programmer_error');
+    expect(faulty.failed()).toBe(true);
+    expect(first.processor.isReady()).toBe(false);
+    expect(await first.metrics.registry.getSingleMetricAsString('webhook_processor_ready')).toMatch(/webhook_processor_ready 0/);
+    const stops = first.logs.lines.filter((line) => String(line.msg).startsWith('Stopping the processor'));
+    expect(stops).toEqual([expect.objectContaining({ level: 50, code: 'programmer_error', err: expect.objectContaining({ type: 'TypeError' }) })]);
+    expect(first.logs.lines.filter((line) => line.reason !== undefined)).toEqual([]);
+    expect(await countWhere(db, 'webhook_events')).toBe(0);
+    expect(await countWhere(db, 'outbox')).toBe(0);
+    expect(await committedOffset(topics.group, topics.events)).toBe('-1');
+
+    // The event was left as it was: the next instance of the group applies it.
+    await startTestProcessor({ topics, db, schema });
+    await waitFor('the event applied by the next instance', () => db('webhook_events').where({ trade_id: id, outcome: 'applied' }).first());
+    expect((await db('trades').where({ id }).first()).status).toBe('completed');
+    expect(await highWatermark(topics.deadLetters)).toBe(0);
+  });
+
+  it('an unknown schema id is retried until the registry knows it, never dead-lettered', async () => {
+    const { db, schema } = await migratedDatabase();
+    const topics = await createTestTopics(1);
+    const [id] = await buyTrades(db, 1);
+    const registry = await faultyRegistry('forgotten');
+    const { processor, logs } = await startTestProcessor({ topics, db, schema, env: { SCHEMA_REGISTRY_URL: registry.url } });
+    await waitFor('the processor ready', async () => (processor.isReady() ? true : undefined));
+    const write = await eventWriter(kafka, topics.events);
+    await write.write([completion(id!)]);
+
+    await waitFor('three lookups of the unknown schema', async () => (registry.faulted() >= 3 ? true : undefined));
+    expect(processor.isReady()).toBe(false);
+    expect(await countWhere(db, 'webhook_events')).toBe(0);
+    expect(logs.lines.filter((line) => line.code === 'schema_unknown').length).toBeGreaterThanOrEqual(3);
+    expect(logs.lines.filter((line) => line.level === 40 && line.code === 'schema_unknown')[0]).toEqual(
+      expect.objectContaining({ msg: expect.stringContaining('retrying without committing'), stage: 'apply', err: expect.objectContaining({ status: 404 }) }),
+    );
+
+    registry.heal();
+    await waitFor('the event applied once the registry knows its schema', () => db('webhook_events').where({ trade_id: id, outcome: 'applied' }).first());
+    await waitFor('the processor ready again', async () => (processor.isReady() ? true : undefined));
+    expect(await highWatermark(topics.deadLetters)).toBe(0);
+  });
+
+  it("the database refusing an event's data dead-letters it under the refusal's code, and its neighbours apply", async () => {
+    const { db, schema } = await migratedDatabase();
+    const topics = await createTestTopics(1);
+    const ids = await buyTrades(db, 3);
+    // jsonb holds no \u0000: PostgreSQL refuses this metadata with SQLSTATE 22P05.
+    const refused = { key: String(ids[1]), envelope: envelopeFor('trade_status', `{"trade_id":${ids[1]},"status":"completed","metadata":{"note":"\\u0000"}}`) };
+    await startTestProcessor({ topics, db, schema });
+    const write = await eventWriter(kafka, topics.events);
+    await write.write([completion(ids[0]!), refused, completion(ids[2]!)]);
+
+    await waitFor('three outcomes', async () => ((await countWhere(db, 'webhook_events')) === 3 ? true : undefined));
+    expect(await countWhere(db, 'webhook_events', { outcome: 'applied' })).toBe(2);
+    const row = await db('webhook_events').where({ event_id: refused.envelope.event_id }).first();
+    expect(row.outcome).toBe('rejected');
+    expect(row.reason.split(':')[0]).toBe('db_data_exception');
+    const [dead] = await readTopic(kafka, topics.deadLetters, { count: 1, decode: false });
+    expect(dead!.headers).toEqual(expect.objectContaining({ dlq_reason: 'db_data_exception', dlq_event_id: refused.envelope.event_id }));
+    expect(dead!.headers.dlq_detail).toMatch(/^the database refused it \(SQLSTATE 22P05\): /);
+  });
+
+  it('a registry refusing our credentials keeps the event waiting, loudly, until it accepts them again', async () => {
+    const { db, schema } = await migratedDatabase();
+    const topics = await createTestTopics(1);
+    const [id] = await buyTrades(db, 1);
+    const registry = await faultyRegistry('unauthorized');
+    const { processor, logs } = await startTestProcessor({ topics, db, schema, env: { SCHEMA_REGISTRY_URL: registry.url } });
+    await waitFor('the processor ready', async () => (processor.isReady() ? true : undefined));
+    const write = await eventWriter(kafka, topics.events);
+    await write.write([completion(id!)]);
+
+    await waitFor('three refused lookups', async () => (registry.faulted() >= 3 ? true : undefined));
+    expect(processor.isReady()).toBe(false);
+    expect(await countWhere(db, 'webhook_events')).toBe(0);
+    const refusals = logs.lines.filter((line) => line.code === 'registry_unauthorized');
+    expect(refusals.length).toBeGreaterThanOrEqual(3);
+    expect(refusals.every((line) => line.level === 50 && String(line.msg).includes('waiting for an operator'))).toBe(true);
+
+    registry.heal();
+    await waitFor('the event applied once the registry accepts us', () => db('webhook_events').where({ trade_id: id, outcome: 'applied' }).first());
+    expect(await highWatermark(topics.deadLetters)).toBe(0);
   });
 });

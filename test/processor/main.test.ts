@@ -1,15 +1,39 @@
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { SchemaType } from '@kafkajs/confluent-schema-registry';
+import { createRegistry } from '../../schemas/kafka-client';
+import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from '../support/cleanup';
 import { testDatabase } from '../support/database';
+import { envelopeFor, eventWriter } from '../support/events';
 import { freePort } from '../support/free-port';
-import { createTestTopics, systemEnv } from '../support/processor';
-import { waitFor } from '../support/wait-for';
+import { testAdmin } from '../support/kafka';
+import { createTestTopics, insertTrade, migratedDatabase, systemEnv, testKafka } from '../support/processor';
+import { waitFor, withinDeadline } from '../support/wait-for';
 
 const root = join(__dirname, '..', '..');
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
+
+/** `npm run processor` in a process of its own, its stdout and stderr collected. */
+function startProcessorProcess(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, [tsx, 'processor/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  return { child, output: () => output };
+}
+
+const logLines = (output: string): Array<Record<string, unknown>> =>
+  output.split('\n').flatMap((line) => {
+    try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
 
 describe('npm run migrate and npm run processor', () => {
   it('migrates, becomes ready, and exits 0 on SIGTERM', async () => {
@@ -40,5 +64,61 @@ describe('npm run migrate and npm run processor', () => {
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);
     expect(output).toContain('Processor stopped');
+  });
+
+  it('gives up starting with one clear message when its notification schema is incompatible with the registered one', async () => {
+    const { schema } = await migratedDatabase();
+    const topics = await createTestTopics();
+    await createRegistry(serviceEndpoints().schemaRegistryUrl).register(
+      { type: SchemaType.AVRO, schema: JSON.stringify({ type: 'record', name: 'TradeNotification', namespace: 'exchange.trade_webhooks', fields: [{ name: 'other', type: 'string' }] }) },
+      { subject: `${topics.notifications}-value` },
+    );
+    const processor = startProcessorProcess({ PATH: process.env.PATH, ...systemEnv({ schema, topics }), PROCESSOR_PORT: String(await freePort()), PROCESSOR_HOST: '127.0.0.1' });
+
+    const [code] = await withinDeadline('the processor giving up', once(processor.child, 'exit'));
+    expect(code).toBe(1);
+    const lines = logLines(processor.output());
+    expect(lines.filter((line) => String(line.msg).includes('failed; retrying'))).toEqual([]);
+    expect(lines.filter((line) => line.level === 50)).toEqual([
+      expect.objectContaining({
+        code: 'schema_incompatible',
+        msg: expect.stringMatching(/^Starting the processor failed \(schema_incompatible\), and retrying cannot fix it: /),
+      }),
+    ]);
+  });
+
+  it('gives up starting, naming the cause, when its database has not been migrated', async () => {
+    const { schema } = await testDatabase();
+    const topics = await createTestTopics();
+    const processor = startProcessorProcess({ PATH: process.env.PATH, ...systemEnv({ schema, topics }), PROCESSOR_PORT: String(await freePort()), PROCESSOR_HOST: '127.0.0.1' });
+
+    const [code] = await withinDeadline('the processor giving up', once(processor.child, 'exit'));
+    expect(code).toBe(1);
+    expect(logLines(processor.output()).filter((line) => line.level === 50)).toEqual([
+      expect.objectContaining({ code: 'db_not_migrated', msg: expect.stringContaining('relation "webhook_events" does not exist') }),
+    ]);
+  });
+
+  it('exits non-zero, nothing dead-lettered, when it stops on a failure it must neither retry nor dead-letter', async () => {
+    const { db, schema } = await migratedDatabase();
+    const topics = await createTestTopics();
+    const port = await freePort();
+    const processor = startProcessorProcess({ PATH: process.env.PATH, ...systemEnv({ schema, topics }), PROCESSOR_PORT: String(port), PROCESSOR_HOST: '127.0.0.1' });
+    await waitFor('readiness', async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+      return response?.status === 200 ? true : undefined;
+    });
+    // An operator error the processor cannot work around: its audit table is gone.
+    await db.raw('alter table webhook_events rename to webhook_events_moved');
+    const trade = await insertTrade(db, { trade_type: 'buy', status: 'processing' });
+    const write = await eventWriter(testKafka(), topics.events);
+    await write.write([{ key: String(trade.id), envelope: envelopeFor('buy_completion', JSON.stringify({ trade_id: trade.id, status: 'completed', transaction_hash: '0xgone' })) }]);
+
+    const [code] = await withinDeadline('the processor stopping', once(processor.child, 'exit'));
+    expect(code).toBe(1);
+    const stops = logLines(processor.output()).filter((line) => String(line.msg).startsWith('Stopping the processor'));
+    expect(stops).toEqual([expect.objectContaining({ level: 50, code: 'db_not_migrated', err: expect.objectContaining({ code: '42P01' }) })]);
+    const offsets = await (await testAdmin()).fetchTopicOffsets(topics.deadLetters);
+    expect(offsets.map(({ high }) => high)).toEqual(['0']);
   });
 });
