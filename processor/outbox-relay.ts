@@ -3,6 +3,7 @@ import type { Message, Producer } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from 'pino';
 import type { OutboxEntry } from './apply-chunk';
+import { classifyFailure } from './errors';
 import type { ProcessorMetrics } from './metrics';
 
 export interface OutboxRelay {
@@ -58,8 +59,9 @@ function describeFailure(error: unknown): string {
  *
  * A row that fails alone (its notification does not encode, or the broker refuses it) records
  * the failure and waits a capped exponential backoff before the sweep takes it again: a poison
- * row neither holds back the rows behind it nor keeps the sweep busy. While the broker is down
- * every row backs off so; the cap bounds how long one waits once the broker is back.
+ * row neither holds back the rows behind it nor keeps the sweep busy. A failure that is about the
+ * moment, not the row (the broker or the registry out of reach), ends the round and charges no
+ * row, so every row goes out on the first sweep after the outage.
  */
 export function createOutboxRelay(options: {
   db: Knex;
@@ -100,10 +102,14 @@ export function createOutboxRelay(options: {
     return work;
   }
 
+  /** Whether a failure is the moment's (retry the same rows later), not a row's own. */
+  const momentary = (error: unknown): boolean => classifyFailure(error).decision === 'retry';
+
   /**
    * One round of the sweep: the due rows, encoded one by one, then sent as one batch. If the
    * batch cannot be sent whole, its rows are sent one by one. Each row that fails alone records
-   * its failure and backs off. Returns the number of rows sent.
+   * its failure and backs off; a momentary failure ends the round with the rows it sent so far
+   * marked and the rest untouched. Returns the number of rows sent.
    */
   async function sweepRound(): Promise<number> {
     return db.transaction(async (trx) => {
@@ -117,32 +123,49 @@ export function createOutboxRelay(options: {
       if (rows.length === 0) return 0;
       const failed: Array<{ row: PendingRow; error: unknown }> = [];
       const encoded: Array<{ row: PendingRow; record: Message }> = [];
+      let interruption: unknown;
       for (const row of rows) {
         try {
           encoded.push({ row, record: await recordOf({ messageKey: row.message_key, payload: row.payload }) });
         } catch (error) {
+          if (momentary(error)) {
+            interruption = error;
+            break;
+          }
           failed.push({ row, error });
         }
       }
-      let sent = encoded;
-      if (encoded.length > 0) {
+      let sent = interruption === undefined ? encoded : [];
+      if (sent.length > 0) {
         try {
           await send(encoded.map(({ record }) => record));
         } catch (error) {
-          logger.warn({ err: error, count: encoded.length }, 'Outbox sweep could not publish a batch; trying its rows one by one');
           sent = [];
-          for (const item of encoded) {
-            try {
-              await send([item.record]);
-              sent.push(item);
-            } catch (rowError) {
-              failed.push({ row: item.row, error: rowError });
+          if (momentary(error)) interruption = error;
+          else {
+            logger.warn({ err: error, count: encoded.length }, 'Outbox sweep could not publish a batch; trying its rows one by one');
+            for (const item of encoded) {
+              try {
+                await send([item.record]);
+                sent.push(item);
+              } catch (rowError) {
+                if (momentary(rowError)) {
+                  interruption = rowError;
+                  break;
+                }
+                failed.push({ row: item.row, error: rowError });
+              }
             }
           }
         }
       }
       if (sent.length > 0) await trx.raw('update outbox set sent_at = now() where id = any(?::bigint[])', [sent.map(({ row }) => row.id)]);
       if (failed.length > 0) await recordFailures(trx, failed);
+      if (interruption !== undefined) {
+        metrics.outboxErrors.inc();
+        logger.warn({ err: interruption, code: classifyFailure(interruption).code }, 'Outbox sweep paused: the broker or registry is out of reach; no row is charged');
+        return 0;
+      }
       return sent.length;
     });
   }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
+import { KafkaJSConnectionError, type Producer } from 'kafkajs';
 import { createProcessorMetrics, type ProcessorMetrics } from '../../processor/metrics';
 import { createOutboxRelay, type OutboxRelay } from '../../processor/outbox-relay';
 import { TRADE_NOTIFICATION_SCHEMA_FILE } from '../../schemas/avro-schemas';
@@ -41,13 +42,14 @@ interface RelayUnderTest {
 }
 
 /** A relay on a topic of its own, with a real producer, registry and database. */
-async function relayOn(db: Knex, options: { batchSize: number }): Promise<RelayUnderTest> {
+async function relayOn(db: Knex, options: { batchSize: number; producer?: (real: Producer) => Producer }): Promise<RelayUnderTest> {
   const topic = await createTestTopic(await testAdmin(kafka), { prefix: 'notifications' });
   const registry = createRegistry(serviceEndpoints().schemaRegistryUrl);
   const schemaId = await registerValueSchema(registry, topic, TRADE_NOTIFICATION_SCHEMA_FILE);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  onCleanup(() => producer.disconnect());
+  const real = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await real.connect();
+  onCleanup(() => real.disconnect());
+  const producer = options.producer?.(real) ?? real;
   let sweeps = 0;
   db.on('query', (query: { sql: string }) => {
     if (/from outbox[\s\S]*for update skip locked/.test(query.sql)) sweeps += 1;
@@ -132,5 +134,34 @@ describe('outbox relay: a row that cannot be published', () => {
     expect(message!.key).toBe('1234567890123456789');
     expect(message!.headers).toEqual({ event_id: 'exact', trade_id: '9007199254740993', user_id: '1234567890123456789' });
     expect([message!.value.user_id, message!.value.trade_id]).toEqual([1234567890123456789n, 9007199254740993n]);
+  });
+
+  it('charges no row while the broker is out of reach, and sends every row on the first sweep after it', async () => {
+    const { db } = await migratedDatabase();
+    let reachable = false;
+    // One seam: the producer's send fails as kafkajs reports an unreachable broker.
+    const under = await relayOn(db, {
+      batchSize: 10,
+      producer: (real) => ({
+        ...real,
+        send: (record) => (reachable ? real.send(record) : Promise.reject(new KafkaJSConnectionError('Connection error: connect ECONNREFUSED'))),
+      }),
+    });
+    await insertRows(db, under.topic, [1, 2, 3].map((n) => notification(`during-outage-${n}`)));
+    under.relay.start();
+    await sleep(3000);
+
+    const rows = await db('outbox').orderBy('id');
+    expect(rows.map((row) => [row.attempts, row.next_attempt_at, row.sent_at])).toEqual([
+      [0, null, null],
+      [0, null, null],
+      [0, null, null],
+    ]);
+    expect(under.logs.lines.some((line) => String(line.msg).startsWith('Outbox sweep paused'))).toBe(true);
+
+    reachable = true;
+    const restoredAt = Date.now();
+    await waitFor('every row sent', async () => ((await db('outbox').whereNull('sent_at').first()) ? undefined : true), 10_000);
+    expect(Date.now() - restoredAt).toBeLessThan(2000);
   });
 });
