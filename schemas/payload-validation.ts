@@ -29,7 +29,8 @@ export function parseJsonObject(body: Buffer | string): JsonObject | undefined {
   try {
     const text = typeof body === 'string' ? body : utf8.decode(body);
     const value = parseLossless(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : undefined;
+    // A bare number comes back as a LosslessNumber, an object too, but not a JSON object.
+    return value !== null && typeof value === 'object' && !Array.isArray(value) && !isLosslessNumber(value) ? (value as JsonObject) : undefined;
   } catch {
     return undefined;
   }

@@ -88,6 +88,7 @@ describe('JSON parsing of bodies', () => {
     ['an array', '[1,2]'],
     ['a string', '"x"'],
     ['null', 'null'],
+    ['a number, which the parser hands back as an object', '42'],
     ['duplicate keys with different values', '{"trade_id":1,"trade_id":2}'],
     ['nesting deeper than the stack', '['.repeat(100_000) + ']'.repeat(100_000)],
   ])('refuses %s', (_name, text) => {
