@@ -91,7 +91,7 @@ function convert(rule: FieldRule, value: unknown): string | number | undefined {
     case 'timestamp':
       return typeof value === 'string' && TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value)) ? value : undefined;
     case 'object':
-      return value !== null && typeof value === 'object' && !Array.isArray(value) ? stringifyLossless(value) : undefined;
+      return value !== null && typeof value === 'object' && !Array.isArray(value) && !isLosslessNumber(value) ? stringifyLossless(value) : undefined;
     case 'string':
     case 'enum':
       return typeof value === 'string' ? value : undefined;
