@@ -28,19 +28,37 @@ async function uncommittedRecords(admin: Admin, topics: TestTopics): Promise<num
   return behind;
 }
 
+/** The group's committed offset of each partition of the events topic (-1: none yet). */
+async function committedOffsets(admin: Admin, topics: TestTopics): Promise<Map<number, number>> {
+  const [committed] = await admin.fetchOffsets({ groupId: topics.group, topics: [topics.events] });
+  return new Map((committed?.partitions ?? []).map((partition) => [partition.partition, Number(partition.offset)]));
+}
+
 /**
- * Events the database holds as processed although the group never committed their offsets: a
- * processor killed now leaves them to be delivered again. Read with the processor dead, so the
- * commits cannot move while counting.
+ * Whether the processor has applied events whose offsets its group has not committed: what a
+ * kill now would leave to be delivered again. The database is read before the offsets, so a
+ * commit in between can only hide applied events, never invent them.
+ */
+async function appliedAheadOfCommits(system: FaultSystem, admin: Admin): Promise<boolean> {
+  const { rows } = await system.db.raw<{ rows: Array<{ partition: number; offset: string }> }>(
+    'select partition, max("offset") as offset from webhook_events where topic = ? group by partition',
+    [system.topics.events],
+  );
+  const committed = await committedOffsets(admin, system.topics);
+  return rows.some((row) => Number(row.offset) >= (committed.get(row.partition) ?? -1));
+}
+
+/**
+ * Events the database holds as processed although the group never committed their offsets,
+ * counted with the processor dead (the commits cannot move): the next one delivers them again.
  */
 async function appliedButUncommitted(system: FaultSystem, admin: Admin): Promise<number> {
-  const [committed] = await admin.fetchOffsets({ groupId: system.topics.group, topics: [system.topics.events] });
-  const partitions = committed?.partitions ?? [];
+  const committed = await committedOffsets(admin, system.topics);
   const { rows } = await system.db.raw<{ rows: Array<{ count: string }> }>(
     `select count(*) as count from webhook_events w
      join unnest(?::int[], ?::bigint[]) as c(partition, committed) on c.partition = w.partition
      where w.topic = ? and w."offset" >= c.committed`,
-    [partitions.map((partition) => partition.partition), partitions.map((partition) => Math.max(0, Number(partition.offset))), system.topics.events],
+    [[...committed.keys()], [...committed.values()].map((offset) => Math.max(0, offset)), system.topics.events],
   );
   return Number(rows[0]!.count);
 }
@@ -67,48 +85,63 @@ function expectClean(summary: LedgerSummary): void {
   expect(summary.notified).toBe(summary.accepted);
 }
 
+/** Polls `check` every few milliseconds until it is true (true) or `timeoutMs` passed (false); the caller acts at once. */
+async function untilTrue(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await sleep(10);
+  }
+  return false;
+}
+
 function printMoments(scenario: string, moments: readonly string[]): void {
   process.stdout.write(`\n${scenario} (seed ${FAULT_SEED}):\n${moments.map((moment) => `  ${moment}`).join('\n')}\n`);
 }
 
 describe('faults: nothing acknowledged lost, nothing applied twice', () => {
-  it('kill -9 of the processor at seed-chosen moments while it applies a stream: events redelivered, none applied twice', async () => {
+  it('kill -9 of the processor at seed-chosen moments while events are in flight: redelivered, none applied twice', async () => {
     const chance = scenarioRandom('processor kills');
-    const trades = 4000;
+    const trades = 5000;
     const total = trades * EVENTS_PER_TRADE;
-    // Small transactions: a batch of the backlog a restart leaves spans several of them, and the
-    // offsets resolved between them are committed every half second, so a kill can land after a
-    // commit to PostgreSQL and before the one to Kafka, which is what a redelivery needs.
+    // Small transactions: a batch of a backlog spans several of them, and the offsets resolved
+    // between them are committed every half second, so while a backlog is worked off events are
+    // applied ahead of their commits most of the time.
     const system = await faultSystem({ trades, processorEnv: { EVENTS_PER_TRANSACTION: '20' } });
     await system.receiver.start();
-    let processor = await system.processor();
-    await processor.start();
     const admin = await testAdmin(system.kafka);
-    const ledger = new Ledger(`kill -9 the processor 3 times during ${total} events`);
+    const ledger = new Ledger(`kill -9 the processor during ${total} events`);
     let streaming = true;
     const stream = sendStream({ url: system.receiverUrl, ledger, from: 1, to: trades, rate: 60, concurrency: 32 }).finally(() => (streaming = false));
-    const moments: string[] = [];
+    // The first processor comes up behind the stream, as after a deployment, so that it too starts
+    // with a backlog, as every one started after a kill does.
+    const lateByMs = Math.round(chance.between(1000, 4000));
+    await sleep(lateByMs);
+    const moments = [`first processor started ${lateByMs} ms into the stream`];
     let leftToRedeliver = 0;
-    for (let kill = 0; kill < 3; kill += 1) {
-      // Each kill in its own stretch of the stream, and only once the processor (a fresh one
-      // after a restart) has applied a seed-chosen number of changes: mid-work, not idle.
-      const afterAnswers = Math.round(total * chance.between(0.05 + 0.25 * kill, 0.2 + 0.25 * kill));
-      const afterChanges = Math.round(chance.between(20, 300));
-      await waitFor(`${afterAnswers} events answered`, async () => (ledger.answered() >= afterAnswers ? true : undefined), 120_000);
+    // Three kills, and up to three more while none has yet left an applied event uncommitted.
+    for (let kill = 1; kill <= 3 || (leftToRedeliver === 0 && kill <= 6); kill += 1) {
+      const processor = await system.processor();
+      await processor.start();
+      // Killed once it has worked off a seed-chosen share of the backlog it started with, at the
+      // first moment it has applied events whose offsets it has not committed.
+      const backlog = await uncommittedRecords(admin, system.topics);
+      const share = chance.between(0.1, 0.6);
+      const changes = Math.max(1, Math.round((share * backlog) / EVENTS_PER_TRADE));
       const changesBefore = await tradeChangeCount(system.db);
-      await waitFor(`${afterChanges} more trade changes`, async () => ((await tradeChangeCount(system.db)) >= changesBefore + afterChanges ? true : undefined), 120_000);
+      await waitFor(`${changes} more trade changes`, async () => ((await tradeChangeCount(system.db)) >= changesBefore + changes ? true : undefined), 120_000);
+      const caught = await untilTrue(() => appliedAheadOfCommits(system, admin), 5000);
       const inFlight = streaming;
       await processor.kill();
       const uncommitted = await appliedButUncommitted(system, admin);
       leftToRedeliver += uncommitted;
       moments.push(
-        `kill ${kill + 1}: after ${afterAnswers} answers and ${afterChanges} more trade changes; ${ledger.answered()} answered, ` +
-          `${await uncommittedRecords(admin, system.topics)} records uncommitted, ${uncommitted} of them already applied, stream ${inFlight ? 'running' : 'finished'}`,
+        `kill ${kill}: backlog ${backlog} at start, after ${changes} trade changes (${Math.round(share * 100)}%)${caught ? '' : ', none seen ahead of the commits within 5 s'}; ` +
+          `${ledger.answered()} answered, ${await uncommittedRecords(admin, system.topics)} records uncommitted, ${uncommitted} of them applied, stream ${inFlight ? 'running' : 'finished'}`,
       );
       expect(inFlight).toBe(true);
-      processor = await system.processor();
-      await processor.start();
     }
+    await (await system.processor()).start();
     await stream;
     printMoments('processor kills', moments);
     const summary = await settle(system, ledger);
