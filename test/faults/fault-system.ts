@@ -7,7 +7,8 @@ import { createTestTopics, migratedDatabase, systemEnv, type TestTopics } from '
 import { freePort } from '../support/free-port';
 import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
 import { serviceProcess, type ServiceProcess } from '../support/service-process';
-import { installChangeLog, type Ledger, type SentEvent } from '../support/ledger';
+import { installChangeLog } from '../support/change-log';
+import type { Ledger, SentEvent } from '../support/ledger';
 
 /**
  * The whole system for one fault scenario, with real processes: a receiver and processors

@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { testAdmin } from '../support/kafka';
-import { Ledger, printLedger, tradeChangeCount, type LedgerSummary } from '../support/ledger';
+import { tradeChangeCount } from '../support/change-log';
+import { Ledger, printLedger, type LedgerSummary } from '../support/ledger';
 import { ownBroker } from '../support/own-broker';
 import type { TestTopics } from '../support/processor';
 import { readTopic } from '../support/topic-reader';
@@ -16,22 +17,22 @@ process.stdout.write(`\nFault suite seed: ${FAULT_SEED} (repeat with FAULT_SEED=
 
 const EVENTS_PER_TRADE = PROGRESS_UPDATES + 1;
 
-/** Records of the events topic the consumer group has not committed yet, over all partitions. */
-async function uncommittedRecords(admin: Admin, topics: TestTopics): Promise<number> {
-  const ends = await admin.fetchTopicOffsets(topics.events);
-  const [committed] = await admin.fetchOffsets({ groupId: topics.group, topics: [topics.events] });
-  let behind = 0;
-  for (const end of ends) {
-    const offset = Number(committed?.partitions.find((partition) => partition.partition === end.partition)?.offset ?? -1);
-    behind += Number(end.high) - (offset < 0 ? Number(end.low) : offset);
-  }
-  return behind;
-}
-
 /** The group's committed offset of each partition of the events topic (-1: none yet). */
 async function committedOffsets(admin: Admin, topics: TestTopics): Promise<Map<number, number>> {
   const [committed] = await admin.fetchOffsets({ groupId: topics.group, topics: [topics.events] });
   return new Map((committed?.partitions ?? []).map((partition) => [partition.partition, Number(partition.offset)]));
+}
+
+/** Records of the events topic the consumer group has not committed yet, over all partitions. */
+async function uncommittedRecords(admin: Admin, topics: TestTopics): Promise<number> {
+  const ends = await admin.fetchTopicOffsets(topics.events);
+  const committed = await committedOffsets(admin, topics);
+  let behind = 0;
+  for (const end of ends) {
+    const offset = committed.get(end.partition) ?? -1;
+    behind += Number(end.high) - (offset < 0 ? Number(end.low) : offset);
+  }
+  return behind;
 }
 
 /**

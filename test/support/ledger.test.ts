@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import { insertPendingBuyTrades } from '../../scripts/pending-trades';
 import { buyCompletion, serializePayload, tradeStatus } from '../../sender';
 import { envelopeFor, eventWriter } from './events';
-import { installChangeLog, Ledger, type LedgerSummary, type SentEvent } from './ledger';
+import { installChangeLog } from './change-log';
+import { Ledger, type LedgerSummary, type SentEvent } from './ledger';
 import { createTestTopics, migratedDatabase, startTestProcessor, testKafka, type TestTopics } from './processor';
 import { waitFor } from './wait-for';
 
