@@ -33,7 +33,8 @@ export function parseJsonObject(body: Buffer | string): JsonObject | undefined {
   try {
     const text = typeof body === 'string' ? body : utf8.decode(body);
     const value = parseLossless(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : undefined;
+    // A bare number comes back as a LosslessNumber, an object too, but not a JSON object.
+    return value !== null && typeof value === 'object' && !Array.isArray(value) && !isLosslessNumber(value) ? (value as JsonObject) : undefined;
   } catch {
     return undefined;
   }
@@ -91,7 +92,7 @@ function convert(rule: FieldRule, value: unknown): string | undefined {
     case 'timestamp':
       return typeof value === 'string' && TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value)) ? value : undefined;
     case 'object':
-      return value !== null && typeof value === 'object' && !Array.isArray(value) ? stringifyLossless(value) : undefined;
+      return value !== null && typeof value === 'object' && !Array.isArray(value) && !isLosslessNumber(value) ? stringifyLossless(value) : undefined;
     case 'string':
     case 'enum':
       return typeof value === 'string' ? value : undefined;

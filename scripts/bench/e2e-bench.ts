@@ -11,12 +11,49 @@ import { startScript, waitReady } from './children';
 import { percentile } from './stats';
 
 export interface E2eRound {
+  /** Percentiles over every measured event; one never notified counts as never arriving (Infinity). */
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
   sent: number;
   accepted: number;
   received: number;
+  /** Measured events with no notification by the end of the round: accepted ones (lost or late) and refused ones. */
+  missing: number;
+  missingAccepted: number;
+}
+
+/** The largest value by a loop: spreading 150,000 latencies into Math.max overflows the stack. */
+function largest(values: readonly number[]): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (const value of values) if (value > max) max = value;
+  return max;
+}
+
+/**
+ * A round's figures. An event never notified stays in the percentiles as one that never
+ * arrived (Infinity) rather than leaving them: a round that loses events must not report a
+ * better p99 than one that delivers them all late.
+ */
+export function summarizeRound(options: {
+  sent: number;
+  acceptedIds: ReadonlySet<string>;
+  latencies: readonly number[];
+  /** The event ids of the measured requests whose notification never came. */
+  neverNotified: readonly string[];
+}): E2eRound {
+  const { latencies, neverNotified } = options;
+  const measured = neverNotified.length === 0 ? latencies : [...latencies, ...neverNotified.map(() => Number.POSITIVE_INFINITY)];
+  return {
+    p50Ms: percentile(measured, 50),
+    p99Ms: percentile(measured, 99),
+    maxMs: largest(measured),
+    sent: options.sent,
+    accepted: options.acceptedIds.size,
+    received: latencies.length,
+    missing: neverNotified.length,
+    missingAccepted: neverNotified.filter((eventId) => options.acceptedIds.has(eventId)).length,
+  };
 }
 
 /**
@@ -134,7 +171,7 @@ export async function e2eBench(options: { services: BenchServices; rounds: numbe
       while (!joined) await sleep(20);
       start = performance.now() + 100 + (warmUp * 1000) / rate;
 
-      let accepted = 0;
+      const acceptedIds = new Set<string>();
       const refused = new Map<number, number>();
       const inFlight: Array<Promise<void>> = [];
       for (let index = 0; index < warmUp + count; index += 1) {
@@ -146,22 +183,17 @@ export async function e2eBench(options: { services: BenchServices; rounds: numbe
         inFlight.push(
           sendAsSendersDo(() => post(agent, options.receiverPort, request.body, request.signature)).then((status) => {
             if (index < warmUp) return;
-            if (status === 202) accepted += 1;
+            if (status === 202) acceptedIds.add(request.eventId);
             else refused.set(status, (refused.get(status) ?? 0) + 1);
           }),
         );
       }
       await Promise.all(inFlight);
       const deadline = Date.now() + 60_000;
-      while (latencies.length < accepted && Date.now() < deadline) await sleep(50);
-      const result: E2eRound = {
-        p50Ms: percentile(latencies, 50),
-        p99Ms: percentile(latencies, 99),
-        maxMs: Math.max(...latencies),
-        sent: count,
-        accepted,
-        received: latencies.length,
-      };
+      while (latencies.length < acceptedIds.size && Date.now() < deadline) await sleep(50);
+      // What is still scheduled was never notified.
+      for (const scheduled of scheduledAt.values()) bySecond[Math.floor((scheduled - start) / 1000)]?.push(Number.POSITIVE_INFINITY);
+      const result = summarizeRound({ sent: count, acceptedIds, latencies, neverNotified: [...scheduledAt.keys()] });
       rounds.push(result);
       console.error(`  p50/p99 ms by second: ${bySecond.map((values) => `${Math.round(percentile(values, 50))}/${Math.round(percentile(values, 99))}`).join(' ')}`);
       if (process.env.BENCH_DIAG) {
@@ -182,7 +214,8 @@ export async function e2eBench(options: { services: BenchServices; rounds: numbe
       peak = { receiver: Math.max(peak.receiver, receiver.peakRssMiB()), processor: Math.max(peak.processor, processor.peakRssMiB()) };
       console.error(
         `  end-to-end round ${round}: ${rate}/s for ${seconds} s: p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, ` +
-          `max ${result.maxMs.toFixed(1)} ms, ${result.accepted}/${result.sent} accepted, ${result.received} notifications` +
+          `max ${result.maxMs.toFixed(1)} ms, ${result.accepted}/${result.sent} accepted, ${result.received} notifications, ` +
+          `missing ${result.missing} (${result.missingAccepted} accepted, ${result.missing - result.missingAccepted} not accepted)` +
           (refused.size > 0 ? `; not accepted: ${[...refused].map(([status, count]) => `${count} × ${status || 'no answer'}`).join(', ')}` : ''),
       );
     } finally {

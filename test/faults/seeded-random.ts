@@ -11,3 +11,14 @@ export function seededRandom(seed: number): () => number {
 }
 
 export const FAULT_SEED = Number(process.env.FAULT_SEED || Date.now() % 1_000_000_007);
+
+/**
+ * The random numbers of one scenario: the seed mixed with the scenario's name (FNV-1a), so a
+ * scenario run alone with `-t` draws the same moments as in a run of the whole suite.
+ */
+export function scenarioRandom(scenario: string): { next: () => number; between: (min: number, max: number) => number } {
+  let hash = 0x811c9dc5 ^ FAULT_SEED;
+  for (let index = 0; index < scenario.length; index += 1) hash = Math.imul(hash ^ scenario.charCodeAt(index), 0x01000193);
+  const next = seededRandom(hash);
+  return { next, between: (min, max) => min + next() * (max - min) };
+}

@@ -86,6 +86,12 @@ describe('payload validation against the Avro schemas', () => {
     expect(validate(buy, '{"trade_id":1,"status":"failed","timestamp":"yesterday"}')).toEqual({ ok: false, error: 'missing_fields', fields: ['timestamp'] });
   });
 
+  it('refuses trade-status metadata that is not an object, a number included', () => {
+    for (const metadata of ['0', '1.5', '"text"', '[1]', 'true']) {
+      expect(validate(status, `{"trade_id":1,"status":"processing","metadata":${metadata}}`)).toEqual({ ok: false, error: 'missing_fields', fields: ['metadata'] });
+    }
+  });
+
   it('reads a Relworx callback by its customer reference', () => {
     const result = validate(relworx, '{"status":"success","customer_reference":"TRADE-1","internal_reference":"RWX-1","amount":50000,"currency":"UGX","msisdn":"256700000000"}');
     expect(result).toEqual({ ok: true, payload: expect.objectContaining({ customer_reference: 'TRADE-1', amount: '50000', currency: 'UGX' }) });
@@ -98,6 +104,7 @@ describe('JSON parsing of bodies', () => {
     ['an array', '[1,2]'],
     ['a string', '"x"'],
     ['null', 'null'],
+    ['a number, which the parser hands back as an object', '42'],
     ['duplicate keys with different values', '{"trade_id":1,"trade_id":2}'],
     ['nesting deeper than the stack', '['.repeat(100_000) + ']'.repeat(100_000)],
   ])('refuses %s', (_name, text) => {
