@@ -1,6 +1,7 @@
 import { ConfigError, environmentReader } from '../schemas/environment';
 import { splitSecrets, standardWebhookKey, STANDARD_WEBHOOKS_MIN_KEY_BYTES, WHSEC_PREFIX } from '../schemas/signatures';
 import { WEBHOOKS, type WebhookType } from '../schemas/webhook-catalog';
+import { eventBytesBound, largestBodyFor } from './event-size';
 
 export interface ReceiverConfig {
   readonly port: number;
@@ -26,6 +27,8 @@ export interface ReceiverConfig {
   /** How long a shutdown waits for connections to finish before cutting them. */
   readonly shutdownGraceMs: number;
   readonly batchMaxMessages: number;
+  /** Bytes a produce request holds at most: under the topic's max.message.bytes, and room for the largest event. */
+  readonly batchMaxBytes: number;
   readonly batchLingerMs: number;
   /** Idempotent producers sending batches side by side. */
   readonly publishLanes: number;
@@ -126,6 +129,8 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
     trustedProxies: trustedProxyCount(env.TRUST_PROXY, problems),
     shutdownGraceMs: integer('SHUTDOWN_GRACE_MS', 10_000, 0),
     batchMaxMessages: integer('PUBLISH_BATCH_MAX', 1000, 1, 100_000),
+    // Kafka's default limit is 1 MiB per record batch: 900 KiB leaves room for the estimate's slack.
+    batchMaxBytes: integer('PUBLISH_BATCH_MAX_BYTES', 900 * 1024, 1024, 64 * 1024 * 1024),
     batchLingerMs: integer('PUBLISH_LINGER_MS', 0, 0, 1000),
     publishLanes: integer('PUBLISH_PRODUCERS', 3, 1, 32),
     ackTimeoutMs: integer('KAFKA_ACK_TIMEOUT_MS', 5000, 100, 120_000),
@@ -136,6 +141,12 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
     logLevel: env.LOG_LEVEL ?? 'info',
     warnings: Object.freeze(warnings),
   };
+  if (eventBytesBound(config.maxBodyBytes) > config.batchMaxBytes) {
+    problems.push(
+      `MAX_BODY_BYTES must be at most ${largestBodyFor(config.batchMaxBytes)} while PUBLISH_BATCH_MAX_BYTES is ${config.batchMaxBytes}: ` +
+        `the event of a body that large (up to twice its size plus ${eventBytesBound(0)} bytes) must fit in one batch`,
+    );
+  }
   if (config.requestTimeoutMs < config.headersTimeoutMs) {
     problems.push('REQUEST_TIMEOUT_MS must not be shorter than HEADERS_TIMEOUT_MS');
   }

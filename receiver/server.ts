@@ -7,6 +7,7 @@ import type { WebhookDefinition } from '../schemas/webhook-catalog';
 import { clientAddress } from './client-address';
 import type { ReceiverConfig } from './config';
 import type { EventPublisher } from './event-publisher';
+import { MAX_HEADER_BYTES } from './event-size';
 import type { ReceiverMetrics } from './metrics';
 import { BodyTooLargeError, readBody } from './read-body';
 import { RESPONSES, type Outcome } from './responses';
@@ -160,7 +161,7 @@ export function createReceiver(options: {
   // Slow senders: the headers and the whole request have deadlines, checked every second (Node's
   // default check runs every 30 s, which would let a slow drip hold a socket far past them).
   const server = createServer(
-    { maxHeaderSize: 16 * 1024, headersTimeout: config.headersTimeoutMs, requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 },
+    { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: config.headersTimeoutMs, requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 },
     (request, response) => {
       const url = request.url ?? '/';
       const query = url.indexOf('?');

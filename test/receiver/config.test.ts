@@ -1,4 +1,5 @@
 import { ConfigError, readReceiverConfig } from '../../receiver/config';
+import { eventBytesBound, largestBodyFor } from '../../receiver/event-size';
 import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
 
 const valid = { ...TEST_SECRETS, RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL };
@@ -121,5 +122,24 @@ describe('receiver configuration: forwarding and rate limits', () => {
     expect(readReceiverConfig(valid).rateLimitMaxClients).toBe(100_000);
     expect(readReceiverConfig({ ...valid, RATE_LIMIT_MAX_CLIENTS: '500' }).rateLimitMaxClients).toBe(500);
     expect(problemsOf({ ...valid, RATE_LIMIT_MAX_CLIENTS: '0' })).toEqual(['RATE_LIMIT_MAX_CLIENTS must be a whole number from 1 to 10000000, got "0"']);
+  });
+});
+
+describe('receiver configuration: batch size in bytes', () => {
+  it('caps a produce request at 900 KiB by default, under Kafka default 1 MiB batch limit', () => {
+    expect(readReceiverConfig(valid).batchMaxBytes).toBe(900 * 1024);
+    expect(readReceiverConfig({ ...valid, PUBLISH_BATCH_MAX_BYTES: '2000000', MAX_BODY_BYTES: '900000' }).batchMaxBytes).toBe(2_000_000);
+  });
+
+  it('refuses a MAX_BODY_BYTES whose events could not fit in one batch, stating the largest that fits', () => {
+    expect(readReceiverConfig({ ...valid, MAX_BODY_BYTES: String(largestBodyFor(900 * 1024)) }).maxBodyBytes).toBe(largestBodyFor(900 * 1024));
+    expect(problemsOf({ ...valid, MAX_BODY_BYTES: String(largestBodyFor(900 * 1024) + 1) })).toEqual([
+      `MAX_BODY_BYTES must be at most ${largestBodyFor(900 * 1024)} while PUBLISH_BATCH_MAX_BYTES is 921600: ` +
+        `the event of a body that large (up to twice its size plus ${eventBytesBound(0)} bytes) must fit in one batch`,
+    ]);
+    expect(problemsOf({ ...valid, PUBLISH_BATCH_MAX_BYTES: '100000' })).toEqual([
+      `MAX_BODY_BYTES must be at most ${largestBodyFor(100_000)} while PUBLISH_BATCH_MAX_BYTES is 100000: ` +
+        `the event of a body that large (up to twice its size plus ${eventBytesBound(0)} bytes) must fit in one batch`,
+    ]);
   });
 });
