@@ -182,7 +182,10 @@ export function createReceiver(options: {
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
   // Idle sockets (no request under way) are closed after this long.
   server.timeout = config.requestTimeoutMs;
-  server.maxHeadersCount = 100;
+  // No count limit: node:http drops the lines past the count silently, and a proxy appends its
+  // X-Forwarded-For line last, so a client could push it out with padding. maxHeaderSize still
+  // bounds the headers' total size.
+  server.maxHeadersCount = 0;
 
   return {
     server,

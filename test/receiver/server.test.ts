@@ -297,4 +297,24 @@ describe('receiver: refused requests never reach Kafka', () => {
     const warning = limited.logs.lines.find((line) => line.msg === 'Invalid buy webhook signature');
     expect(warning).toEqual(expect.objectContaining({ client_addr: '198.51.100.8', remote_addr: expect.stringContaining('127.0.0.1') }));
   });
+
+  it('behind a trusted proxy, reads the X-Forwarded-For line the proxy appended after 120 other header lines', async () => {
+    const limited = await startTestReceiver({ topic, env: { RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '1', TRUST_PROXY: '1' } });
+    const lines = (appended: string): Array<[string, string]> => [
+      ['content-type', 'application/json'],
+      ['x-buy-webhook-signature', signedBuy('{}')['x-buy-webhook-signature']],
+      ...Array.from({ length: 120 }, (_, index): [string, string] => [`x-extra-${index}`, 'v']),
+      ['x-forwarded-for', appended],
+    ];
+    const started = performance.now();
+    const statuses: number[] = [];
+    for (const appended of ['198.51.100.21', '198.51.100.21', '198.51.100.22']) {
+      statuses.push((await fetch(`${limited.url}/api/webhooks/buy-complete`, { method: 'POST', body: '{}', headers: lines(appended) })).status);
+    }
+    const elapsedSeconds = (performance.now() - started) / 1000;
+    // The first client has a bucket of one, refilled a token a second; the second client a bucket of its own.
+    expect(statuses[0]).toBe(400);
+    expect(statuses.slice(0, 2).filter((status) => status !== 429).length).toBeLessThanOrEqual(1 + Math.floor(elapsedSeconds));
+    expect(statuses[2]).toBe(400);
+  });
 });
