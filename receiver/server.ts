@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { eventIdOf } from '../schemas/event-identity';
 import { parseJsonObject, validatePayload } from '../schemas/payload-validation';
 import type { WebhookDefinition } from '../schemas/webhook-catalog';
-import { clientAddress } from './client-address';
+import { clientAddress, rateLimitKey } from './client-address';
 import type { ReceiverConfig } from './config';
 import type { EventPublisher } from './event-publisher';
 import { MAX_HEADER_BYTES } from './event-size';
@@ -75,7 +75,7 @@ export function createReceiver(options: {
     const client = clientAddress(request.headers['x-forwarded-for'], remoteAddr, config.trustedProxies);
     if (request.method !== 'POST') return refuse(response, route, started, 'method_not_allowed', { allow: 'POST' });
 
-    const wait = limiter.take(client);
+    const wait = limiter.take(rateLimitKey(client));
     if (wait > 0) return refuse(response, route, started, 'rate_limited', { 'retry-after': String(wait) });
 
     const contentType = request.headers['content-type'];

@@ -317,4 +317,19 @@ describe('receiver: refused requests never reach Kafka', () => {
     expect(statuses.slice(0, 2).filter((status) => status !== 429).length).toBeLessThanOrEqual(1 + Math.floor(elapsedSeconds));
     expect(statuses[2]).toBe(400);
   });
+
+  it('behind a trusted proxy, limits an IPv6 client by its /64 however it rotates its address within it', async () => {
+    const limited = await startTestReceiver({ topic, env: { RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '1', TRUST_PROXY: '1' } });
+    const started = performance.now();
+    const statuses: number[] = [];
+    for (const appended of ['[2001:db8:7:7::1]:50001', '2001:db8:7:7:a:b:c:d', '2001:db8:7:7::ffff%eth0', '2001:db8:7:8::1']) {
+      const response = await post(limited, '/api/webhooks/buy-complete', '{}', { ...signedBuy('{}'), 'x-forwarded-for': `203.0.113.9, ${appended}` });
+      statuses.push(response.status);
+    }
+    const elapsedSeconds = (performance.now() - started) / 1000;
+    // One bucket for the three addresses of 2001:db8:7:7::/64 (a token a second refills it); another /64, another bucket.
+    expect(statuses[0]).toBe(400);
+    expect(statuses.slice(0, 3).filter((status) => status !== 429).length).toBeLessThanOrEqual(1 + Math.floor(elapsedSeconds));
+    expect(statuses[3]).toBe(400);
+  });
 });
