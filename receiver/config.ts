@@ -76,12 +76,24 @@ function trustedProxyCount(raw: string | undefined, problems: string[]): number 
   return 0;
 }
 
-/** Relworx signs the callback URL it was given: a guessed default would refuse every genuine callback. */
+/** Whitespace (Unicode's too) and C0/C1 control characters. */
+const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f-\u009f]/u;
+
+/**
+ * Relworx signs the callback URL it was given: a guessed default would refuse every genuine
+ * callback. So would a stray newline or space from a secrets file or a YAML block (the URL
+ * parser strips them, the signature does not), so they are refused here rather than trimmed: a
+ * value that is not what it looks like should be fixed where it is written.
+ */
 function relworxCallbackUrl(raw: string | undefined, problems: string[]): string {
   const variable = 'RELWORX_CALLBACK_URL';
   if (raw === undefined || raw.trim() === '') {
     problems.push(`${variable} is required (the callback URL registered with Relworx, exactly as registered: its signatures cover it)`);
     return '';
+  }
+  if (WHITESPACE_OR_CONTROL.test(raw)) {
+    problems.push(`${variable} must not contain whitespace or control characters (Relworx signs the URL exactly as registered, which has none)`);
+    return raw;
   }
   let protocol: string | undefined;
   try {

@@ -92,6 +92,23 @@ describe('receiver configuration: RELWORX_CALLBACK_URL', () => {
     ]);
   });
 
+  it.each([
+    ['a trailing newline', `${TEST_RELWORX_CALLBACK_URL}\n`],
+    ['a trailing carriage return and newline', `${TEST_RELWORX_CALLBACK_URL}\r\n`],
+    ['a leading space', ` ${TEST_RELWORX_CALLBACK_URL}`],
+    ['a trailing tab', `${TEST_RELWORX_CALLBACK_URL}\t`],
+    ['a trailing no-break space', `${TEST_RELWORX_CALLBACK_URL}\u00a0`],
+    ['a tab inside', TEST_RELWORX_CALLBACK_URL.replace('/webhooks', '/\twebhooks')],
+    ['a NUL inside', TEST_RELWORX_CALLBACK_URL.replace('/webhooks', '/\u0000webhooks')],
+    ['a DEL at the end', `${TEST_RELWORX_CALLBACK_URL}\u007f`],
+  ])('refuses a URL with %s, which every genuine signature would then miss, naming the variable and not the value', (_name, url) => {
+    const problems = problemsOf({ ...valid, RELWORX_CALLBACK_URL: url });
+    expect(problems).toEqual([
+      'RELWORX_CALLBACK_URL must not contain whitespace or control characters (Relworx signs the URL exactly as registered, which has none)',
+    ]);
+    expect(problems.join('\n')).not.toContain('exchange.example');
+  });
+
   it('keeps the URL exactly as given, since the signatures cover its text', () => {
     const url = 'https://Exchange.example:8443/api/v1/webhooks/relworx?x=1';
     expect(readReceiverConfig({ ...valid, RELWORX_CALLBACK_URL: url }).relworxCallbackUrl).toBe(url);
