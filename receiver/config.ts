@@ -72,7 +72,7 @@ function trustedProxyCount(raw: string | undefined, problems: string[]): number 
   if (value === undefined || value === '' || value === 'false') return 0;
   if (value === 'true') return 1;
   if (/^\d{1,3}$/.test(value)) return Number(value);
-  problems.push(`TRUST_PROXY must be false, true or the number of trusted proxies in front of the receiver, got "${raw}"`);
+  problems.push('TRUST_PROXY must be false, true or the number of trusted proxies in front of the receiver');
   return 0;
 }
 
@@ -101,7 +101,7 @@ function relworxCallbackUrl(raw: string | undefined, problems: string[]): string
   } catch {
     protocol = undefined;
   }
-  if (protocol !== 'http:' && protocol !== 'https:') problems.push(`${variable} must be an absolute http(s) URL (the callback URL registered with Relworx), got "${raw}"`);
+  if (protocol !== 'http:' && protocol !== 'https:') problems.push(`${variable} must be an absolute http(s) URL (the callback URL registered with Relworx)`);
   return raw;
 }
 
