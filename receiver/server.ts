@@ -9,7 +9,7 @@ import type { ReceiverConfig } from './config';
 import type { EventPublisher } from './event-publisher';
 import { MAX_HEADER_BYTES } from './event-size';
 import type { ReceiverMetrics } from './metrics';
-import { BodyTooLargeError, readBody } from './read-body';
+import { BodyTooLargeError, readBody, RequestAbortedError } from './read-body';
 import { RESPONSES, type Outcome } from './responses';
 import { createRateLimiter } from './rate-limiter';
 import { OPERATIONS_PATHS, WEBHOOK_ROUTES } from './routes';
@@ -91,6 +91,12 @@ export function createReceiver(options: {
         // Discard the rest (bounded by the request timeout) so the client reads the 413.
         request.resume();
         return refuse(response, route, started, 'payload_too_large');
+      }
+      if (error instanceof RequestAbortedError) {
+        // A sender's own doing (or a network's), not a fault of ours: no stack, and no answer to send.
+        logger.info({ path, client_addr: client }, 'Client closed the connection before sending the whole body');
+        metrics.requests.inc({ route, outcome: 'aborted' });
+        return;
       }
       throw error;
     }

@@ -1,9 +1,11 @@
+import { connect } from 'node:net';
 import { eventIdOf } from '../../schemas/event-identity';
 import { signPayload, signRelworx, relworxSignatureHeader, signStandardWebhook } from '../../schemas/signatures';
 import type { WebhookType } from '../../schemas/webhook-catalog';
 import { createTestTopic, testAdmin, testKafka } from '../support/kafka';
 import { startTestReceiver, TEST_RELWORX_CALLBACK_URL, TEST_SECRETS, type TestReceiver } from '../support/receiver';
 import { readTopic } from '../support/topic-reader';
+import { waitFor } from '../support/wait-for';
 
 const kafka = testKafka();
 const now = () => Math.floor(Date.now() / 1000);
@@ -331,5 +333,32 @@ describe('receiver: refused requests never reach Kafka', () => {
     expect(statuses[0]).toBe(400);
     expect(statuses.slice(0, 3).filter((status) => status !== 429).length).toBeLessThanOrEqual(1 + Math.floor(elapsedSeconds));
     expect(statuses[3]).toBe(400);
+  });
+});
+
+describe('receiver: a client that goes away mid-body', () => {
+  it('is logged at info without an error or a stack, counted as aborted, and sent no answer', async () => {
+    const topic = await createTestTopic(await testAdmin(kafka));
+    const receiver = await startTestReceiver({ topic });
+    const received: Buffer[] = [];
+    await new Promise<void>((resolve) => {
+      const socket = connect(Number(new URL(receiver.url).port), '127.0.0.1', () => {
+        socket.write('POST /api/webhooks/buy-complete HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"trade_id":');
+        setTimeout(() => socket.destroy(), 100);
+      });
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      socket.on('close', () => resolve());
+    });
+
+    const metrics = await waitFor('the aborted request to be counted', async () => {
+      const text = await (await fetch(`${receiver.url}/metrics`)).text();
+      return /webhook_requests_total\{route="buy-complete",outcome="aborted"\} 1/.test(text) ? text : undefined;
+    }, 10_000);
+    expect(metrics).not.toMatch(/webhook_requests_total\{route="buy-complete",outcome="(?!aborted)/);
+    expect(Buffer.concat(received).toString()).toBe('');
+    const line = receiver.logs.lines.find((entry) => entry.msg === 'Client closed the connection before sending the whole body');
+    expect(line).toEqual(expect.objectContaining({ level: 30, path: '/api/webhooks/buy-complete', client_addr: '127.0.0.1' }));
+    expect(line).not.toHaveProperty('err');
+    expect(receiver.logs.lines.filter((entry) => entry.component === undefined && (entry.level as number) >= 40)).toEqual([]);
   });
 });
