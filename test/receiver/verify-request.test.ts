@@ -103,6 +103,7 @@ describe('verifyRequest: Standard Webhooks headers', () => {
     ['no webhook-timestamp', [['webhook-id', 'msg_10'], ['webhook-signature', standard(SECRET, 'msg_10', NOW, body)]], [SECRET], { ok: false, reason: 'malformed' }],
     ['a timestamp that is not a number', signed('msg_11', NOW, standard(SECRET, 'msg_11', NOW, body)).map(([name, value]) => [name, name === 'webhook-timestamp' ? `${NOW}.0` : value] as [string, string]), [SECRET], { ok: false, reason: 'malformed' }],
     ['only signatures of another version', signed('msg_12', NOW, standard(SECRET, 'msg_12', NOW, body).replace('v1,', 'v2,')), [SECRET], { ok: false, reason: 'malformed' }],
+    ['a webhook-id with a space in it, signed as it is', signed('msg 16', NOW, standard(SECRET, 'msg 16', NOW, body)), [SECRET], { ok: false, reason: 'malformed' }],
     ['webhook-id given twice', [...signed('msg_13', NOW, standard(SECRET, 'msg_13', NOW, body)), ['Webhook-Id', 'msg_13']], [SECRET], { ok: false, reason: 'repeated_signature_header' }],
     ['webhook-signature given twice', [...signed('msg_14', NOW, standard(SECRET, 'msg_14', NOW, body)), ['webhook-signature', standard(SECRET, 'msg_14', NOW, body)]], [SECRET], { ok: false, reason: 'repeated_signature_header' }],
     [
