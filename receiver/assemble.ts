@@ -19,6 +19,7 @@ export async function assembleReceiver(options: { config: ReceiverConfig; logger
     schemaId: options.schemaId,
     topic: config.topic,
     maxBatch: config.batchMaxMessages,
+    maxBatchBytes: config.batchMaxBytes,
     lingerMs: config.batchLingerMs,
     lanes: config.publishLanes,
     ackTimeoutMs: config.ackTimeoutMs,

@@ -1,6 +1,7 @@
 import { ConfigError, environmentReader } from '../schemas/environment';
 import { splitSecrets, standardWebhookKey, STANDARD_WEBHOOKS_MIN_KEY_BYTES, WHSEC_PREFIX } from '../schemas/signatures';
 import { WEBHOOKS, type WebhookType } from '../schemas/webhook-catalog';
+import { eventBytesBound, largestBodyFor } from './event-size';
 
 export interface ReceiverConfig {
   readonly port: number;
@@ -26,6 +27,8 @@ export interface ReceiverConfig {
   /** How long a shutdown waits for connections to finish before cutting them. */
   readonly shutdownGraceMs: number;
   readonly batchMaxMessages: number;
+  /** Bytes a produce request holds at most: under the topic's max.message.bytes, and room for the largest event. */
+  readonly batchMaxBytes: number;
   readonly batchLingerMs: number;
   /** Idempotent producers sending batches side by side. */
   readonly publishLanes: number;
@@ -69,16 +72,28 @@ function trustedProxyCount(raw: string | undefined, problems: string[]): number 
   if (value === undefined || value === '' || value === 'false') return 0;
   if (value === 'true') return 1;
   if (/^\d{1,3}$/.test(value)) return Number(value);
-  problems.push(`TRUST_PROXY must be false, true or the number of trusted proxies in front of the receiver, got "${raw}"`);
+  problems.push('TRUST_PROXY must be false, true or the number of trusted proxies in front of the receiver');
   return 0;
 }
 
-/** Relworx signs the callback URL it was given: a guessed default would refuse every genuine callback. */
+/** Whitespace (Unicode's too) and C0/C1 control characters. */
+const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f-\u009f]/u;
+
+/**
+ * Relworx signs the callback URL it was given: a guessed default would refuse every genuine
+ * callback. So would a stray newline or space from a secrets file or a YAML block (the URL
+ * parser strips them, the signature does not), so they are refused here rather than trimmed: a
+ * value that is not what it looks like should be fixed where it is written.
+ */
 function relworxCallbackUrl(raw: string | undefined, problems: string[]): string {
   const variable = 'RELWORX_CALLBACK_URL';
   if (raw === undefined || raw.trim() === '') {
     problems.push(`${variable} is required (the callback URL registered with Relworx, exactly as registered: its signatures cover it)`);
     return '';
+  }
+  if (WHITESPACE_OR_CONTROL.test(raw)) {
+    problems.push(`${variable} must not contain whitespace or control characters (Relworx signs the URL exactly as registered, which has none)`);
+    return raw;
   }
   let protocol: string | undefined;
   try {
@@ -86,7 +101,7 @@ function relworxCallbackUrl(raw: string | undefined, problems: string[]): string
   } catch {
     protocol = undefined;
   }
-  if (protocol !== 'http:' && protocol !== 'https:') problems.push(`${variable} must be an absolute http(s) URL (the callback URL registered with Relworx), got "${raw}"`);
+  if (protocol !== 'http:' && protocol !== 'https:') problems.push(`${variable} must be an absolute http(s) URL (the callback URL registered with Relworx)`);
   return raw;
 }
 
@@ -126,6 +141,8 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
     trustedProxies: trustedProxyCount(env.TRUST_PROXY, problems),
     shutdownGraceMs: integer('SHUTDOWN_GRACE_MS', 10_000, 0),
     batchMaxMessages: integer('PUBLISH_BATCH_MAX', 1000, 1, 100_000),
+    // Kafka's default limit is 1 MiB per record batch: 900 KiB leaves room for the estimate's slack.
+    batchMaxBytes: integer('PUBLISH_BATCH_MAX_BYTES', 900 * 1024, 1024, 64 * 1024 * 1024),
     batchLingerMs: integer('PUBLISH_LINGER_MS', 0, 0, 1000),
     publishLanes: integer('PUBLISH_PRODUCERS', 3, 1, 32),
     ackTimeoutMs: integer('KAFKA_ACK_TIMEOUT_MS', 5000, 100, 120_000),
@@ -136,6 +153,12 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
     logLevel: env.LOG_LEVEL ?? 'info',
     warnings: Object.freeze(warnings),
   };
+  if (eventBytesBound(config.maxBodyBytes) > config.batchMaxBytes) {
+    problems.push(
+      `MAX_BODY_BYTES must be at most ${largestBodyFor(config.batchMaxBytes)} while PUBLISH_BATCH_MAX_BYTES is ${config.batchMaxBytes}: ` +
+        `the event of a body that large (up to twice its size plus ${eventBytesBound(0)} bytes) must fit in one batch`,
+    );
+  }
   if (config.requestTimeoutMs < config.headersTimeoutMs) {
     problems.push('REQUEST_TIMEOUT_MS must not be shorter than HEADERS_TIMEOUT_MS');
   }

@@ -2,13 +2,9 @@ import { Partitioners, type IHeaders, type Kafka, type Producer } from 'kafkajs'
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from 'pino';
 import type { WebhookEventRecord } from '../schemas/webhook-event';
+import { BATCH_OVERHEAD_BYTES, recordBytes } from './event-size';
 import type { ReceiverMetrics } from './metrics';
-
-
-export class PublishError extends Error {
-  readonly code = 'PUBLISH_FAILED';
-  readonly retriable = true;
-}
+import { PublishError, publishFailure } from './publish-failure';
 
 export interface EventPublisher {
   /** Resolves once the event's batch is acknowledged by all in-sync replicas; else rejects with PublishError. */
@@ -20,14 +16,15 @@ export interface EventPublisher {
 }
 
 interface Pending {
-  key: string;
-  record: WebhookEventRecord;
+  message: { key: string; value: Buffer; headers: IHeaders; timestamp: string };
+  /** What the message adds to a record batch, at most. */
+  bytes: number;
   resolve: () => void;
   reject: (error: Error) => void;
 }
 
 /** CloudEvents Kafka protocol binding, binary mode: routing without decoding the value. */
-function cloudEventHeaders(record: WebhookEventRecord): IHeaders {
+export function cloudEventHeaders(record: WebhookEventRecord): IHeaders {
   return {
     ce_specversion: '1.0',
     ce_id: record.event_id,
@@ -46,8 +43,11 @@ interface Lane {
 
 /**
  * kafkajs has no linger: each send is its own produce request. Requests that arrive while the
- * batches are on the wire wait and go together in the next one (at most `maxBatch`), so the
- * batch size follows the load and an idle receiver adds no delay.
+ * batches are on the wire wait and go together in the next one, so the batch size follows the
+ * load and an idle receiver adds no delay. A batch holds at most `maxBatch` events and
+ * `maxBatchBytes` bytes: kafkajs sends each partition's share of a request as one record batch,
+ * which the broker refuses whole past the topic's `max.message.bytes`, and bounding the request
+ * bounds every partition's share of it.
  *
  * An idempotent kafkajs producer must have one request in flight (its sequence numbers advance
  * on acknowledgement), so `lanes` producers, each with its own producer id, send batches side
@@ -64,13 +64,14 @@ export async function createEventPublisher(options: {
   schemaId: number;
   topic: string;
   maxBatch: number;
+  maxBatchBytes: number;
   lingerMs: number;
   lanes: number;
   ackTimeoutMs: number;
   logger: Logger;
   metrics: ReceiverMetrics;
 }): Promise<EventPublisher> {
-  const { kafka, schemaId, topic, maxBatch, lingerMs, ackTimeoutMs, logger, metrics } = options;
+  const { kafka, schemaId, topic, maxBatch, maxBatchBytes, lingerMs, ackTimeoutMs, logger, metrics } = options;
   // Confluent wire format: magic byte 0, the schema id, then the Avro body.
   const schema = (await options.registry.getSchema(schemaId)) as unknown as { toBuffer(record: unknown): Buffer };
   const wireHeader = Buffer.alloc(5);
@@ -146,23 +147,18 @@ export async function createEventPublisher(options: {
     return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
 
-  async function send(lane: Lane, batch: Pending[]): Promise<void> {
+  async function send(lane: Lane, batch: Pending[], bytes: number): Promise<void> {
     const started = performance.now();
-    const messages = batch.map(({ key, record }) => ({
-      key,
-      value: encode(record),
-      headers: cloudEventHeaders(record),
-      timestamp: String(record.received_at),
-    }));
     const client = await connected(lane);
-    await client.sendBatch({ topicMessages: [{ topic, messages }], acks: -1, timeout: ackTimeoutMs });
+    await client.sendBatch({ topicMessages: [{ topic, messages: batch.map(({ message }) => message) }], acks: -1, timeout: ackTimeoutMs });
     metrics.batchSize.observe(batch.length);
+    metrics.batchBytes.observe(bytes);
     metrics.batchDuration.observe((performance.now() - started) / 1000);
   }
 
-  async function flush(lane: Lane, batch: Pending[]): Promise<void> {
+  async function flush(lane: Lane, batch: Pending[], bytes: number): Promise<void> {
     try {
-      await withTimeout(send(lane, batch));
+      await withTimeout(send(lane, batch, bytes));
       if (!ready) logger.info('Kafka producer is writing to %s', topic);
       setReady(true);
       clearInterval(probe);
@@ -170,13 +166,36 @@ export async function createEventPublisher(options: {
       for (const pending of batch) pending.resolve();
     } catch (error) {
       metrics.producerErrors.inc();
-      if (ready) logger.error({ err: error }, 'Kafka did not acknowledge a batch of %d events', batch.length);
-      setReady(false);
-      void replaceProducer(lane);
-      probeUntilReady();
-      const failure = error instanceof PublishError ? error : new PublishError((error as Error).message);
+      const failure = publishFailure(error);
+      if (failure.code === 'RECORDS_REFUSED') {
+        // The broker answered: the connection and the producer are fine, only this batch is not.
+        logger.error(
+          { err: error, events: batch.length, bytes },
+          "Kafka refused a batch (%d events, %d bytes) for what it holds: PUBLISH_BATCH_MAX_BYTES must stay under the topic's max.message.bytes",
+          batch.length,
+          bytes,
+        );
+      } else {
+        if (ready) logger.error({ err: error }, 'Kafka did not acknowledge a batch of %d events', batch.length);
+        setReady(false);
+        void replaceProducer(lane);
+        probeUntilReady();
+      }
       for (const pending of batch) pending.reject(failure);
     }
+  }
+
+  /** The oldest queued events that fit in one batch: always at least one (publish refuses any that alone would not fit). */
+  function nextBatch(): { batch: Pending[]; bytes: number } {
+    let bytes = BATCH_OVERHEAD_BYTES;
+    let count = 0;
+    while (count < queue.length && count < maxBatch) {
+      const next = queue[count]!.bytes;
+      if (count > 0 && bytes + next > maxBatchBytes) break;
+      bytes += next;
+      count += 1;
+    }
+    return { batch: queue.splice(0, count), bytes };
   }
 
   function dispatch(): void {
@@ -185,7 +204,8 @@ export async function createEventPublisher(options: {
       if (queue.length === 0) return;
       if (lane.busy) continue;
       lane.busy = true;
-      const work: Promise<void> = flush(lane, queue.splice(0, maxBatch)).finally(() => {
+      const { batch, bytes } = nextBatch();
+      const work: Promise<void> = flush(lane, batch, bytes).finally(() => {
         lane.busy = false;
         inFlight.delete(work);
         schedule();
@@ -215,7 +235,13 @@ export async function createEventPublisher(options: {
     publish(key, record) {
       if (closed) return Promise.reject(new PublishError('shutting down'));
       return new Promise<void>((resolve, reject) => {
-        queue.push({ key, record, resolve, reject });
+        const message = { key, value: encode(record), headers: cloudEventHeaders(record), timestamp: String(record.received_at) };
+        const bytes = recordBytes(message);
+        if (BATCH_OVERHEAD_BYTES + bytes > maxBatchBytes) {
+          reject(new PublishError(`an event of ${bytes} bytes does not fit in a batch of ${maxBatchBytes} bytes`, 'RECORD_TOO_LARGE'));
+          return;
+        }
+        queue.push({ message, bytes, resolve, reject });
         schedule();
       });
     },

@@ -5,6 +5,7 @@ export interface ReceiverMetrics {
   readonly requests: Counter<'route' | 'outcome'>;
   readonly duration: Histogram<'route'>;
   readonly batchSize: Histogram;
+  readonly batchBytes: Histogram;
   readonly batchDuration: Histogram;
   readonly producerErrors: Counter;
   readonly ready: Gauge;
@@ -32,6 +33,12 @@ export function createReceiverMetrics(): ReceiverMetrics {
       name: 'webhook_publish_batch_size',
       help: 'Events per produce request to webhook-events',
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+      registers: [registry],
+    }),
+    batchBytes: new Histogram({
+      name: 'webhook_publish_batch_bytes',
+      help: 'Bytes per produce request to webhook-events, at most PUBLISH_BATCH_MAX_BYTES',
+      buckets: [1024, 4096, 16_384, 65_536, 262_144, 524_288, 786_432, 1_048_576],
       registers: [registry],
     }),
     batchDuration: new Histogram({

@@ -4,11 +4,12 @@ import type { Logger } from 'pino';
 import { eventIdOf } from '../schemas/event-identity';
 import { parseJsonObject, validatePayload } from '../schemas/payload-validation';
 import type { WebhookDefinition } from '../schemas/webhook-catalog';
-import { clientAddress } from './client-address';
+import { clientAddress, rateLimitKey } from './client-address';
 import type { ReceiverConfig } from './config';
 import type { EventPublisher } from './event-publisher';
+import { MAX_HEADER_BYTES } from './event-size';
 import type { ReceiverMetrics } from './metrics';
-import { BodyTooLargeError, readBody } from './read-body';
+import { BodyTooLargeError, readBody, RequestAbortedError } from './read-body';
 import { RESPONSES, type Outcome } from './responses';
 import { createRateLimiter } from './rate-limiter';
 import { OPERATIONS_PATHS, WEBHOOK_ROUTES } from './routes';
@@ -74,7 +75,7 @@ export function createReceiver(options: {
     const client = clientAddress(request.headers['x-forwarded-for'], remoteAddr, config.trustedProxies);
     if (request.method !== 'POST') return refuse(response, route, started, 'method_not_allowed', { allow: 'POST' });
 
-    const wait = limiter.take(client);
+    const wait = limiter.take(rateLimitKey(client));
     if (wait > 0) return refuse(response, route, started, 'rate_limited', { 'retry-after': String(wait) });
 
     const contentType = request.headers['content-type'];
@@ -90,6 +91,12 @@ export function createReceiver(options: {
         // Discard the rest (bounded by the request timeout) so the client reads the 413.
         request.resume();
         return refuse(response, route, started, 'payload_too_large');
+      }
+      if (error instanceof RequestAbortedError) {
+        // A sender's own doing (or a network's), not a fault of ours: no stack, and no answer to send.
+        logger.info({ path, client_addr: client }, 'Client closed the connection before sending the whole body');
+        metrics.requests.inc({ route, outcome: 'aborted' });
+        return;
       }
       throw error;
     }
@@ -160,7 +167,7 @@ export function createReceiver(options: {
   // Slow senders: the headers and the whole request have deadlines, checked every second (Node's
   // default check runs every 30 s, which would let a slow drip hold a socket far past them).
   const server = createServer(
-    { maxHeaderSize: 16 * 1024, headersTimeout: config.headersTimeoutMs, requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 },
+    { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: config.headersTimeoutMs, requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 },
     (request, response) => {
       const url = request.url ?? '/';
       const query = url.indexOf('?');
@@ -181,7 +188,10 @@ export function createReceiver(options: {
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
   // Idle sockets (no request under way) are closed after this long.
   server.timeout = config.requestTimeoutMs;
-  server.maxHeadersCount = 100;
+  // No count limit: node:http drops the lines past the count silently, and a proxy appends its
+  // X-Forwarded-For line last, so a client could push it out with padding. maxHeaderSize still
+  // bounds the headers' total size.
+  server.maxHeadersCount = 0;
 
   return {
     server,

@@ -44,11 +44,39 @@ export function repeatedHeader(rawHeaders: readonly string[], names: readonly st
 
 const STANDARD_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
 
+// As the exact parser decodes: invalid UTF-8 and a leading byte-order mark are not JSON text.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The three fields Relworx signs, read with the native parser, which costs a fraction of the
+ * exact one (that keeps every number as its text): an unsigned body must be cheap to refuse.
+ */
+function relworxFields(body: Buffer): RelworxSignedFields | 'unreadable_body' | 'unsigned_fields' {
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(body));
+  } catch {
+    return 'unreadable_body';
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'unreadable_body';
+  const fields = {} as RelworxSignedFields;
+  for (const key of RELWORX_SIGNED_FIELDS) {
+    const field = (value as Record<string, unknown>)[key];
+    if (typeof field !== 'string') return 'unsigned_fields';
+    fields[key] = field;
+  }
+  return fields;
+}
+
 /**
  * Verifies a request with the schemes the endpoint takes: Standard Webhooks when its headers
  * are there, else the endpoint's own header. Over the raw bytes, before any parsing — but for
  * Relworx, whose signature covers three body fields: its header and timestamp are checked
- * first, then the body is parsed only to read those fields.
+ * first, then the body is parsed only to read those fields, and only a verified body is parsed
+ * exactly (numbers as their text, as the rest of the receiver needs it). The two parses must
+ * agree on the signed fields: where they could differ (a key given twice, which the native
+ * parser settles by the last value and the exact one refuses) the body means two things, and
+ * the one verified may not be the one acted on.
  */
 export function verifyRequest(options: {
   definition: WebhookDefinition;
@@ -82,15 +110,10 @@ export function verifyRequest(options: {
   const header = parseRelworxHeader(signature);
   if (!header) return { ok: false, reason: 'malformed' };
   if (!relworxTimestampFresh(header, nowSeconds)) return { ok: false, reason: 'timestamp_out_of_tolerance' };
+  const fields = relworxFields(body);
+  if (typeof fields === 'string') return { ok: false, reason: fields };
+  if (!verifyRelworx(options.relworxCallbackUrl, header, fields, secrets)) return { ok: false, reason: 'no_match' };
   const parsed = parseJsonObject(body);
-  if (!parsed) return { ok: false, reason: 'unreadable_body' };
-  const fields = {} as RelworxSignedFields;
-  for (const key of RELWORX_SIGNED_FIELDS) {
-    const value = parsed[key];
-    if (typeof value !== 'string') return { ok: false, reason: 'unsigned_fields' };
-    fields[key] = value;
-  }
-  return verifyRelworx(options.relworxCallbackUrl, header, fields, secrets)
-    ? { ok: true, scheme: 'relworx', parsed }
-    : { ok: false, reason: 'no_match' };
+  if (!parsed || RELWORX_SIGNED_FIELDS.some((key) => parsed[key] !== fields[key])) return { ok: false, reason: 'ambiguous_body' };
+  return { ok: true, scheme: 'relworx', parsed };
 }

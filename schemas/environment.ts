@@ -1,6 +1,8 @@
 /**
  * Reading a service's environment: each reader records a problem instead of throwing, so a
  * service's config.ts can report every problem at once. Both services' ConfigError is this one.
+ * A problem names the variable and what it must hold, never the value it held: a secret put
+ * into the wrong variable, or a URL with a password in it, would otherwise be printed at start.
  */
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
@@ -29,7 +31,7 @@ export function environmentReader(env: NodeJS.ProcessEnv): EnvironmentReader {
       if (raw === undefined || raw.trim() === '') return fallback;
       const value = Number(raw);
       if (!Number.isInteger(value) || value < min || value > max) {
-        problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+        problems.push(`${name} must be a whole number from ${min} to ${max}`);
         return fallback;
       }
       return value;
@@ -39,7 +41,7 @@ export function environmentReader(env: NodeJS.ProcessEnv): EnvironmentReader {
       if (raw === undefined || raw === '') return fallback;
       if (['true', '1', 'yes'].includes(raw.toLowerCase())) return true;
       if (['false', '0', 'no'].includes(raw.toLowerCase())) return false;
-      problems.push(`${name} must be true or false, got "${raw}"`);
+      problems.push(`${name} must be true or false`);
       return fallback;
     },
     list(name, fallback) {
@@ -55,7 +57,7 @@ export function environmentReader(env: NodeJS.ProcessEnv): EnvironmentReader {
       try {
         new URL(value);
       } catch {
-        problems.push(`${name} must be ${what}, got "${value}"`);
+        problems.push(`${name} must be ${what}`);
       }
       return value;
     },

@@ -12,6 +12,13 @@ export const WHSEC_PREFIX = 'whsec_';
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
+ * A `webhook-id` is the sender's idempotency key (`msg_…`), and it becomes the event id and a
+ * Kafka header: printable ASCII without spaces, at most 256 characters, so no id can carry
+ * control characters or bytes that read differently as Latin-1 and as UTF-8.
+ */
+const WEBHOOK_ID = /^[\x21-\x7e]{1,256}$/;
+
+/**
  * The bytes of standard (RFC 4648 §4) padded base64, or undefined for anything else. Node's
  * decoder skips characters outside the alphabet and stops at the first `=`, so a mistyped key
  * would quietly become a shorter one, or an empty one that anybody can sign with. Only text
@@ -63,7 +70,7 @@ export function verifyStandardWebhook(
   secrets: readonly string[],
   nowSeconds: number,
 ): StandardWebhookVerdict {
-  if (!/^\d{1,12}$/.test(headers.timestamp) || headers.id.length === 0 || headers.id.length > 256) {
+  if (!/^\d{1,12}$/.test(headers.timestamp) || !WEBHOOK_ID.test(headers.id)) {
     return { ok: false, reason: 'malformed' };
   }
   const timestamp = Number(headers.timestamp);

@@ -1,4 +1,5 @@
 import { ConfigError, readReceiverConfig } from '../../receiver/config';
+import { eventBytesBound, largestBodyFor } from '../../receiver/event-size';
 import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
 
 const valid = { ...TEST_SECRETS, RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL };
@@ -87,8 +88,39 @@ describe('receiver configuration: RELWORX_CALLBACK_URL', () => {
     ['a host without a scheme', 'exchange.example/api/webhooks/relworx'],
   ])('refuses %s', (_name, url) => {
     expect(problemsOf({ ...valid, RELWORX_CALLBACK_URL: url })).toEqual([
-      `RELWORX_CALLBACK_URL must be an absolute http(s) URL (the callback URL registered with Relworx), got "${url}"`,
+      'RELWORX_CALLBACK_URL must be an absolute http(s) URL (the callback URL registered with Relworx)',
     ]);
+  });
+
+  it('never prints a secret put into RELWORX_CALLBACK_URL by mistake', () => {
+    const secret = 'S3CR3T-relworx-value-0123456789abcdef';
+    let message = '';
+    try {
+      readReceiverConfig({ ...valid, RELWORX_CALLBACK_URL: secret, RELWORX_WEBHOOK_SECRET: TEST_RELWORX_CALLBACK_URL });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as ConfigError).message;
+    }
+    expect(message).toContain('RELWORX_CALLBACK_URL must be an absolute http(s) URL');
+    expect(message).not.toContain(secret);
+    expect(message).not.toContain('S3CR3T');
+  });
+
+  it.each([
+    ['a trailing newline', `${TEST_RELWORX_CALLBACK_URL}\n`],
+    ['a trailing carriage return and newline', `${TEST_RELWORX_CALLBACK_URL}\r\n`],
+    ['a leading space', ` ${TEST_RELWORX_CALLBACK_URL}`],
+    ['a trailing tab', `${TEST_RELWORX_CALLBACK_URL}\t`],
+    ['a trailing no-break space', `${TEST_RELWORX_CALLBACK_URL}\u00a0`],
+    ['a tab inside', TEST_RELWORX_CALLBACK_URL.replace('/webhooks', '/\twebhooks')],
+    ['a NUL inside', TEST_RELWORX_CALLBACK_URL.replace('/webhooks', '/\u0000webhooks')],
+    ['a DEL at the end', `${TEST_RELWORX_CALLBACK_URL}\u007f`],
+  ])('refuses a URL with %s, which every genuine signature would then miss, naming the variable and not the value', (_name, url) => {
+    const problems = problemsOf({ ...valid, RELWORX_CALLBACK_URL: url });
+    expect(problems).toEqual([
+      'RELWORX_CALLBACK_URL must not contain whitespace or control characters (Relworx signs the URL exactly as registered, which has none)',
+    ]);
+    expect(problems.join('\n')).not.toContain('exchange.example');
   });
 
   it('keeps the URL exactly as given, since the signatures cover its text', () => {
@@ -112,14 +144,31 @@ describe('receiver configuration: forwarding and rate limits', () => {
   });
 
   it.each(['yes', '-1', '1.5', 'two', '1,2'])('refuses TRUST_PROXY=%p', (value) => {
-    expect(problemsOf({ ...valid, TRUST_PROXY: value })).toEqual([
-      `TRUST_PROXY must be false, true or the number of trusted proxies in front of the receiver, got "${value}"`,
-    ]);
+    expect(problemsOf({ ...valid, TRUST_PROXY: value })).toEqual(['TRUST_PROXY must be false, true or the number of trusted proxies in front of the receiver']);
   });
 
   it('bounds the per-client table at 100,000 clients unless RATE_LIMIT_MAX_CLIENTS says otherwise', () => {
     expect(readReceiverConfig(valid).rateLimitMaxClients).toBe(100_000);
     expect(readReceiverConfig({ ...valid, RATE_LIMIT_MAX_CLIENTS: '500' }).rateLimitMaxClients).toBe(500);
-    expect(problemsOf({ ...valid, RATE_LIMIT_MAX_CLIENTS: '0' })).toEqual(['RATE_LIMIT_MAX_CLIENTS must be a whole number from 1 to 10000000, got "0"']);
+    expect(problemsOf({ ...valid, RATE_LIMIT_MAX_CLIENTS: '0' })).toEqual(['RATE_LIMIT_MAX_CLIENTS must be a whole number from 1 to 10000000']);
+  });
+});
+
+describe('receiver configuration: batch size in bytes', () => {
+  it('caps a produce request at 900 KiB by default, under Kafka default 1 MiB batch limit', () => {
+    expect(readReceiverConfig(valid).batchMaxBytes).toBe(900 * 1024);
+    expect(readReceiverConfig({ ...valid, PUBLISH_BATCH_MAX_BYTES: '2000000', MAX_BODY_BYTES: '900000' }).batchMaxBytes).toBe(2_000_000);
+  });
+
+  it('refuses a MAX_BODY_BYTES whose events could not fit in one batch, stating the largest that fits', () => {
+    expect(readReceiverConfig({ ...valid, MAX_BODY_BYTES: String(largestBodyFor(900 * 1024)) }).maxBodyBytes).toBe(largestBodyFor(900 * 1024));
+    expect(problemsOf({ ...valid, MAX_BODY_BYTES: String(largestBodyFor(900 * 1024) + 1) })).toEqual([
+      `MAX_BODY_BYTES must be at most ${largestBodyFor(900 * 1024)} while PUBLISH_BATCH_MAX_BYTES is 921600: ` +
+        `the event of a body that large (up to twice its size plus ${eventBytesBound(0)} bytes) must fit in one batch`,
+    ]);
+    expect(problemsOf({ ...valid, PUBLISH_BATCH_MAX_BYTES: '100000' })).toEqual([
+      `MAX_BODY_BYTES must be at most ${largestBodyFor(100_000)} while PUBLISH_BATCH_MAX_BYTES is 100000: ` +
+        `the event of a body that large (up to twice its size plus ${eventBytesBound(0)} bytes) must fit in one batch`,
+    ]);
   });
 });

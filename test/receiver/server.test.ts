@@ -1,9 +1,11 @@
+import { connect } from 'node:net';
 import { eventIdOf } from '../../schemas/event-identity';
 import { signPayload, signRelworx, relworxSignatureHeader, signStandardWebhook } from '../../schemas/signatures';
 import type { WebhookType } from '../../schemas/webhook-catalog';
 import { createTestTopic, testAdmin, testKafka } from '../support/kafka';
 import { startTestReceiver, TEST_RELWORX_CALLBACK_URL, TEST_SECRETS, type TestReceiver } from '../support/receiver';
 import { readTopic } from '../support/topic-reader';
+import { waitFor } from '../support/wait-for';
 
 const kafka = testKafka();
 const now = () => Math.floor(Date.now() / 1000);
@@ -296,5 +298,67 @@ describe('receiver: refused requests never reach Kafka', () => {
     expect(other.status).toBe(401);
     const warning = limited.logs.lines.find((line) => line.msg === 'Invalid buy webhook signature');
     expect(warning).toEqual(expect.objectContaining({ client_addr: '198.51.100.8', remote_addr: expect.stringContaining('127.0.0.1') }));
+  });
+
+  it('behind a trusted proxy, reads the X-Forwarded-For line the proxy appended after 120 other header lines', async () => {
+    const limited = await startTestReceiver({ topic, env: { RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '1', TRUST_PROXY: '1' } });
+    const lines = (appended: string): Array<[string, string]> => [
+      ['content-type', 'application/json'],
+      ['x-buy-webhook-signature', signedBuy('{}')['x-buy-webhook-signature']],
+      ...Array.from({ length: 120 }, (_, index): [string, string] => [`x-extra-${index}`, 'v']),
+      ['x-forwarded-for', appended],
+    ];
+    const started = performance.now();
+    const statuses: number[] = [];
+    for (const appended of ['198.51.100.21', '198.51.100.21', '198.51.100.22']) {
+      statuses.push((await fetch(`${limited.url}/api/webhooks/buy-complete`, { method: 'POST', body: '{}', headers: lines(appended) })).status);
+    }
+    const elapsedSeconds = (performance.now() - started) / 1000;
+    // The first client has a bucket of one, refilled a token a second; the second client a bucket of its own.
+    expect(statuses[0]).toBe(400);
+    expect(statuses.slice(0, 2).filter((status) => status !== 429).length).toBeLessThanOrEqual(1 + Math.floor(elapsedSeconds));
+    expect(statuses[2]).toBe(400);
+  });
+
+  it('behind a trusted proxy, limits an IPv6 client by its /64 however it rotates its address within it', async () => {
+    const limited = await startTestReceiver({ topic, env: { RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '1', TRUST_PROXY: '1' } });
+    const started = performance.now();
+    const statuses: number[] = [];
+    for (const appended of ['[2001:db8:7:7::1]:50001', '2001:db8:7:7:a:b:c:d', '2001:db8:7:7::ffff%eth0', '2001:db8:7:8::1']) {
+      const response = await post(limited, '/api/webhooks/buy-complete', '{}', { ...signedBuy('{}'), 'x-forwarded-for': `203.0.113.9, ${appended}` });
+      statuses.push(response.status);
+    }
+    const elapsedSeconds = (performance.now() - started) / 1000;
+    // One bucket for the three addresses of 2001:db8:7:7::/64 (a token a second refills it); another /64, another bucket.
+    expect(statuses[0]).toBe(400);
+    expect(statuses.slice(0, 3).filter((status) => status !== 429).length).toBeLessThanOrEqual(1 + Math.floor(elapsedSeconds));
+    expect(statuses[3]).toBe(400);
+  });
+});
+
+describe('receiver: a client that goes away mid-body', () => {
+  it('is logged at info without an error or a stack, counted as aborted, and sent no answer', async () => {
+    const topic = await createTestTopic(await testAdmin(kafka));
+    const receiver = await startTestReceiver({ topic });
+    const received: Buffer[] = [];
+    await new Promise<void>((resolve) => {
+      const socket = connect(Number(new URL(receiver.url).port), '127.0.0.1', () => {
+        socket.write('POST /api/webhooks/buy-complete HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"trade_id":');
+        setTimeout(() => socket.destroy(), 100);
+      });
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      socket.on('close', () => resolve());
+    });
+
+    const metrics = await waitFor('the aborted request to be counted', async () => {
+      const text = await (await fetch(`${receiver.url}/metrics`)).text();
+      return /webhook_requests_total\{route="buy-complete",outcome="aborted"\} 1/.test(text) ? text : undefined;
+    }, 10_000);
+    expect(metrics).not.toMatch(/webhook_requests_total\{route="buy-complete",outcome="(?!aborted)/);
+    expect(Buffer.concat(received).toString()).toBe('');
+    const line = receiver.logs.lines.find((entry) => entry.msg === 'Client closed the connection before sending the whole body');
+    expect(line).toEqual(expect.objectContaining({ level: 30, path: '/api/webhooks/buy-complete', client_addr: '127.0.0.1' }));
+    expect(line).not.toHaveProperty('err');
+    expect(receiver.logs.lines.filter((entry) => entry.component === undefined && (entry.level as number) >= 40)).toEqual([]);
   });
 });

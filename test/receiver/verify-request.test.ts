@@ -1,7 +1,15 @@
 import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { parse as losslessParse } from 'lossless-json';
 import { verifyRequest, type Verification } from '../../receiver/verify-request';
 import { webhookByType, type WebhookType } from '../../schemas/webhook-catalog';
+
+// The real exact-number parser, counted: it is the expensive step an unsigned request must not reach.
+jest.mock('lossless-json', () => {
+  const actual = jest.requireActual<typeof import('lossless-json')>('lossless-json');
+  return { ...actual, parse: jest.fn(actual.parse) };
+});
+const losslessParses = losslessParse as jest.MockedFunction<typeof losslessParse>;
 
 // Every signature here is computed with node:crypto from the documented formats, not with
 // the project's signing functions.
@@ -95,6 +103,7 @@ describe('verifyRequest: Standard Webhooks headers', () => {
     ['no webhook-timestamp', [['webhook-id', 'msg_10'], ['webhook-signature', standard(SECRET, 'msg_10', NOW, body)]], [SECRET], { ok: false, reason: 'malformed' }],
     ['a timestamp that is not a number', signed('msg_11', NOW, standard(SECRET, 'msg_11', NOW, body)).map(([name, value]) => [name, name === 'webhook-timestamp' ? `${NOW}.0` : value] as [string, string]), [SECRET], { ok: false, reason: 'malformed' }],
     ['only signatures of another version', signed('msg_12', NOW, standard(SECRET, 'msg_12', NOW, body).replace('v1,', 'v2,')), [SECRET], { ok: false, reason: 'malformed' }],
+    ['a webhook-id with a space in it, signed as it is', signed('msg 16', NOW, standard(SECRET, 'msg 16', NOW, body)), [SECRET], { ok: false, reason: 'malformed' }],
     ['webhook-id given twice', [...signed('msg_13', NOW, standard(SECRET, 'msg_13', NOW, body)), ['Webhook-Id', 'msg_13']], [SECRET], { ok: false, reason: 'repeated_signature_header' }],
     ['webhook-signature given twice', [...signed('msg_14', NOW, standard(SECRET, 'msg_14', NOW, body)), ['webhook-signature', standard(SECRET, 'msg_14', NOW, body)]], [SECRET], { ok: false, reason: 'repeated_signature_header' }],
     [
@@ -152,6 +161,41 @@ describe('verifyRequest: Relworx', () => {
       ok: true,
       scheme: 'standard-webhooks',
       webhookId: 'msg_r',
+    });
+  });
+
+  describe('the exact parse runs only on a verified body', () => {
+    beforeEach(() => losslessParses.mockClear());
+    /** 64 KB of what is slowest to parse exactly: numbers, each kept as its text. */
+    const heavy = JSON.stringify({ ...fields, filler: [] }).replace('[]', `[${Array.from({ length: 16_000 }, () => '1e9').join(',')}]`);
+
+    it.each([
+      ['a signature under another secret', relworx(OTHER_SECRET, NOW, fields), 'no_match'],
+      ['a signature of zeros', `t=${NOW},v=${'0'.repeat(64)}`, 'no_match'],
+      ['a stale timestamp', relworx(SECRET, NOW - 301, fields), 'timestamp_out_of_tolerance'],
+      ['a malformed header', 'v=abc', 'malformed'],
+    ])('never parses a 64 KB body exactly for %s', (_name, signature, reason) => {
+      expect(verify('relworx_payment', heavy, [['Relworx-Signature', signature]])).toEqual({ ok: false, reason });
+      expect(losslessParses).not.toHaveBeenCalled();
+    });
+
+    it('parses a verified body exactly once, and hands that parse back', () => {
+      const verification = verify('relworx_payment', heavy, [['Relworx-Signature', header]]);
+      expect(verification).toEqual({ ok: true, scheme: 'relworx', parsed: expect.objectContaining(fields) });
+      expect(losslessParses).toHaveBeenCalledTimes(1);
+    });
+
+    it('checks the signature before refusing a duplicate key the exact parser would refuse', () => {
+      const duplicated = body.replace('{', '{"note":"a","note":"b",');
+      expect(verify('relworx_payment', duplicated, [['Relworx-Signature', relworx(OTHER_SECRET, NOW, fields)]])).toEqual({ ok: false, reason: 'no_match' });
+      expect(verify('relworx_payment', duplicated, [['Relworx-Signature', header]])).toEqual({ ok: false, reason: 'ambiguous_body' });
+    });
+
+    it('refuses a body whose signed field is given twice, even when the value read last is the signed one', () => {
+      // A reader that keeps the first value would see another status than the one verified.
+      const twice = JSON.stringify(fields).replace('{', '{"status":"failed",');
+      expect(JSON.parse(twice)).toEqual(fields);
+      expect(verify('relworx_payment', twice, [['Relworx-Signature', header]])).toEqual({ ok: false, reason: 'ambiguous_body' });
     });
   });
 });

@@ -101,4 +101,29 @@ describe('Standard Webhooks signature', () => {
   it('refuses to sign with a whsec_ secret that is not valid base64', () => {
     expect(() => signStandardWebhook('msg_1', vector.timestamp, vector.body, 'whsec_QUJD RA==')).toThrow(RangeError);
   });
+
+  describe('webhook-id', () => {
+    const key = standardWebhookKey(vector.secret)!;
+    const signedWith = (id: string) => ({ id, timestamp: String(vector.timestamp), signature: forged(key, id) });
+
+    it.each([
+      ['a space', 'msg 1'],
+      ['a tab', 'msg\t1'],
+      ['a control character', 'msg\u00011'],
+      ['DEL', 'msg\u007f'],
+      ['a Latin-1 byte as node:http reads it', 'msg_\u00e9'],
+      ['a character beyond Latin-1', 'msg_\u4e00'],
+      ['257 characters', `msg_${'a'.repeat(253)}`],
+      ['nothing', ''],
+    ])('is malformed with %s, even when the signature covers it', (_name, id) => {
+      expect(verifyStandardWebhook(signedWith(id), vector.body, [vector.secret], vector.timestamp)).toEqual({ ok: false, reason: 'malformed' });
+    });
+
+    it.each([
+      ['256 characters', `msg_${'a'.repeat(252)}`],
+      ['every printable ASCII character', Array.from({ length: 0x7e - 0x21 + 1 }, (_, index) => String.fromCharCode(0x21 + index)).join('')],
+    ])('is accepted with %s', (_name, id) => {
+      expect(verifyStandardWebhook(signedWith(id), vector.body, [vector.secret], vector.timestamp)).toEqual({ ok: true });
+    });
+  });
 });

@@ -1,0 +1,130 @@
+import { ConfigResourceTypes, type Admin } from 'kafkajs';
+import { createEventPublisher, type EventPublisher } from '../../receiver/event-publisher';
+import { createReceiverMetrics } from '../../receiver/metrics';
+import { PublishError } from '../../receiver/publish-failure';
+import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
+import { createKafka, createRegistry, registerValueSchema } from '../../schemas/kafka-client';
+import { createLogger } from '../../schemas/logger';
+import { signPayload } from '../../schemas/signatures';
+import type { WebhookEventRecord } from '../../schemas/webhook-event';
+import { serviceEndpoints } from '../setup/service-endpoints';
+import { onCleanup } from '../support/cleanup';
+import { createTestTopic, testAdmin, testKafka } from '../support/kafka';
+import { CapturedLogs, startTestReceiver, TEST_SECRETS, type TestReceiver } from '../support/receiver';
+import { readTopic } from '../support/topic-reader';
+import { waitFor } from '../support/wait-for';
+
+const kafka = testKafka();
+
+/** A signed buy webhook of about `bytes` bytes: a valid body padded with a field the receiver keeps as sent. */
+function paddedBuy(tradeId: number, bytes: number): { body: string; headers: Record<string, string> } {
+  const body = JSON.stringify({ trade_id: tradeId, status: 'failed', note: 'p'.repeat(Math.max(0, bytes - 60)) });
+  return { body, headers: { 'content-type': 'application/json', 'x-buy-webhook-signature': signPayload(body, TEST_SECRETS.BUY_WEBHOOK_SECRET) } };
+}
+
+async function postAll(receiver: TestReceiver, count: number, bytes: number, firstTrade: number): Promise<number[]> {
+  const requests = Array.from({ length: count }, (_, index) => paddedBuy(firstTrade + index, bytes));
+  const responses = await Promise.all(requests.map(({ body, headers }) => fetch(`${receiver.url}/api/webhooks/buy-complete`, { method: 'POST', body, headers })));
+  await Promise.all(responses.map((response) => response.arrayBuffer()));
+  return responses.map((response) => response.status);
+}
+
+/** A topic whose batches the broker refuses past `maxMessageBytes` (Kafka's max.message.bytes). */
+async function topicRefusingOver(admin: Admin, maxMessageBytes: number): Promise<string> {
+  const topic = await createTestTopic(admin, { partitions: 1 });
+  const entry = { name: 'max.message.bytes', value: String(maxMessageBytes) };
+  await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [entry] }] });
+  const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: [entry.name] }] });
+  expect(described.resources[0]!.configEntries[0]!.configValue).toBe(entry.value);
+  return topic;
+}
+
+describe('receiver: produce batches stay under the broker size limit', () => {
+  it('answers 150 concurrent 8 KB webhooks and then 40 concurrent 60 KB webhooks on one partition with 202 each, and stays ready', async () => {
+    const topic = await createTestTopic(await testAdmin(kafka), { partitions: 1 });
+    const receiver = await startTestReceiver({ topic });
+
+    const small = await postAll(receiver, 150, 8 * 1024, 40_000);
+    const large = await postAll(receiver, 40, 60 * 1024, 50_000);
+    expect(small.filter((status) => status !== 202)).toEqual([]);
+    expect(large.filter((status) => status !== 202)).toEqual([]);
+    expect((await fetch(`${receiver.url}/readyz`)).status).toBe(200);
+
+    const messages = await readTopic(kafka, topic, { count: 190, timeoutMs: 60_000 });
+    expect(messages).toHaveLength(190);
+  });
+
+  it('answers 503 for a webhook whose batch the broker refuses as too large, stays ready, and accepts the next one', async () => {
+    const topic = await topicRefusingOver(await testAdmin(kafka), 16 * 1024);
+    const receiver = await startTestReceiver({ topic });
+
+    const [tooLarge] = await postAll(receiver, 1, 24 * 1024, 60_000);
+    expect(tooLarge).toBe(503);
+    expect((await fetch(`${receiver.url}/readyz`)).status).toBe(200);
+    const [fits] = await postAll(receiver, 1, 1024, 60_001);
+    expect(fits).toBe(202);
+
+    const refusal = receiver.logs.lines.find((line) => line.component === undefined && line.level === 50);
+    expect(refusal).toEqual(expect.objectContaining({ events: 1, msg: expect.stringMatching(/^Kafka refused a batch \(1 events, \d+ bytes\)/) }));
+    expect(receiver.logs.messages()).not.toContain('Kafka did not acknowledge a batch of 1 events');
+  });
+});
+
+/** A publisher of its own on `topic`, as the receiver builds it, with a byte cap of `maxBatchBytes`. */
+async function publisherFor(topic: string, maxBatchBytes: number): Promise<{ publisher: EventPublisher; logs: CapturedLogs }> {
+  const endpoints = serviceEndpoints();
+  const logs = new CapturedLogs();
+  const logger = createLogger({ level: 'info', name: 'receiver' }, logs);
+  const registry = createRegistry(endpoints.schemaRegistryUrl);
+  const publisher = await createEventPublisher({
+    kafka: createKafka({ clientId: 'publisher-test', brokers: endpoints.kafkaBrokers, logger }),
+    registry,
+    schemaId: await registerValueSchema(registry, topic, WEBHOOK_EVENT_SCHEMA_FILE),
+    topic,
+    maxBatch: 1000,
+    maxBatchBytes,
+    lingerMs: 0,
+    lanes: 1,
+    ackTimeoutMs: 10_000,
+    logger,
+    metrics: createReceiverMetrics(),
+  });
+  onCleanup(() => publisher.close());
+  await waitFor('the publisher to connect', async () => (publisher.isReady() ? true : undefined));
+  return { publisher, logs };
+}
+
+function event(n: number, bodyBytes: number): WebhookEventRecord {
+  return {
+    event_id: `event-${n}`,
+    webhook_type: 'buy_completion',
+    received_at: Date.now(),
+    path: '/api/webhooks/buy-complete',
+    signature_scheme: 'hmac-sha256',
+    remote_addr: '127.0.0.1',
+    content_type: 'application/json',
+    body: JSON.stringify({ trade_id: n, status: 'failed', note: 'p'.repeat(bodyBytes) }),
+  };
+}
+
+describe('event publisher: batches bounded by bytes', () => {
+  it('splits 40 events of 8 KB queued at once into batches a topic refusing batches over 70 KB accepts', async () => {
+    const topic = await topicRefusingOver(await testAdmin(kafka), 70_000);
+    const { publisher } = await publisherFor(topic, 64 * 1024);
+    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, index) => publisher.publish(String(index % 3), event(index, 8 * 1024))));
+    expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
+    expect(await readTopic(kafka, topic, { count: 40 })).toHaveLength(40);
+  });
+
+  it('refuses an event larger than a batch may be without sending it, and stays ready', async () => {
+    const topic = await createTestTopic(await testAdmin(kafka), { partitions: 1 });
+    const { publisher } = await publisherFor(topic, 8 * 1024);
+    const refusal = await publisher.publish('1', event(1, 9 * 1024)).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(PublishError);
+    expect(refusal).toEqual(expect.objectContaining({ code: 'RECORD_TOO_LARGE', retriable: false }));
+    expect(publisher.isReady()).toBe(true);
+    await publisher.publish('2', event(2, 1024));
+    const messages = await readTopic(kafka, topic, { count: 1 });
+    expect(messages.map((message) => message.key)).toEqual(['2']);
+  });
+});
