@@ -1,4 +1,4 @@
-import { KafkaJSError, KafkaJSNumberOfRetriesExceeded, KafkaJSSASLAuthenticationError, KafkaJSTimeout } from 'kafkajs';
+import { KafkaJSError, KafkaJSSASLAuthenticationError, KafkaJSTimeout } from 'kafkajs';
 import { KnexTimeoutError } from 'knex';
 import { DatabaseError } from 'pg';
 
@@ -143,9 +143,12 @@ function registryFailure(status: number): FailureCode {
 }
 
 function kafkaFailure(error: KafkaJSError): FailureCode {
-  // kafkajs gives up on a retriable error after its own retries: judge the error it gave up on.
-  if (error instanceof KafkaJSNumberOfRetriesExceeded && error.cause && error.cause !== error) return classify(error.cause);
   if (error instanceof KafkaJSSASLAuthenticationError) return 'broker_unauthorized';
+  // kafkajs's retrier wraps the error it stopped on, as the cause: when its retries ran out, and
+  // when a retrier nested inside another one gave up (then the outer error says "non-retriable"
+  // of a lost connection). Judge the error it stopped on, as kafkajs's own consumer does.
+  const cause: unknown = error.cause;
+  if (cause instanceof Error && cause !== error) return classify(cause);
   // kafkajs marks its timeouts (a lock on a broker connection, a wait) non-retriable so that its
   // own retrier does not wait twice; to us they are the broker's moment, like a lost connection.
   if (error instanceof KafkaJSTimeout) return 'broker_unavailable';

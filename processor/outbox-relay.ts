@@ -159,7 +159,7 @@ export function createOutboxRelay(options: {
           }
         }
       }
-      if (sent.length > 0) await trx.raw('update outbox set sent_at = now() where id = any(?::bigint[])', [sent.map(({ row }) => row.id)]);
+      if (sent.length > 0) await trx.raw('update outbox set sent_at = clock_timestamp() where id = any(?::bigint[])', [sent.map(({ row }) => row.id)]);
       if (failed.length > 0) await recordFailures(trx, failed);
       if (interruption !== undefined) {
         metrics.outboxErrors.inc();
@@ -174,7 +174,7 @@ export function createOutboxRelay(options: {
     const errors = failed.map(({ error }) => describeFailure(error));
     const { rows } = await trx.raw<{ rows: Array<{ id: string; attempts: number; next_attempt_at: Date }> }>(
       `update outbox o set attempts = o.attempts + 1, last_error = v.error,
-         next_attempt_at = now() + make_interval(secs => least(?::double precision, ? * power(2, o.attempts)))
+         next_attempt_at = clock_timestamp() + make_interval(secs => least(?::double precision, ? * power(2, o.attempts)))
        from unnest(?::bigint[], ?::text[]) as v(id, error)
        where o.id = v.id
        returning o.id, o.attempts, o.next_attempt_at`,

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import knex, { KnexTimeoutError } from 'knex';
+import * as kafkajs from 'kafkajs';
 import {
   KafkaJSConnectionError,
   KafkaJSLockTimeout,
@@ -50,6 +51,14 @@ async function registryAnswering(status: number): Promise<unknown> {
   );
 }
 
+
+/** Exported by kafkajs at run time, though not by its type declarations. */
+const { KafkaJSConnectionClosedError } = kafkajs as unknown as Record<string, new (message: string, details: object) => Error>;
+
+/** kafkajs's retrier (retry/index.js) rejects with this when the error it stopped on is not retriable to it. */
+function nestedRetrierGaveUp(cause: Error & { cause?: unknown }): KafkaJSNonRetriableError {
+  return Reflect.construct(KafkaJSNonRetriableError, [cause, { cause: (cause.cause as Error | undefined) ?? cause }]);
+}
 describe('failure classification: every code has one decision', () => {
   it('pins the decision and the retriable flag of every code', () => {
     expect(FAILURE_TABLE).toEqual({
@@ -145,6 +154,9 @@ describe('failure classification: every code has one decision', () => {
     ['a topic we may not write (kafkajs non-retriable)', () => createErrorFromCode(29), 'broker_refused'],
     ['a message too large for the broker', () => createErrorFromCode(10), 'broker_refused'],
     ['a non-retriable kafkajs error', () => new KafkaJSNonRetriableError('Invalid partition'), 'broker_refused'],
+    // What producer.send throws while the broker is down: a nested retrier gave up, and the outer one wrapped its cause.
+    ['a lost connection kafkajs wraps as non-retriable', () => nestedRetrierGaveUp(new KafkaJSConnectionClosedError!('Closed connection', { host: '127.0.0.1', port: 9092 })), 'broker_unavailable'],
+    ['a refusal kafkajs wraps as non-retriable', () => nestedRetrierGaveUp(createErrorFromCode(10)), 'broker_refused'],
     ['a failed SASL authentication', () => Reflect.construct(KafkaJSSASLAuthenticationError, ['SASL SCRAM-SHA-256 authentication failed: Authentication failed']), 'broker_unauthorized'],
     ['a TypeError of our own code', () => new TypeError("Cannot read properties of undefined (reading 'event_id')"), 'programmer_error'],
     ['a RangeError of our own code', () => new RangeError('Invalid time value'), 'programmer_error'],

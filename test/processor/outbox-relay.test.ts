@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
-import { KafkaJSConnectionError, type Producer } from 'kafkajs';
+import * as kafkajs from 'kafkajs';
+import { KafkaJSNonRetriableError, type Producer } from 'kafkajs';
 import { createProcessorMetrics, type ProcessorMetrics } from '../../processor/metrics';
 import { createOutboxRelay, type OutboxRelay } from '../../processor/outbox-relay';
 import { TRADE_NOTIFICATION_SCHEMA_FILE } from '../../schemas/avro-schemas';
@@ -15,6 +16,16 @@ import { readTopic } from '../support/topic-reader';
 import { waitFor } from '../support/wait-for';
 
 const kafka = testKafka();
+
+/**
+ * What producer.send rejects with while the broker is down (kafkajs 2.2): its retrier wraps the
+ * lost connection as the cause of a non-retriable error. kafkajs exports the class at run time only.
+ */
+function brokerDown(): Error {
+  const { KafkaJSConnectionClosedError } = kafkajs as unknown as Record<string, new (message: string, details: object) => Error>;
+  const closed = new KafkaJSConnectionClosedError!('Closed connection', { host: '127.0.0.1', port: 9092 });
+  return Reflect.construct(KafkaJSNonRetriableError, [closed, { cause: closed }]);
+}
 
 function notification(eventId: string, overrides: Record<string, unknown> = {}) {
   return {
@@ -139,12 +150,12 @@ describe('outbox relay: a row that cannot be published', () => {
   it('charges no row while the broker is out of reach, and sends every row on the first sweep after it', async () => {
     const { db } = await migratedDatabase();
     let reachable = false;
-    // One seam: the producer's send fails as kafkajs reports an unreachable broker.
+    // One seam: the producer's send fails as kafkajs reports a broker that went away.
     const under = await relayOn(db, {
       batchSize: 10,
       producer: (real) => ({
         ...real,
-        send: (record) => (reachable ? real.send(record) : Promise.reject(new KafkaJSConnectionError('Connection error: connect ECONNREFUSED'))),
+        send: (record) => (reachable ? real.send(record) : Promise.reject(brokerDown())),
       }),
     });
     await insertRows(db, under.topic, [1, 2, 3].map((n) => notification(`during-outage-${n}`)));
