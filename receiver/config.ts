@@ -15,6 +15,11 @@ export interface ReceiverConfig {
   readonly secrets: Readonly<Record<WebhookType, readonly string[]>>;
   readonly relworxCallbackUrl: string;
   readonly maxBodyBytes: number;
+  /**
+   * The limit for Relworx callbacks, which are small: their signature covers fields, not bytes,
+   * so the body is parsed before it is verified, and this bounds what an unsigned request costs.
+   */
+  readonly relworxMaxBodyBytes: number;
   readonly rateLimitPerSecond: number;
   readonly rateLimitBurst: number;
   /** Per-client buckets held at most; the least recently used is dropped past it. */
@@ -125,7 +130,7 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
 
   const brokers = read.list('KAFKA_BROKERS', '127.0.0.1:9092');
 
-  const config: ReceiverConfig = {
+  const fields = {
     port: integer('PORT', 8000, 0, 65535),
     host: env.HOST ?? '0.0.0.0',
     kafkaBrokers: Object.freeze(brokers),
@@ -152,6 +157,10 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
     retryAfterSeconds: integer('RETRY_AFTER_SECONDS', 5, 1, 3600),
     logLevel: env.LOG_LEVEL ?? 'info',
     warnings: Object.freeze(warnings),
+  };
+  const config: ReceiverConfig = {
+    ...fields,
+    relworxMaxBodyBytes: integer('RELWORX_MAX_BODY_BYTES', Math.min(8 * 1024, fields.maxBodyBytes), 1, fields.maxBodyBytes),
   };
   if (eventBytesBound(config.maxBodyBytes) > config.batchMaxBytes) {
     problems.push(

@@ -85,7 +85,7 @@ export function createReceiver(options: {
 
     let body: Buffer;
     try {
-      body = await readBody(request, config.maxBodyBytes);
+      body = await readBody(request, definition.type === 'relworx_payment' ? config.relworxMaxBodyBytes : config.maxBodyBytes);
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
         // Discard the rest (bounded by the request timeout) so the client reads the 413.

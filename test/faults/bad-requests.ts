@@ -14,6 +14,7 @@ import {
   NOT_FOUND,
   PAYLOAD_TOO_LARGE,
   RELWORX,
+  RELWORX_MAX_BODY,
   UNSUPPORTED_MEDIA_TYPE,
   bodyWith,
   missingFields,
@@ -113,7 +114,12 @@ const fieldDefect: fc.Arbitrary<Case> = fc
     }),
   );
 
-/** A body that is not a JSON object: 400 Invalid JSON once signed, but 401 through Relworx's own scheme, which must read the body to verify it. */
+const maxBodyOf = (target: Endpoint): number => (target === RELWORX ? RELWORX_MAX_BODY : MAX_BODY);
+
+/**
+ * A body that is not a JSON object: 400 Invalid JSON once signed, but 401 through Relworx's own
+ * scheme, which must read the body to verify it — and 413 when it is over the endpoint's limit.
+ */
 function unreadable(kind: string, bodies: fc.Arbitrary<Buffer>): fc.Arbitrary<Case> {
   return fc.tuple(endpoint, scheme, bodies).chain(([target, signing, body]) =>
     pathOf(target).map((path): Case => ({
@@ -124,7 +130,7 @@ function unreadable(kind: string, bodies: fc.Arbitrary<Buffer>): fc.Arbitrary<Ca
       path,
       body,
       headers: [...JSON_TYPE, ...signedWith(target, signing, body)],
-      expect: target === RELWORX && signing === 'own' ? INVALID_SIGNATURE : INVALID_JSON,
+      expect: body.length > maxBodyOf(target) ? PAYLOAD_TOO_LARGE : target === RELWORX && signing === 'own' ? INVALID_SIGNATURE : INVALID_JSON,
     })),
   );
 }
@@ -165,7 +171,7 @@ export const BAD_REQUEST_KINDS: Array<fc.Arbitrary<Case> | fc.WeightedArbitrary<
     }),
   ),
   endpoint.chain((target) =>
-    fc.tuple(fc.integer({ min: MAX_BODY + 1, max: MAX_BODY * 4 }), pathOf(target)).map(([size, path]): Case => {
+    fc.tuple(fc.integer({ min: maxBodyOf(target) + 1, max: maxBodyOf(target) * 4 }), pathOf(target)).map(([size, path]): Case => {
       const body = Buffer.alloc(size, 0x20);
       return { kind: 'over the size limit', endpoint: target.definition.name, detail: `${size} bytes`, method: 'POST', path, body, headers: [...JSON_TYPE, ...signedWith(target, 'own', body)], expect: PAYLOAD_TOO_LARGE };
     }),

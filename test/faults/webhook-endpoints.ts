@@ -11,6 +11,9 @@ import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
 /** The receiver's default MAX_BODY_BYTES (64 KiB). */
 export const MAX_BODY = 65_536;
 
+/** The receiver's default RELWORX_MAX_BODY_BYTES (8 KiB): Relworx callbacks are small, and read before they are verified. */
+export const RELWORX_MAX_BODY = 8_192;
+
 /** A status and the exact JSON body that goes with it. */
 export interface Answer {
   readonly status: number;

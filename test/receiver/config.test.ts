@@ -31,6 +31,12 @@ describe('receiver configuration', () => {
     expect(() => readReceiverConfig({ PORT: 'eighty', MAX_BODY_BYTES: '-1' })).toThrow(/BUY_WEBHOOK_SECRET is required[\s\S]*PORT must be a whole number[\s\S]*MAX_BODY_BYTES must be/);
   });
 
+  it('holds Relworx callbacks to 8 KiB by default, never more than MAX_BODY_BYTES', () => {
+    expect(readReceiverConfig(valid).relworxMaxBodyBytes).toBe(8192);
+    expect(readReceiverConfig({ ...valid, MAX_BODY_BYTES: '4096' }).relworxMaxBodyBytes).toBe(4096);
+    expect(problemsOf({ ...valid, MAX_BODY_BYTES: '4096', RELWORX_MAX_BODY_BYTES: '8192' })).toEqual([expect.stringMatching(/^RELWORX_MAX_BODY_BYTES must be a whole number from 1 to 4096/)]);
+  });
+
   it('warns about secrets shorter than 32 bytes without refusing them', () => {
     const config = readReceiverConfig({ ...valid, SELL_WEBHOOK_SECRET: 'short' });
     expect(config.warnings).toEqual(['SELL_WEBHOOK_SECRET holds a secret shorter than 32 bytes']);

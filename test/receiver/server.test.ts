@@ -192,7 +192,7 @@ describe('receiver: refused requests never reach Kafka', () => {
   let topic: string;
   beforeAll(async () => {
     topic = await createTestTopic(await testAdmin(kafka));
-    receiver = await startTestReceiver({ topic, env: { MAX_BODY_BYTES: '1024' } });
+    receiver = await startTestReceiver({ topic, env: { MAX_BODY_BYTES: '1024', RELWORX_MAX_BODY_BYTES: '512' } });
   });
   afterAll(async () => {
     expect(await highWatermark(topic)).toBe(0);
@@ -232,6 +232,12 @@ describe('receiver: refused requests never reach Kafka', () => {
       const body = JSON.stringify({ trade_id: 1, status: 'processing' });
       return post(receiver, '/api/webhooks/buy-complete', body, signedBuy(body));
     }, 400, { success: false, error: 'Invalid status' }],
+    ['a signed Relworx callback over RELWORX_MAX_BODY_BYTES but under MAX_BODY_BYTES', () => {
+      const t = now();
+      const fields = { customer_reference: 'TRADE-1', internal_reference: 'RWX-1', status: 'success' };
+      const body = JSON.stringify({ ...fields, amount: 50000, currency: 'UGX', message: 'x'.repeat(600) });
+      return post(receiver, '/api/webhooks/relworx', body, { 'relworx-signature': relworxSignatureHeader(t, signRelworx(TEST_RELWORX_CALLBACK_URL, t, fields, TEST_SECRETS.RELWORX_WEBHOOK_SECRET)) });
+    }, 413, { success: false, error: 'Payload too large' }],
     ['a body over MAX_BODY_BYTES', () => {
       const body = buyBody(1, { padding: 'x'.repeat(2000) });
       return post(receiver, '/api/webhooks/buy-complete', body, signedBuy(body));
