@@ -3,7 +3,18 @@ import { claimEvents, eventIdOf, isRelworx, rolesInChunk, tradeIdOf, tradeRefere
 import type { DecodedEvent } from './decode-event';
 import type { RejectionReason } from './errors';
 import { arrays } from './sql-arrays';
-import { effectOf, type Effect, type Notification, type StaleReason, type TradeRow, type TradeState, type TransactionChange } from './trade-effects';
+import {
+  ATTEMPT_STATUSES,
+  MONEY_RECORDED_RANK,
+  attemptRank,
+  effectOf,
+  type Effect,
+  type Notification,
+  type StaleReason,
+  type TradeRow,
+  type TradeState,
+  type TransactionChange,
+} from './trade-effects';
 
 export type Outcome = 'applied' | 'stale' | 'rejected' | 'duplicate';
 
@@ -102,20 +113,28 @@ async function updateTrades(trx: Knex.Transaction, states: TradeState[]): Promis
 
 const TRANSACTION_COLUMNS = ['transaction_hash', 'payment_reference', 'provider', 'provider_reference', 'customer_reference', 'msisdn', 'amount', 'currency'] as const;
 
+/** `attemptRank` in SQL, so that the table applies the same order as the chunk in memory. */
+const sqlAttemptRank = (status: string): string =>
+  `(case ${status} ${ATTEMPT_STATUSES.map((name, rank) => `when '${name}' then ${rank}`).join(' ')} else ${ATTEMPT_STATUSES.length} end)`;
+
 /**
  * The transactions of the chunk, in two upserts whatever its size: the crypto transfer and the
  * fiat payout are one row per trade, each mobile-money attempt is a row of its own (its
  * internal reference). Changes to the same row were merged first (a statement may touch a row
- * once). An attempt that brought money is the record of it: nothing reported later about
- * that attempt changes its row. An attempt recorded again unchanged (a rejected event
- * replayed) is not written at all.
+ * once). An attempt's row only moves up in rank (`ATTEMPT_STATUSES`): a row that records money
+ * changes only to a higher rank (money the trade did not take becomes its payment when it is
+ * reopened), never by a report of the same or a lower one. An attempt recorded again unchanged
+ * (a rejected event replayed) is not written at all.
  */
 async function upsertTransactions(trx: Knex.Transaction, changes: TransactionChange[]): Promise<void> {
   const merged = new Map<string, TransactionChange>();
   for (const change of changes) {
     const key = JSON.stringify(change.kind === 'mobile_money' ? [change.trade_id, change.kind, change.provider_reference] : [change.trade_id, change.kind]);
     const previous = merged.get(key);
-    if (previous?.kind === 'mobile_money' && previous.status === 'completed') continue;
+    if (previous?.kind === 'mobile_money') {
+      const [before, after] = [attemptRank(previous.status), attemptRank(change.status)];
+      if (after < before || (after === before && before >= MONEY_RECORDED_RANK)) continue;
+    }
     const defined = Object.fromEntries(Object.entries(change).filter(([, value]) => value !== null && value !== undefined));
     merged.set(key, previous ? { ...previous, ...defined } : change);
   }
@@ -143,12 +162,14 @@ async function upsertTransactions(trx: Knex.Transaction, changes: TransactionCha
   }
   if (attempts.length > 0) {
     const { sql, bindings } = insert(attempts);
+    const [before, after] = [sqlAttemptRank('transactions.status'), sqlAttemptRank('excluded.status')];
     await trx.raw(
       `${sql}
        on conflict (trade_id, provider_reference) where kind = 'mobile_money' do update set ${update}
-       where transactions.status <> 'completed'
-         and (excluded.status, ${kept.join(', ')}, transactions.metadata || excluded.metadata)
-           is distinct from (transactions.status, ${TRANSACTION_COLUMNS.map((name) => `transactions.${name}`).join(', ')}, transactions.metadata)`,
+       where ${after} > ${before}
+          or (${after} = ${before} and ${before} < ${MONEY_RECORDED_RANK}
+              and (${kept.join(', ')}, transactions.metadata || excluded.metadata)
+                is distinct from (${TRANSACTION_COLUMNS.map((name) => `transactions.${name}`).join(', ')}, transactions.metadata))`,
       bindings,
     );
   }

@@ -30,6 +30,25 @@ export interface TradeState {
   payments: Map<string, string>;
 }
 
+/**
+ * The statuses the processor gives a mobile-money attempt's row, in the only order a row moves
+ * through them. `failed`: the attempt failed. `unapplied`: money was received that the trade did
+ * not take (it was finished, or already paid), for an operator to refund or reopen the trade
+ * for. `completed`: the payment the trade took, at most one per trade. A status the processor
+ * does not write (one an operator set) ranks above them all, so such a row is never changed.
+ */
+export const ATTEMPT_STATUSES = ['failed', 'unapplied', 'completed'] as const;
+export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
+
+export function attemptRank(status: string | undefined): number {
+  if (status === undefined) return -1;
+  const rank = ATTEMPT_STATUSES.indexOf(status as AttemptStatus);
+  return rank === -1 ? ATTEMPT_STATUSES.length : rank;
+}
+
+/** From this rank on a row records money: a later report of the same rank does not change it. */
+export const MONEY_RECORDED_RANK = attemptRank('unapplied');
+
 export type TransactionKind = 'crypto_transfer' | 'fiat_payment' | 'mobile_money';
 
 export interface TransactionChange {
@@ -121,15 +140,21 @@ function completionTransaction(event: AcceptedEvent, trade: TradeRow, status: Tr
   }
 }
 
-/** One Relworx attempt's own record, keyed by its internal reference. */
-function paymentAttempt(event: AcceptedEvent, trade: TradeRow, status: 'completed' | 'failed'): TransactionChange {
+/**
+ * One Relworx attempt's own record, keyed by its internal reference; the chunk's later events see
+ * it (a row only moves up in rank, in memory as in the table).
+ */
+function paymentAttempt(event: AcceptedEvent, state: TradeState, status: AttemptStatus): TransactionChange {
   const { payload } = event;
+  const trade = state.row;
+  const reference = payload.internal_reference!;
+  if (attemptRank(status) > attemptRank(state.payments.get(reference))) state.payments.set(reference, status);
   return {
     trade_id: trade.id,
     kind: 'mobile_money',
     status,
     provider: payload.provider,
-    provider_reference: payload.internal_reference,
+    provider_reference: reference,
     customer_reference: payload.customer_reference,
     msisdn: payload.msisdn,
     amount: payload.amount,
@@ -183,7 +208,8 @@ function paymentMismatch(event: AcceptedEvent, trade: TradeRow): string | undefi
 /**
  * The money rules of a Relworx callback. Every attempt is recorded under its internal
  * reference; a success is never dropped (applied, or recorded and rejected for an operator to
- * refund); a failure never fails a trade that was paid.
+ * refund); a failure never fails a trade that was paid. Only the attempt the trade took is its
+ * payment: money it did not take is `unapplied`, and never makes another payment a second one.
  */
 function relworxEffect(event: AcceptedEvent, state: TradeState): Effect {
   const trade = state.row;
@@ -192,25 +218,21 @@ function relworxEffect(event: AcceptedEvent, state: TradeState): Effect {
   if (event.payload.status === 'success') {
     const mismatch = paymentMismatch(event, trade);
     if (mismatch) return { outcome: 'rejected', reason: 'amount_mismatch', detail: mismatch, tradeId: trade.id };
-    const transaction = paymentAttempt(event, trade, 'completed');
-    // Another attempt's money: whichever came first, this one is not the trade's only payment.
     const earlier = paidBy(true);
-    state.payments.set(reference, 'completed');
     if (earlier !== undefined) {
       const detail = `trade ${trade.id} was already paid by internal reference ${earlier}; ${reference} is a second payment: refund it`;
-      return { outcome: 'rejected', reason: 'duplicate_payment', detail, tradeId: trade.id, transaction };
+      return { outcome: 'rejected', reason: 'duplicate_payment', detail, tradeId: trade.id, transaction: paymentAttempt(event, state, 'unapplied') };
     }
     if (isTerminal(trade.status)) {
       const action = trade.status === 'completed' ? 'reconcile it with the trade' : 'refund or reopen';
       const detail = `money was received for trade ${trade.id} which is ${trade.status}: ${action}`;
-      return { outcome: 'rejected', reason: 'payment_after_terminal', detail, tradeId: trade.id, transaction };
+      return { outcome: 'rejected', reason: 'payment_after_terminal', detail, tradeId: trade.id, transaction: paymentAttempt(event, state, 'unapplied') };
     }
-    return apply(event, state, 'processing', transaction);
+    return apply(event, state, 'processing', paymentAttempt(event, state, 'completed'));
   }
-  const transaction = paymentAttempt(event, trade, 'failed');
   const paid = paidBy(false);
   // The attempt that brought the money keeps its record even if a failure is reported for it later.
-  if (state.payments.get(reference) !== 'completed') state.payments.set(reference, 'failed');
+  const transaction = paymentAttempt(event, state, 'failed');
   if (paid !== undefined) {
     const detail = `trade ${trade.id} was paid by internal reference ${paid}; the failed attempt ${reference} does not fail it`;
     return { outcome: 'stale', reason: 'payment_already_received', detail, tradeId: trade.id, transaction };

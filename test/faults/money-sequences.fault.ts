@@ -45,6 +45,9 @@ const scenario = fc.record({ initial: fc.constantFrom('pending', 'processing'), 
 const isPayment = (s: Step): s is Extract<Step, { kind: 'relworx' }> & { status: 'success' } => s.kind === 'relworx' && s.status === 'success';
 const isValidPayment = (s: Step): boolean => isPayment(s) && s.amount === 'right' && s.currency === 'right';
 
+/** The event id of a Relworx success for one attempt: its copies share it whatever amount they carry. */
+const successIdOf = (trade: { reference: string }, reference: string) => `relworx_payment:${trade.reference}:${reference}:success`;
+
 /**
  * The envelope the receiver would write. Ids follow its rule: a Relworx callback's id covers
  * only the fields Relworx signs (reference, attempt, status), so copies that differ in the
@@ -56,7 +59,7 @@ function envelopeOf(s: Step, trade: { id: string; reference: string }) {
       const body: Record<string, unknown> = { status: s.status, customer_reference: trade.reference, internal_reference: s.reference, provider: 'MTN_UGANDA' };
       if (s.amount !== 'absent') body.amount = s.amount === 'right' ? Number(FIAT.amount) : 49_000;
       if (s.currency !== 'absent') body.currency = FIAT.currency;
-      return { key: trade.reference, envelope: envelopeFor('relworx_payment', JSON.stringify(body), `relworx_payment:${trade.reference}:${s.reference}:${s.status}`) };
+      return { key: trade.reference, envelope: envelopeFor('relworx_payment', JSON.stringify(body), s.status === 'success' ? successIdOf(trade, s.reference) : `relworx_payment:${trade.reference}:${s.reference}:failed`) };
     }
     case 'buy_completion': {
       const body = `{"trade_id":${trade.id},"status":"completed","transaction_hash":"0x${trade.id}","crypto_amount":${CRYPTO.amount}}`;
@@ -194,12 +197,27 @@ describe('faults: Relworx payment sequences in every order', () => {
           expect(steps.slice(0, firstFailure).filter(isValidPayment)).toEqual([]);
         }
 
-        // Every attempt that carried the trade's money has exactly one row, completed; no other attempt has a completed row.
+        // Every attempt that carried the trade's money has exactly one row, which records the money:
+        // `completed` when its callback was applied (the trade's payment, one at most), `unapplied`
+        // when the trade did not take it; no other attempt records money.
         const paidReferences = [...new Set(steps.filter(isValidPayment).map((s) => (s as Extract<Step, { kind: 'relworx' }>).reference))].sort();
-        const attempts = first.transactions.filter((t: { kind: string }) => t.kind === 'mobile_money');
-        for (const reference of paidReferences) expect(attempts.filter((t: { provider_reference: string }) => t.provider_reference === reference).map((t: { status: string }) => t.status)).toEqual(['completed']);
-        expect(attempts.filter((t: { status: string }) => t.status === 'completed').map((t: { provider_reference: string }) => t.provider_reference).sort()).toEqual(paidReferences);
-        expect(new Set(attempts.map((t: { provider_reference: string }) => t.provider_reference)).size).toBe(attempts.length);
+        const attempts: Array<{ provider_reference: string; status: string }> = first.transactions.filter((t: { kind: string }) => t.kind === 'mobile_money');
+        const statusOf = (reference: string) => attempts.filter((t) => t.provider_reference === reference).map((t) => t.status);
+        const applied = new Set((await db('webhook_events').whereIn('event_id', eventIds).where({ outcome: 'applied' })).map((row) => row.event_id as string));
+        for (const reference of paidReferences) {
+          const success = successIdOf(trade, reference);
+          expect([reference, statusOf(reference)]).toEqual([reference, [applied.has(success) ? 'completed' : 'unapplied']]);
+        }
+        expect(attempts.filter((t) => ['completed', 'unapplied'].includes(t.status)).map((t) => t.provider_reference).sort()).toEqual(paidReferences);
+        expect(attempts.filter((t) => t.status === 'completed').length).toBeLessThanOrEqual(1);
+        expect(new Set(attempts.map((t) => t.provider_reference)).size).toBe(attempts.length);
+
+        // Money the trade did not take is never counted as its payment: every "paid by" names its completed attempt.
+        const reasons = await db('webhook_events').whereIn('event_id', eventIds).whereIn('reason', ['duplicate_payment', 'payment_already_received']);
+        for (const { reason_detail } of reasons) {
+          const payer = /paid by internal reference (\S+);/.exec(reason_detail)![1]!;
+          expect([reason_detail, statusOf(payer)]).toEqual([reason_detail, ['completed']]);
+        }
 
         // Every payment either moved the trade (its notification was published) or was dead-lettered.
         const paymentIds = [...new Set(steps.flatMap((s, index) => (isPayment(s) ? [events[index]!.envelope.event_id] : [])))];

@@ -154,7 +154,7 @@ describe('applying a chunk: Relworx money rules', () => {
     expect(summary(results)).toEqual([['rejected', 'payment_after_terminal']]);
     expect(results[0]!.detail).toBe(`money was received for trade ${trade.id} which is failed: refund or reopen`);
     expect((await db('trades').where({ id: trade.id }).first()).status).toBe('failed');
-    expect(await attempts(trade.id)).toEqual([['RWX-1', 'failed'], ['RWX-2', 'completed']]);
+    expect(await attempts(trade.id)).toEqual([['RWX-1', 'failed'], ['RWX-2', 'unapplied']]);
     expect(await row(paid)).toEqual(expect.objectContaining({ outcome: 'rejected', reason: 'payment_after_terminal', reason_detail: results[0]!.detail }));
   });
 
@@ -216,7 +216,47 @@ describe('applying a chunk: Relworx money rules', () => {
       ['rejected', 'duplicate_payment'],
     ]);
     expect(results[1]!.detail).toBe(`trade ${trade.id} was already paid by internal reference RWX-1; RWX-2 is a second payment: refund it`);
-    expect(await attempts(trade.id)).toEqual([['RWX-1', 'completed'], ['RWX-2', 'completed']]);
+    expect(await attempts(trade.id)).toEqual([['RWX-1', 'completed'], ['RWX-2', 'unapplied']]);
+  });
+
+  it('never calls a payment the trade did not take its payment: two payments after a failure are each payment_after_terminal, replays included', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy' });
+    const first = callback(trade.reference, { internal_reference: 'RWX-1' });
+    const second = callback(trade.reference, { internal_reference: 'RWX-2' });
+    const detail = `money was received for trade ${trade.id} which is failed: refund or reopen`;
+    await apply([callback(trade.reference, { internal_reference: 'RWX-0', status: 'failed' })]);
+
+    for (const round of ['first', 'replayed']) {
+      const results = [...(await apply([first])), ...(await apply([second]))];
+      expect([round, results.map((result) => [result.outcome, result.reason, result.detail])]).toEqual([
+        round,
+        [
+          ['rejected', 'payment_after_terminal', detail],
+          ['rejected', 'payment_after_terminal', detail],
+        ],
+      ]);
+    }
+    expect(await attempts(trade.id)).toEqual([['RWX-0', 'failed'], ['RWX-1', 'unapplied'], ['RWX-2', 'unapplied']]);
+    expect((await db('trades').where({ id: trade.id }).first()).status).toBe('failed');
+  });
+
+  it('applies a payment replayed after its trade was reopened, although another payment the trade did not take exists', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy' });
+    const first = callback(trade.reference, { internal_reference: 'RWX-1' });
+    const second = callback(trade.reference, { internal_reference: 'RWX-2' });
+    await apply([callback(trade.reference, { internal_reference: 'RWX-0', status: 'failed' })]);
+    await apply([first]);
+    await apply([second]);
+
+    await db('trades').where({ id: trade.id }).update({ status: 'pending' });
+    expect(summary(await apply([first]))).toEqual([['applied', undefined]]);
+    expect((await db('trades').where({ id: trade.id }).first()).status).toBe('processing');
+    expect(await row(first)).toEqual(expect.objectContaining({ outcome: 'applied', reason: null, reason_detail: null }));
+    const replayed = await apply([second]);
+    expect(replayed.map((result) => [result.reason, result.detail])).toEqual([
+      ['duplicate_payment', `trade ${trade.id} was already paid by internal reference RWX-1; RWX-2 is a second payment: refund it`],
+    ]);
+    expect(await attempts(trade.id)).toEqual([['RWX-0', 'failed'], ['RWX-1', 'completed'], ['RWX-2', 'unapplied']]);
   });
 
   it('fails an unpaid trade on a failed callback, as before', async () => {

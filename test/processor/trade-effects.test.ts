@@ -138,19 +138,19 @@ describe('effectOf: Relworx money rules', () => {
       'a success after the trade failed is recorded and rejected payment_after_terminal',
       trade({ status: 'failed' }, { 'RWX-1': 'failed' }),
       relworx({}),
-      { outcome: 'rejected', reason: 'payment_after_terminal', detail: 'money was received for trade 7 which is failed: refund or reopen', recorded: 'mobile_money RWX-2 completed', status: 'failed' },
+      { outcome: 'rejected', reason: 'payment_after_terminal', detail: 'money was received for trade 7 which is failed: refund or reopen', recorded: 'mobile_money RWX-2 unapplied', status: 'failed' },
     ],
     [
       'a success after the trade was cancelled is recorded and rejected payment_after_terminal',
       trade({ status: 'cancelled' }),
       relworx({}),
-      { outcome: 'rejected', reason: 'payment_after_terminal', detail: 'money was received for trade 7 which is cancelled: refund or reopen', recorded: 'mobile_money RWX-2 completed', status: 'cancelled' },
+      { outcome: 'rejected', reason: 'payment_after_terminal', detail: 'money was received for trade 7 which is cancelled: refund or reopen', recorded: 'mobile_money RWX-2 unapplied', status: 'cancelled' },
     ],
     [
       'a success on a trade completed without a payment is recorded and rejected payment_after_terminal',
       trade({ status: 'completed' }),
       relworx({}),
-      { outcome: 'rejected', reason: 'payment_after_terminal', detail: 'money was received for trade 7 which is completed: reconcile it with the trade', recorded: 'mobile_money RWX-2 completed', status: 'completed' },
+      { outcome: 'rejected', reason: 'payment_after_terminal', detail: 'money was received for trade 7 which is completed: reconcile it with the trade', recorded: 'mobile_money RWX-2 unapplied', status: 'completed' },
     ],
     [
       'a second success with another reference is recorded and rejected duplicate_payment',
@@ -160,7 +160,7 @@ describe('effectOf: Relworx money rules', () => {
         outcome: 'rejected',
         reason: 'duplicate_payment',
         detail: 'trade 7 was already paid by internal reference RWX-1; RWX-2 is a second payment: refund it',
-        recorded: 'mobile_money RWX-2 completed',
+        recorded: 'mobile_money RWX-2 unapplied',
         status: 'processing',
       },
     ],
@@ -169,6 +169,18 @@ describe('effectOf: Relworx money rules', () => {
       trade({ status: 'pending' }, { 'RWX-2': 'completed' }),
       relworx({}),
       { outcome: 'applied', recorded: 'mobile_money RWX-2 completed', status: 'processing' },
+    ],
+    [
+      'money the trade did not take does not make a later payment a second one',
+      trade({ status: 'pending' }, { 'RWX-1': 'unapplied' }),
+      relworx({}),
+      { outcome: 'applied', recorded: 'mobile_money RWX-2 completed', status: 'processing' },
+    ],
+    [
+      'money the trade did not take does not keep a failure from failing it',
+      trade({ status: 'pending' }, { 'RWX-1': 'unapplied' }),
+      relworx({ status: 'failed' }),
+      { outcome: 'applied', recorded: 'mobile_money RWX-2 failed', status: 'failed' },
     ],
     [
       'a failure after a recorded success is recorded and stale payment_already_received; the trade is not failed',
@@ -201,10 +213,11 @@ describe('effectOf: Relworx money rules', () => {
     expect(JSON.parse(JSON.stringify({ outcome, reason, detail, recorded, status: state.row.status }))).toEqual(expected);
   });
 
-  it('remembers each recorded attempt, so later events of the chunk see the payment', () => {
-    const state = trade({ status: 'failed' });
+  it('remembers each recorded attempt, so later events of the chunk see the payment and the money the trade did not take', () => {
+    const state = trade({ status: 'pending' });
     effectOf(relworx({ internal_reference: 'RWX-9' }), state);
-    expect(state.payments.get('RWX-9')).toBe('completed');
+    effectOf(relworx({ internal_reference: 'RWX-11' }), state);
+    expect(Object.fromEntries(state.payments)).toEqual({ 'RWX-9': 'completed', 'RWX-11': 'unapplied' });
     expect(summary(effectOf(relworx({ internal_reference: 'RWX-10', status: 'failed' }), state))).toEqual(
       expect.objectContaining({ outcome: 'stale', reason: 'payment_already_received' }),
     );
