@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { claimEvents, eventIdOf, isRelworx, rolesInChunk, tradeIdOf, tradeReferenceOf, typeOf } from './claim-events';
+import { claimEvents, deliveryOf, eventIdOf, isRelworx, rolesInChunk, tradeIdOf, tradeReferenceOf, typeOf } from './claim-events';
 import type { DecodedEvent } from './decode-event';
 import type { RejectionReason } from './errors';
 import { arrays } from './sql-arrays';
@@ -189,21 +189,36 @@ async function insertOutbox(trx: Knex.Transaction, topic: string, notifications:
 }
 
 interface Settled {
-  eventId: string;
+  event: DecodedEvent;
   outcome: string;
   reason: string | null;
   detail: string | null;
   tradeId: string | null;
 }
 
-/** The final outcome of the rows that are not what the claim wrote (an applied event with its trade id). */
+/**
+ * The final outcome of the rows that are not what the claim wrote. A row describes the delivery
+ * that decided its outcome: when a copy rejected earlier (a forged amount, a body that could not
+ * be read) is followed by one that is processed, the row takes that one's body, source and trade.
+ */
 async function settle(trx: Knex.Transaction, settled: Settled[]): Promise<void> {
   if (settled.length === 0) return;
+  const deliveries = settled.map(({ event }) => deliveryOf(event));
   await trx.raw(
-    `update webhook_events w set outcome = v.outcome, reason = v.reason, reason_detail = v.detail, trade_id = coalesce(v.trade_id, w.trade_id), processed_at = now()
-     from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[]) as v(event_id, outcome, reason, detail, trade_id)
+    `update webhook_events w set outcome = v.outcome, reason = v.reason, reason_detail = v.detail, trade_id = v.trade_id, trade_reference = v.trade_reference,
+       body = v.body, topic = v.topic, partition = v.partition, "offset" = v.offset, received_at = to_timestamp(v.received_at / 1000), processed_at = now()
+     from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::int[], ?::bigint[], ?::double precision[])
+       as v(event_id, outcome, reason, detail, trade_id, trade_reference, body, topic, partition, "offset", received_at)
      where w.event_id = v.event_id`,
-    arrays(settled.map((s) => s.eventId), settled.map((s) => s.outcome), settled.map((s) => s.reason), settled.map((s) => s.detail), settled.map((s) => s.tradeId)),
+    arrays(
+      settled.map((s) => eventIdOf(s.event)),
+      settled.map((s) => s.outcome),
+      settled.map((s) => s.reason),
+      settled.map((s) => s.detail),
+      settled.map((s) => s.tradeId ?? tradeIdOf(s.event)),
+      settled.map((s) => tradeReferenceOf(s.event)),
+      ...(['body', 'topic', 'partition', 'offset', 'receivedAt'] as const).map((field) => deliveries.map((delivery) => delivery[field])),
+    ),
   );
 }
 
@@ -226,7 +241,7 @@ export async function applyChunk(trx: Knex.Transaction, events: DecodedEvent[], 
   const { byId, byReference } = await lockTrades(trx, processable);
 
   const effects: Array<Effect | undefined> = [];
-  const latest = new Map<string, { event: DecodedEvent; effect: Effect }>();
+  const latest = new Map<string, { event: DecodedEvent; effect: Effect; primary: boolean }>();
   events.forEach((event, index) => {
     const id = eventIdOf(event);
     const role = roles[index]!.kind;
@@ -236,7 +251,7 @@ export async function applyChunk(trx: Knex.Transaction, events: DecodedEvent[], 
     if (!event.ok) effect = { outcome: 'rejected', reason: event.reason, detail: event.detail };
     else effect = effectOf(event, isRelworx(event) ? byReference.get(tradeReferenceOf(event)!) : byId.get(tradeIdOf(event)!));
     effects[index] = effect;
-    latest.set(id, { event, effect });
+    latest.set(id, { event, effect, primary: role === 'primary' });
   });
 
   const computed = effects.filter((effect): effect is Effect => effect !== undefined);
@@ -246,11 +261,11 @@ export async function applyChunk(trx: Knex.Transaction, events: DecodedEvent[], 
   const outbox = await insertOutbox(trx, notificationsTopic, applied.map((effect) => effect.notification));
   await settle(
     trx,
-    [...latest].flatMap(([id, { event, effect }]) => {
-      if (effect.outcome === 'applied' && claims.byId.get(id)!.inserted && !isRelworx(event)) return [];
+    [...latest].flatMap(([id, { event, effect, primary }]) => {
+      if (effect.outcome === 'applied' && claims.byId.get(id)!.inserted && primary && !isRelworx(event)) return [];
       const reason = effect.outcome === 'applied' ? null : effect.reason;
       const detail = effect.outcome === 'applied' ? null : effect.detail;
-      return [{ eventId: id, outcome: effect.outcome, reason, detail, tradeId: effect.tradeId ?? null }];
+      return [{ event, outcome: effect.outcome, reason, detail, tradeId: effect.tradeId ?? null }];
     }),
   );
 

@@ -10,6 +10,15 @@ export const tradeIdOf = (event: DecodedEvent): string | null => (event.ok && !i
 /** The trade reference of a Relworx callback (its customer reference). */
 export const tradeReferenceOf = (event: DecodedEvent): string | null => (event.ok && isRelworx(event) ? event.payload.customer_reference! : null);
 
+/** What the audit row keeps of the delivery it describes. */
+export const deliveryOf = (event: DecodedEvent) => ({
+  body: event.ok ? event.envelope.body : event.body,
+  topic: event.source.topic,
+  partition: event.source.partition,
+  offset: event.source.offset,
+  receivedAt: event.ok ? event.envelope.received_at : (event.envelope?.received_at ?? null),
+});
+
 interface Identity {
   webhook_type: string;
   trade_id: string | null;
@@ -92,11 +101,7 @@ export async function claimEvents(trx: Knex.Transaction, events: readonly Decode
       events.map(typeOf),
       events.map(tradeIdOf),
       events.map(tradeReferenceOf),
-      events.map((event) => (event.ok ? event.envelope.body : event.body)),
-      events.map((event) => event.source.topic),
-      events.map((event) => event.source.partition),
-      events.map((event) => event.source.offset),
-      events.map((event) => (event.ok ? event.envelope.received_at : (event.envelope?.received_at ?? null))),
+      ...(['body', 'topic', 'partition', 'offset', 'receivedAt'] as const).map((field) => events.map((event) => deliveryOf(event)[field])),
       events.map((event) => deliveries.get(eventIdOf(event))!),
     ),
   );

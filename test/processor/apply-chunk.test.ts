@@ -208,6 +208,28 @@ describe('applying a chunk: Relworx money rules', () => {
     expect(await attempts(trade.id)).toEqual([['RWX-1', 'completed']]);
   });
 
+  it('keeps in the audit row the genuine copy that was applied, not the copy rejected before it for its amount', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy' });
+    const forged = callback(trade.reference, { amount: 1 });
+    const genuine = callback(trade.reference, {});
+    if (!forged.ok || !genuine.ok) throw new Error('test events must decode');
+    genuine.envelope.received_at = forged.envelope.received_at + 5000;
+
+    expect(summary(await apply([forged]))).toEqual([['rejected', 'amount_mismatch']]);
+    expect(summary(await apply([genuine]))).toEqual([['applied', undefined]]);
+    expect(await row(genuine)).toEqual(
+      expect.objectContaining({
+        outcome: 'applied',
+        body: genuine.envelope.body,
+        offset: genuine.source.offset,
+        received_at: new Date(genuine.envelope.received_at),
+        trade_id: String(trade.id),
+        trade_reference: trade.reference,
+        deliveries: 2,
+      }),
+    );
+  });
+
   it('records a second payment with another internal reference and rejects it as duplicate_payment', async () => {
     const trade = await insertTrade(db, { trade_type: 'buy' });
     const results = await apply([callback(trade.reference, { internal_reference: 'RWX-1' }), callback(trade.reference, { internal_reference: 'RWX-2' })]);
@@ -276,6 +298,37 @@ describe('applying a chunk: Relworx money rules', () => {
     expect(await row(stripped)).toEqual(expect.objectContaining({ reason: 'amount_mismatch', reason_detail: `Relworx success for trade ${trade.id} carries no amount`, deliveries: 2 }));
     expect((await db('trades').where({ id: trade.id }).first()).status).toBe('pending');
     expect(await attempts(trade.id)).toEqual([]);
+  });
+});
+
+describe('applying a chunk: the audit row', () => {
+  let db: Knex;
+  beforeAll(async () => {
+    ({ db } = await migratedDatabase());
+  });
+
+  const apply = (events: DecodedEvent[]) => db.transaction((trx) => applyChunk(trx, events, 'notifications'));
+
+  it('describes the valid delivery applied right behind an unreadable one under the same id in the chunk', async () => {
+    const trade = await insertTrade(db, { trade_type: 'sell' });
+    const unreadable: DecodedEvent = {
+      ok: false,
+      reason: 'schema_invalid',
+      detail: 'missing or invalid fields: trade_id',
+      eventId: 'trade_status:msg-unreadable-first',
+      webhookType: 'trade_status',
+      body: '{"trade_id":"oops","status":"processing"}',
+      source: { topic: 'events', partition: 0, offset: '1001' },
+    };
+    const valid = accepted('trade_status', JSON.stringify({ trade_id: trade.id, status: 'processing' }), 'trade_status:msg-unreadable-first');
+
+    expect((await apply([unreadable, valid])).map((result) => [result.outcome, result.reason])).toEqual([
+      ['rejected', 'schema_invalid'],
+      ['applied', undefined],
+    ]);
+    expect(await db('webhook_events').where({ event_id: idOf(valid) }).first()).toEqual(
+      expect.objectContaining({ outcome: 'applied', trade_id: String(trade.id), body: (valid as { envelope: { body: string } }).envelope.body, offset: valid.source.offset }),
+    );
   });
 });
 
