@@ -190,18 +190,25 @@ describe('faults: Relworx payment sequences in every order', () => {
         // (the test's history, across transactions) ...
         const paidAt = first.history.findIndex((entry) => /^transaction mobile_money \S+ completed$/.test(entry.entry));
         if (paidAt >= 0) expect(first.history.slice(paidAt).filter((entry) => / -> failed /.test(entry.entry))).toEqual([]);
-        // ... and within one: only a Relworx failure can fail these trades, so a failed trade saw
-        // its first Relworx failure before any payment it could have taken.
+        // ... and within one: only a Relworx failure can fail these trades, so a failed trade took
+        // no payment, and saw its first Relworx failure before any payment it could have taken (one
+        // that no unverified success of another attempt came before: that makes it a second payment).
+        const attempts: Array<{ provider_reference: string; status: string }> = first.transactions.filter((t: { kind: string }) => t.kind === 'mobile_money');
         if (first.trade.status === 'failed') {
+          expect(attempts.filter((t) => t.status === 'completed')).toEqual([]);
           const firstFailure = steps.findIndex((s) => s.kind === 'relworx' && s.status === 'failed');
-          expect(steps.slice(0, firstFailure).filter(isValidPayment)).toEqual([]);
+          const takeable = (s: Step, index: number) =>
+            isValidPayment(s) && !steps.slice(0, index).some((before) => isPayment(before) && !isValidPayment(before) && before.reference !== (s as Extract<Step, { kind: 'relworx' }>).reference);
+          expect(steps.slice(0, firstFailure).filter(takeable)).toEqual([]);
         }
 
         // Every attempt that carried the trade's money has exactly one row, which records the money:
         // `completed` when its callback was applied (the trade's payment, one at most), `unapplied`
-        // when the trade did not take it; no other attempt records money.
-        const paidReferences = [...new Set(steps.filter(isValidPayment).map((s) => (s as Extract<Step, { kind: 'relworx' }>).reference))].sort();
-        const attempts: Array<{ provider_reference: string; status: string }> = first.transactions.filter((t: { kind: string }) => t.kind === 'mobile_money');
+        // when the trade did not take it; no other attempt records money. An attempt whose every
+        // success claimed another amount or none is recorded `unverified`.
+        const referenceOf = (s: Step) => (s as Extract<Step, { kind: 'relworx' }>).reference;
+        const paidReferences = [...new Set(steps.filter(isValidPayment).map(referenceOf))].sort();
+        const claimedReferences = [...new Set(steps.filter(isPayment).map(referenceOf))].filter((reference) => !paidReferences.includes(reference)).sort();
         const statusOf = (reference: string) => attempts.filter((t) => t.provider_reference === reference).map((t) => t.status);
         const applied = new Set((await db('webhook_events').whereIn('event_id', eventIds).where({ outcome: 'applied' })).map((row) => row.event_id as string));
         for (const reference of paidReferences) {
@@ -210,13 +217,18 @@ describe('faults: Relworx payment sequences in every order', () => {
         }
         expect(attempts.filter((t) => ['completed', 'unapplied'].includes(t.status)).map((t) => t.provider_reference).sort()).toEqual(paidReferences);
         expect(attempts.filter((t) => t.status === 'completed').length).toBeLessThanOrEqual(1);
+        expect(attempts.filter((t) => t.status === 'unverified').map((t) => t.provider_reference).sort()).toEqual(claimedReferences);
         expect(new Set(attempts.map((t) => t.provider_reference)).size).toBe(attempts.length);
 
-        // Money the trade did not take is never counted as its payment: every "paid by" names its completed attempt.
+        // Money the trade did not take is never counted as its payment: a second payment or a
+        // failure that did not fail the trade names an attempt that is the payment (or, for a
+        // second payment, was unverified then and may have been verified since).
         const reasons = await db('webhook_events').whereIn('event_id', eventIds).whereIn('reason', ['duplicate_payment', 'payment_already_received']);
-        for (const { reason_detail } of reasons) {
-          const payer = /paid by internal reference (\S+);/.exec(reason_detail)![1]!;
-          expect([reason_detail, statusOf(payer)]).toEqual([reason_detail, ['completed']]);
+        for (const { reason, reason_detail } of reasons) {
+          const payer = /internal reference (\S+?)[;\s]/.exec(reason_detail)![1]!;
+          const counted = reason === 'duplicate_payment' ? ['completed', 'unverified'] : ['completed'];
+          expect([reason_detail, statusOf(payer).filter((status) => counted.includes(status))]).toEqual([reason_detail, statusOf(payer)]);
+          expect(statusOf(payer)).toHaveLength(1);
         }
 
         // Every payment either moved the trade (its notification was published) or was dead-lettered.

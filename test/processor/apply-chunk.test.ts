@@ -297,7 +297,45 @@ describe('applying a chunk: Relworx money rules', () => {
     expect(summary(await apply([stripped]))).toEqual([['rejected', 'amount_mismatch']]);
     expect(await row(stripped)).toEqual(expect.objectContaining({ reason: 'amount_mismatch', reason_detail: `Relworx success for trade ${trade.id} carries no amount`, deliveries: 2 }));
     expect((await db('trades').where({ id: trade.id }).first()).status).toBe('pending');
-    expect(await attempts(trade.id)).toEqual([]);
+    expect(await attempts(trade.id)).toEqual([['RWX-1', 'unverified']]);
+  });
+
+  it('records a success rejected for its amount as an unverified attempt, with the amount and currency it claimed', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy' });
+    expect(summary(await apply([callback(trade.reference, { amount: 49000, currency: 'KES' })]))).toEqual([['rejected', 'amount_mismatch']]);
+    expect(await db('transactions').where({ trade_id: trade.id })).toEqual([
+      expect.objectContaining({ kind: 'mobile_money', provider_reference: 'RWX-1', status: 'unverified', amount: '49000.000000000000000000', currency: 'KES' }),
+    ]);
+  });
+
+  it('records a Relworx success for a sell trade as an unverified attempt of that trade', async () => {
+    const trade = await insertTrade(db, { trade_type: 'sell' });
+    expect(summary(await apply([callback(trade.reference, {})]))).toEqual([['rejected', 'type_mismatch']]);
+    expect(await attempts(trade.id)).toEqual([['RWX-1', 'unverified']]);
+    expect((await db('trades').where({ id: trade.id }).first()).status).toBe('pending');
+  });
+
+  it('takes a payment under another reference than an unverified one as a second payment, and the genuine copy of the unverified one as the payment', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy' });
+    const unverified = callback(trade.reference, { internal_reference: 'RWX-1', amount: 49000 });
+    const other = callback(trade.reference, { internal_reference: 'RWX-2' });
+    await apply([unverified]);
+
+    const results = await apply([other]);
+    expect(results.map((result) => [result.reason, result.detail])).toEqual([
+      ['duplicate_payment', `trade ${trade.id} has a payment under internal reference RWX-1 whose amount could not be verified; RWX-2 is a second payment: refund one of them`],
+    ]);
+    expect((await db('trades').where({ id: trade.id }).first()).status).toBe('pending');
+
+    expect(summary(await apply([callback(trade.reference, { internal_reference: 'RWX-1' })]))).toEqual([['applied', undefined]]);
+    expect(await attempts(trade.id)).toEqual([['RWX-1', 'completed'], ['RWX-2', 'unapplied']]);
+    expect((await db('transactions').where({ trade_id: trade.id, provider_reference: 'RWX-1' }).first()).amount).toBe('50000.000000000000000000');
+  });
+
+  it('compares currencies as ISO codes, whatever their case and surrounding spaces', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy' });
+    expect(summary(await apply([callback(trade.reference, { currency: ' ugx' })]))).toEqual([['applied', undefined]]);
+    expect(await db('transactions').where({ trade_id: trade.id })).toEqual([expect.objectContaining({ status: 'completed', currency: 'UGX' })]);
   });
 });
 

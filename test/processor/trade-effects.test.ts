@@ -87,9 +87,19 @@ describe('effectOf: checks before any change', () => {
     ],
   ])('%s', (_name, input, state, reason, detail) => {
     const before = state && structuredClone(state.row);
-    expect(effectOf(input, state)).toEqual(expect.objectContaining({ outcome: 'rejected', reason, detail }));
-    expect(effectOf(input, state).transaction).toBeUndefined();
+    const effect = effectOf(input, state);
+    expect(effect).toEqual(expect.objectContaining({ outcome: 'rejected', reason, detail }));
+    // A Relworx success is money Relworx signed for: it is recorded, as unverified, with what it claimed.
+    const claimed = input.envelope.webhook_type === 'relworx_payment' && state ? 'mobile_money RWX-2 unverified' : undefined;
+    expect(summary(effect).recorded).toBe(claimed);
+    if (claimed) expect([effect.transaction?.amount, effect.transaction?.currency]).toEqual([input.payload.amount, input.payload.currency]);
     if (state) expect([state.row, state.changed]).toEqual([before, false]);
+  });
+
+  it('compares currencies as ISO codes: case and surrounding spaces do not make a mismatch', () => {
+    const effect = effectOf(relworx({ currency: ' ugx ' }), trade({ status: 'pending' }));
+    expect(summary(effect)).toEqual(expect.objectContaining({ outcome: 'applied', recorded: 'mobile_money RWX-2 completed' }));
+    expect(effect.transaction?.currency).toBe('UGX');
   });
 
   it('accepts a reported amount equal to the agreed one however it is written', () => {
@@ -181,6 +191,24 @@ describe('effectOf: Relworx money rules', () => {
       trade({ status: 'pending' }, { 'RWX-1': 'unapplied' }),
       relworx({ status: 'failed' }),
       { outcome: 'applied', recorded: 'mobile_money RWX-2 failed', status: 'failed' },
+    ],
+    [
+      'a success under another reference than an unverified one is recorded and rejected duplicate_payment',
+      trade({ status: 'pending' }, { 'RWX-1': 'unverified' }),
+      relworx({}),
+      {
+        outcome: 'rejected',
+        reason: 'duplicate_payment',
+        detail: 'trade 7 has a payment under internal reference RWX-1 whose amount could not be verified; RWX-2 is a second payment: refund one of them',
+        recorded: 'mobile_money RWX-2 unapplied',
+        status: 'pending',
+      },
+    ],
+    [
+      'a matching success for an attempt recorded unverified makes it the payment',
+      trade({ status: 'pending' }, { 'RWX-2': 'unverified' }),
+      relworx({}),
+      { outcome: 'applied', recorded: 'mobile_money RWX-2 completed', status: 'processing' },
     ],
     [
       'a failure after a recorded success is recorded and stale payment_already_received; the trade is not failed',
