@@ -231,6 +231,12 @@ function relworxEffect(event: AcceptedEvent, state: TradeState): Effect {
   /** An attempt recorded with `status`, other than `except`. */
   const recorded = (status: AttemptStatus, except?: string) => [...state.payments].find(([attempt, recorded]) => recorded === status && attempt !== except)?.[0];
   if (event.payload.status === 'success') {
+    // The same attempt again under another event id (another signature scheme, a resend): its
+    // money is recorded and the trade was told; whatever this copy claims changes nothing.
+    if (state.payments.get(reference) === 'completed') {
+      const detail = `internal reference ${reference} is already recorded as the payment of trade ${trade.id}; this report of it changes nothing`;
+      return { outcome: 'stale', reason: 'payment_already_received', detail, tradeId: trade.id };
+    }
     const mismatch = paymentMismatch(event, trade);
     if (mismatch) return { outcome: 'rejected', reason: 'amount_mismatch', detail: mismatch, tradeId: trade.id, transaction: paymentAttempt(event, state, 'unverified') };
     const earlier = recorded('completed', reference);

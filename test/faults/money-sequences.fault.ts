@@ -16,12 +16,14 @@ const CRYPTO = { amount: '0.001', currency: 'BTC' };
 
 /**
  * One generated webhook. Relworx attempts vary in status, internal reference (several
- * attempts may share one: its retries) and in the unsigned amount and currency. Other senders
+ * attempts may share one: its retries), in the unsigned amount and currency, and in the
+ * signature scheme they came under (Relworx's own or Standard Webhooks: the same callback
+ * then has another event id). Other senders
  * report what cannot fail a paid trade on their own authority: a failed transfer or an
  * operator's `failed` would, and are not what these rules are about.
  */
 type Step =
-  | { kind: 'relworx'; status: 'success' | 'failed'; reference: string; amount: 'right' | 'absent' | 'wrong'; currency: 'right' | 'absent' }
+  | { kind: 'relworx'; status: 'success' | 'failed'; reference: string; amount: 'right' | 'absent' | 'wrong'; currency: 'right' | 'absent'; scheme: 'relworx' | 'standard' }
   | { kind: 'buy_completion' }
   | { kind: 'trade_status'; status: 'processing' | 'completed' | 'cancelled' };
 
@@ -32,21 +34,47 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       kind: fc.constant('relworx' as const),
       status: fc.constantFrom('success' as const, 'failed' as const),
       reference: fc.constantFrom('RWX-1', 'RWX-2', 'RWX-3'),
-      amount: fc.constantFrom('right' as const, 'absent' as const, 'wrong' as const),
-      currency: fc.constantFrom('right' as const, 'absent' as const),
+      // Mostly right: sequences of several genuine payments are where the rules meet.
+      amount: fc.oneof({ weight: 3, arbitrary: fc.constant('right' as const) }, fc.constant('absent' as const), fc.constant('wrong' as const)),
+      currency: fc.oneof({ weight: 3, arbitrary: fc.constant('right' as const) }, fc.constant('absent' as const)),
+      scheme: fc.constantFrom('relworx' as const, 'standard' as const),
     }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'buy_completion' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('trade_status' as const), status: fc.constantFrom('processing' as const, 'completed' as const, 'cancelled' as const) }) },
 );
 
-const scenario = fc.record({ initial: fc.constantFrom('pending', 'processing'), steps: fc.array(step, { minLength: 1, maxLength: 8 }) });
+/** A resend is the latest Relworx callback before it again, under the other signature scheme (so under another event id). */
+function resendUnderOtherScheme(drawn: Array<Step | { kind: 'resend' }>): Step[] {
+  const steps: Step[] = [];
+  for (const s of drawn) {
+    if (s.kind !== 'resend') steps.push(s);
+    else {
+      const last = [...steps].reverse().find((earlier): earlier is Extract<Step, { kind: 'relworx' }> => earlier.kind === 'relworx');
+      if (last) steps.push({ ...last, scheme: last.scheme === 'relworx' ? 'standard' : 'relworx' });
+    }
+  }
+  return steps;
+}
+
+const scenario = fc.record({
+  initial: fc.constantFrom('pending', 'processing'),
+  steps: fc
+    .array(fc.oneof({ weight: 6, arbitrary: step }, { weight: 1, arbitrary: fc.constant({ kind: 'resend' as const }) }), { minLength: 1, maxLength: 8 })
+    .map(resendUnderOtherScheme)
+    .filter((steps) => steps.length > 0),
+});
 
 const isPayment = (s: Step): s is Extract<Step, { kind: 'relworx' }> & { status: 'success' } => s.kind === 'relworx' && s.status === 'success';
 const isValidPayment = (s: Step): boolean => isPayment(s) && s.amount === 'right' && s.currency === 'right';
 
-/** The event id of a Relworx success for one attempt: its copies share it whatever amount they carry. */
-const successIdOf = (trade: { reference: string }, reference: string) => `relworx_payment:${trade.reference}:${reference}:success`;
+/**
+ * The event id of a Relworx callback: its copies under one scheme share it whatever amount they
+ * carry; under Standard Webhooks it is the sender's webhook-id, another id.
+ */
+const relworxIdOf = (trade: { reference: string }, reference: string, status: string, scheme: string) =>
+  `relworx_payment:${trade.reference}:${reference}:${status}${scheme === 'standard' ? ':standard' : ''}`;
+const successIdsOf = (trade: { reference: string }, reference: string) => ['relworx', 'standard'].map((scheme) => relworxIdOf(trade, reference, 'success', scheme));
 
 /**
  * The envelope the receiver would write. Ids follow its rule: a Relworx callback's id covers
@@ -59,7 +87,7 @@ function envelopeOf(s: Step, trade: { id: string; reference: string }) {
       const body: Record<string, unknown> = { status: s.status, customer_reference: trade.reference, internal_reference: s.reference, provider: 'MTN_UGANDA' };
       if (s.amount !== 'absent') body.amount = s.amount === 'right' ? Number(FIAT.amount) : 49_000;
       if (s.currency !== 'absent') body.currency = FIAT.currency;
-      return { key: trade.reference, envelope: envelopeFor('relworx_payment', JSON.stringify(body), s.status === 'success' ? successIdOf(trade, s.reference) : `relworx_payment:${trade.reference}:${s.reference}:failed`) };
+      return { key: trade.reference, envelope: envelopeFor('relworx_payment', JSON.stringify(body), relworxIdOf(trade, s.reference, s.status, s.scheme)) };
     }
     case 'buy_completion': {
       const body = `{"trade_id":${trade.id},"status":"completed","transaction_hash":"0x${trade.id}","crypto_amount":${CRYPTO.amount}}`;
@@ -212,8 +240,8 @@ describe('faults: Relworx payment sequences in every order', () => {
         const statusOf = (reference: string) => attempts.filter((t) => t.provider_reference === reference).map((t) => t.status);
         const applied = new Set((await db('webhook_events').whereIn('event_id', eventIds).where({ outcome: 'applied' })).map((row) => row.event_id as string));
         for (const reference of paidReferences) {
-          const success = successIdOf(trade, reference);
-          expect([reference, statusOf(reference)]).toEqual([reference, [applied.has(success) ? 'completed' : 'unapplied']]);
+          const took = successIdsOf(trade, reference).some((id) => applied.has(id));
+          expect([reference, statusOf(reference)]).toEqual([reference, [took ? 'completed' : 'unapplied']]);
         }
         expect(attempts.filter((t) => ['completed', 'unapplied'].includes(t.status)).map((t) => t.provider_reference).sort()).toEqual(paidReferences);
         expect(attempts.filter((t) => t.status === 'completed').length).toBeLessThanOrEqual(1);
@@ -231,9 +259,15 @@ describe('faults: Relworx payment sequences in every order', () => {
           expect(statusOf(payer)).toHaveLength(1);
         }
 
-        // Every payment either moved the trade (its notification was published) or was dead-lettered.
+        // Every payment either moved the trade (its notification was published) or was
+        // dead-lettered, unless it was another copy of the attempt already recorded as the payment
+        // (stale, named above). The trade was told of its payment once, whatever the copies.
         const paymentIds = [...new Set(steps.flatMap((s, index) => (isPayment(s) ? [events[index]!.envelope.event_id] : [])))];
-        expect(await handled(paymentIds)).toEqual(paymentIds.map((id) => ({ id, handled: true })));
+        const copies = new Set((await db('webhook_events').whereIn('event_id', paymentIds).where({ outcome: 'stale', reason: 'payment_already_received' })).map((row) => row.event_id as string));
+        const reported = paymentIds.filter((id) => !copies.has(id));
+        expect(await handled(reported)).toEqual(reported.map((id) => ({ id, handled: true })));
+        const successIds = new Set(paidReferences.flatMap((reference) => successIdsOf(trade, reference)));
+        expect(first.outbox.filter((row: { event_id: string }) => successIds.has(row.event_id))).toHaveLength(attempts.filter((t) => t.status === 'completed').length);
 
         // The agreed amounts are never overwritten.
         expect([first.trade.crypto_amount, first.trade.fiat_amount]).toEqual(['0.001000000000000000', '50000.000000000000000000']);

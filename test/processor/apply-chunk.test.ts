@@ -281,6 +281,23 @@ describe('applying a chunk: Relworx money rules', () => {
     expect(await attempts(trade.id)).toEqual([['RWX-0', 'failed'], ['RWX-1', 'completed'], ['RWX-2', 'unapplied']]);
   });
 
+  it('takes the same attempt under a second event id as stale payment_already_received: no second notification, no payment after its completion', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy' });
+    const body = { customer_reference: trade.reference, internal_reference: 'RWX-1', status: 'success', amount: 50000, currency: 'UGX' };
+    const signed = accepted('relworx_payment', JSON.stringify(body), `relworx_payment:${trade.reference}:RWX-1:signed`);
+    const standard = accepted('relworx_payment', JSON.stringify(body), 'relworx_payment:msg_standard_1');
+    const later = accepted('relworx_payment', JSON.stringify(body), 'relworx_payment:msg_standard_2');
+    const detail = `internal reference RWX-1 is already recorded as the payment of trade ${trade.id}; this report of it changes nothing`;
+
+    expect(summary(await apply([signed]))).toEqual([['applied', undefined]]);
+    expect((await apply([standard])).map((result) => [result.outcome, result.reason, result.detail])).toEqual([['stale', 'payment_already_received', detail]]);
+    await apply([accepted('buy_completion', JSON.stringify({ trade_id: trade.id, status: 'completed', transaction_hash: '0x1' }))]);
+    expect((await apply([later])).map((result) => [result.outcome, result.reason])).toEqual([['stale', 'payment_already_received']]);
+
+    expect(await db('outbox').whereIn('event_id', [idOf(signed), idOf(standard), idOf(later)])).toHaveLength(1);
+    expect(await attempts(trade.id)).toEqual([['RWX-1', 'completed']]);
+  });
+
   it('fails an unpaid trade on a failed callback, as before', async () => {
     const trade = await insertTrade(db, { trade_type: 'buy', status: 'processing' });
     expect(summary(await apply([callback(trade.reference, { status: 'failed' })]))).toEqual([['applied', undefined]]);

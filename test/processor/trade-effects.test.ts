@@ -175,10 +175,16 @@ describe('effectOf: Relworx money rules', () => {
       },
     ],
     [
-      'the same attempt reported again on an open trade is not a second payment',
+      'the same attempt reported again is stale payment_already_received, whatever it claims, and records nothing',
       trade({ status: 'pending' }, { 'RWX-2': 'completed' }),
+      relworx({ amount: 1 }),
+      { outcome: 'stale', reason: 'payment_already_received', detail: 'internal reference RWX-2 is already recorded as the payment of trade 7; this report of it changes nothing', status: 'pending' },
+    ],
+    [
+      'the same attempt reported again after the trade completed is not a payment after a terminal state',
+      trade({ status: 'completed' }, { 'RWX-2': 'completed' }),
       relworx({}),
-      { outcome: 'applied', recorded: 'mobile_money RWX-2 completed', status: 'processing' },
+      { outcome: 'stale', reason: 'payment_already_received', detail: 'internal reference RWX-2 is already recorded as the payment of trade 7; this report of it changes nothing', status: 'completed' },
     ],
     [
       'money the trade did not take does not make a later payment a second one',
