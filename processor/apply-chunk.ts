@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { claimEvents, deliveryOf, eventIdOf, isRelworx, rolesInChunk, tradeIdOf, tradeReferenceOf, typeOf } from './claim-events';
+import { claimEvents, deliveryOf, eventIdOf, isRelworx, rolesInChunk, storedIdentities, tradeIdOf, tradeReferenceOf, typeOf } from './claim-events';
 import type { DecodedEvent } from './decode-event';
 import type { RejectionReason } from './errors';
 import { arrays } from './sql-arrays';
@@ -228,7 +228,7 @@ async function settle(trx: Knex.Transaction, settled: Settled[]): Promise<void> 
  * table. Later events of the chunk see the trade as earlier ones left it.
  */
 export async function applyChunk(trx: Knex.Transaction, events: DecodedEvent[], notificationsTopic: string): Promise<ApplyResult[]> {
-  const { roles, deliveries } = rolesInChunk(events);
+  const { roles, deliveries } = rolesInChunk(events, await storedIdentities(trx, events));
   const primary = events.filter((_, index) => roles[index]!.kind === 'primary');
   const claims = await claimEvents(trx, primary, deliveries);
   const claimed = (event: DecodedEvent) => {

@@ -19,7 +19,7 @@ export const deliveryOf = (event: DecodedEvent) => ({
   receivedAt: event.ok ? event.envelope.received_at : (event.envelope?.received_at ?? null),
 });
 
-interface Identity {
+export interface Identity {
   webhook_type: string;
   trade_id: string | null;
   trade_reference: string | null;
@@ -46,23 +46,35 @@ const collisionDetail = (eventId: string, taken: Identity): string =>
 export type Role = { kind: 'primary' } | { kind: 'duplicate' } | { kind: 'collision'; detail: string };
 
 /**
- * A chunk may carry the same event twice (a sender's retry): the first is the event, the rest
- * duplicates, counted as deliveries — unless a later one is another event under the same id.
+ * The identities of the events already stored under the chunk's ids, locked (in id order, one
+ * order for every transaction) so that they stay what the roles are judged against until commit.
  */
-export function rolesInChunk(events: readonly DecodedEvent[]): { roles: Role[]; deliveries: Map<string, number> } {
+export async function storedIdentities(trx: Knex.Transaction, events: readonly DecodedEvent[]): Promise<Map<string, Identity>> {
+  const { rows } = await trx.raw<{ rows: Array<Identity & { event_id: string }> }>(
+    'select event_id, webhook_type, trade_id, trade_reference from webhook_events where event_id = any(?::text[]) order by event_id for update',
+    arrays([...new Set(events.map(eventIdOf))]),
+  );
+  return new Map(rows.map(({ event_id, ...identity }) => [event_id, identity]));
+}
+
+/**
+ * A chunk may carry the same event twice (a sender's retry): the first is the event, the rest
+ * duplicates, counted as deliveries — unless one is another event under the same id. What an id
+ * belongs to is decided by its stored row when there is one, whatever the chunk holds before
+ * the event's own deliveries; only a new id belongs to the first of the chunk's events.
+ */
+export function rolesInChunk(events: readonly DecodedEvent[], stored: ReadonlyMap<string, Identity>): { roles: Role[]; deliveries: Map<string, number> } {
   const deliveries = new Map<string, number>();
-  const first = new Map<string, Identity>();
+  const owner = new Map<string, Identity>(stored);
   const roles = events.map((event): Role => {
     const id = eventIdOf(event);
-    const earlier = first.get(id);
-    if (!earlier) {
-      first.set(id, identityOf(event));
-      deliveries.set(id, 1);
-      return { kind: 'primary' };
-    }
-    if (!sameEvent(earlier, identityOf(event))) return { kind: 'collision', detail: collisionDetail(id, earlier) };
-    deliveries.set(id, deliveries.get(id)! + 1);
-    return { kind: 'duplicate' };
+    const identity = identityOf(event);
+    const taken = owner.get(id);
+    if (!taken) owner.set(id, identity);
+    else if (!sameEvent(taken, identity)) return { kind: 'collision', detail: collisionDetail(id, taken) };
+    const seen = deliveries.get(id);
+    deliveries.set(id, (seen ?? 0) + 1);
+    return seen === undefined ? { kind: 'primary' } : { kind: 'duplicate' };
   });
   return { roles, deliveries };
 }

@@ -424,4 +424,37 @@ describe('applying a chunk: event id collisions', () => {
     expect(await db('webhook_events').where({ event_id: 'msg_chunk' }).first()).toEqual(expect.objectContaining({ trade_id: String(one.id), deliveries: 2 }));
     expect((await db('trades').where({ id: other.id }).first()).status).toBe('processing');
   });
+
+  it("judges an id already stored by its row: a retry queued behind another trade's event under that id is the duplicate, the other the collision", async () => {
+    const one = await insertTrade(db, { trade_type: 'sell' });
+    const other = await insertTrade(db, { trade_type: 'sell' });
+    const event = accepted('trade_status', JSON.stringify({ trade_id: one.id, status: 'processing' }), 'trade_status:msg-stored-first');
+    const reused = accepted('trade_status', JSON.stringify({ trade_id: other.id, status: 'processing' }), 'trade_status:msg-stored-first');
+    await apply([event]);
+
+    expect((await apply([reused, event])).map((result) => [result.outcome, result.reason, result.detail])).toEqual([
+      ['rejected', 'event_id_collision', `event id trade_status:msg-stored-first is already taken by a trade_status event of trade ${one.id}`],
+      ['duplicate', undefined, undefined],
+    ]);
+    expect(await db('webhook_events').where({ event_id: 'trade_status:msg-stored-first' }).first()).toEqual(
+      expect.objectContaining({ outcome: 'applied', trade_id: String(one.id), deliveries: 2 }),
+    );
+    expect((await db('trades').where({ id: other.id }).first()).status).toBe('pending');
+  });
+
+  it("processes the replay of a rejected event although another trade's event under its id comes first in the chunk", async () => {
+    const other = await insertTrade(db, { trade_type: 'sell' });
+    const missing = 900_000_123;
+    const event = accepted('trade_status', JSON.stringify({ trade_id: missing, status: 'processing' }), 'trade_status:msg-replayed-behind');
+    const reused = accepted('trade_status', JSON.stringify({ trade_id: other.id, status: 'processing' }), 'trade_status:msg-replayed-behind');
+    expect((await apply([event])).map((result) => result.reason)).toEqual(['trade_not_found']);
+    await db('trades').insert({ id: missing, reference: `TRADE-${missing}`, user_id: 1, trade_type: 'sell', status: 'pending' });
+
+    expect((await apply([reused, event])).map((result) => [result.outcome, result.reason, result.detail])).toEqual([
+      ['rejected', 'event_id_collision', `event id trade_status:msg-replayed-behind is already taken by a trade_status event of trade ${missing}`],
+      ['applied', undefined, undefined],
+    ]);
+    expect((await db('trades').where({ id: missing }).first()).status).toBe('processing');
+    expect((await db('trades').where({ id: other.id }).first()).status).toBe('pending');
+  });
 });
