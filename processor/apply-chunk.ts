@@ -31,7 +31,16 @@ export interface ApplyResult {
   readonly message?: string;
   /** An applied change's notification, as written to the outbox (committed with the change). */
   readonly notification?: OutboxEntry;
+  /**
+   * A rejection its DLQ copy already holds: a replay from the DLQ of money the trade cannot take,
+   * rejected again for the same reason and detail. Copying it again would show the same money
+   * twice to whoever refunds it.
+   */
+  readonly alreadyDeadLettered?: boolean;
 }
+
+/** Rejections whose money is recorded and whose fix is outside the processor: a replay changes them only once the trade changed. */
+const MONEY_NOT_TAKEN: ReadonlySet<string> = new Set<RejectionReason>(['payment_after_terminal', 'duplicate_payment']);
 
 export interface OutboxEntry {
   readonly id: string;
@@ -278,8 +287,12 @@ export async function applyChunk(trx: Knex.Transaction, events: DecodedEvent[], 
     const effect = effects[index];
     if (!effect) return { ...base, outcome: 'duplicate' };
     switch (effect.outcome) {
-      case 'rejected':
-        return { ...base, outcome: 'rejected', reason: effect.reason, detail: effect.detail, tradeId: effect.tradeId ?? base.tradeId };
+      case 'rejected': {
+        const before = claims.byId.get(eventId)!;
+        const alreadyDeadLettered =
+          event.source.replayOf === eventId && MONEY_NOT_TAKEN.has(effect.reason) && before.previous === 'rejected' && before.reason === effect.reason && before.detail === effect.detail;
+        return { ...base, outcome: 'rejected', reason: effect.reason, detail: effect.detail, tradeId: effect.tradeId ?? base.tradeId, ...(alreadyDeadLettered ? { alreadyDeadLettered } : {}) };
+      }
       case 'stale':
         return { ...base, outcome: 'stale', reason: effect.reason, detail: effect.detail, tradeId: effect.tradeId };
       case 'applied':

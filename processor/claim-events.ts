@@ -80,8 +80,8 @@ export function rolesInChunk(events: readonly DecodedEvent[], stored: ReadonlyMa
 }
 
 export interface Claims {
-  /** The claimed events: whether their row is new, and the outcome it had before. */
-  readonly byId: ReadonlyMap<string, { inserted: boolean; previous: string }>;
+  /** The claimed events: whether their row is new, and the outcome, reason and detail it had before. */
+  readonly byId: ReadonlyMap<string, { inserted: boolean; previous: string; reason: string | null; detail: string | null }>;
   /** Events whose id is already taken by another type's or another trade's event: the detail says by what. */
   readonly collisions: ReadonlyMap<string, string>;
 }
@@ -94,7 +94,7 @@ export interface Claims {
  * event is an id collision, not a duplicate.
  */
 export async function claimEvents(trx: Knex.Transaction, events: readonly DecodedEvent[], deliveries: ReadonlyMap<string, number>): Promise<Claims> {
-  const { rows } = await trx.raw<{ rows: Array<{ event_id: string; outcome: string; inserted: boolean }> }>(
+  const { rows } = await trx.raw<{ rows: Array<{ event_id: string; outcome: string; reason: string | null; reason_detail: string | null; inserted: boolean }> }>(
     `insert into webhook_events (event_id, webhook_type, trade_id, trade_reference, outcome, body, topic, partition, "offset", received_at, deliveries)
      select e.event_id, e.webhook_type, e.trade_id, e.trade_reference, 'applied', e.body, e.topic, e.partition, e.offset,
             to_timestamp(e.received_at / 1000), e.deliveries
@@ -107,7 +107,7 @@ export async function claimEvents(trx: Knex.Transaction, events: readonly Decode
               or (webhook_events.trade_id is null and webhook_events.trade_reference is null)
               or case when excluded.trade_reference is not null then webhook_events.trade_reference = excluded.trade_reference
                       else webhook_events.trade_id = excluded.trade_id end)
-     returning event_id, outcome, (xmax = 0) as inserted`,
+     returning event_id, outcome, reason, reason_detail, (xmax = 0) as inserted`,
     arrays(
       events.map(eventIdOf),
       events.map(typeOf),
@@ -117,7 +117,7 @@ export async function claimEvents(trx: Knex.Transaction, events: readonly Decode
       events.map((event) => deliveries.get(eventIdOf(event))!),
     ),
   );
-  const byId = new Map(rows.map((row) => [row.event_id, { inserted: row.inserted, previous: row.outcome }]));
+  const byId = new Map(rows.map((row) => [row.event_id, { inserted: row.inserted, previous: row.outcome, reason: row.reason, detail: row.reason_detail }]));
   const collisions = new Map<string, string>();
   const collided = events.map(eventIdOf).filter((id) => !byId.has(id));
   if (collided.length > 0) {
