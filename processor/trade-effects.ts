@@ -233,8 +233,14 @@ function relworxEffect(event: AcceptedEvent, state: TradeState): Effect {
   if (event.payload.status === 'success') {
     // The same attempt again under another event id (another signature scheme, a resend): its
     // money is recorded and the trade was told; whatever this copy claims changes nothing.
-    if (state.payments.get(reference) === 'completed') {
+    const settled = state.payments.get(reference);
+    if (settled === 'completed') {
       const detail = `internal reference ${reference} is already recorded as the payment of trade ${trade.id}; this report of it changes nothing`;
+      return { outcome: 'stale', reason: 'payment_already_received', detail, tradeId: trade.id };
+    }
+    // An operator settled this attempt's money (refunded it, say): a replay must not make it the trade's payment.
+    if (attemptRank(settled) === ATTEMPT_STATUSES.length) {
+      const detail = `internal reference ${reference} of trade ${trade.id} is recorded as ${settled}; this report of it changes nothing`;
       return { outcome: 'stale', reason: 'payment_already_received', detail, tradeId: trade.id };
     }
     const mismatch = paymentMismatch(event, trade);

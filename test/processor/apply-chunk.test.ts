@@ -298,6 +298,18 @@ describe('applying a chunk: Relworx money rules', () => {
     expect(await attempts(trade.id)).toEqual([['RWX-1', 'completed']]);
   });
 
+  it('never makes an attempt an operator marked refunded the payment of its reopened trade when its event is replayed', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy', status: 'cancelled' });
+    const late = callback(trade.reference, { internal_reference: 'RWX-1' });
+    expect(summary(await apply([late]))).toEqual([['rejected', 'payment_after_terminal']]);
+    await db('transactions').where({ trade_id: trade.id, provider_reference: 'RWX-1' }).update({ status: 'refunded' });
+    await db('trades').where({ id: trade.id }).update({ status: 'pending' });
+
+    expect(summary(await apply([late]))).toEqual([['stale', 'payment_already_received']]);
+    expect((await db('trades').where({ id: trade.id }).first()).status).toBe('pending');
+    expect(await attempts(trade.id)).toEqual([['RWX-1', 'refunded']]);
+  });
+
   it('fails an unpaid trade on a failed callback, as before', async () => {
     const trade = await insertTrade(db, { trade_type: 'buy', status: 'processing' });
     expect(summary(await apply([callback(trade.reference, { status: 'failed' })]))).toEqual([['applied', undefined]]);

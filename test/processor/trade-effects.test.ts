@@ -181,6 +181,18 @@ describe('effectOf: Relworx money rules', () => {
       { outcome: 'stale', reason: 'payment_already_received', detail: 'internal reference RWX-2 is already recorded as the payment of trade 7; this report of it changes nothing', status: 'pending' },
     ],
     [
+      'a success for an attempt an operator settled (a status the processor does not write) is stale and never the payment',
+      trade({ status: 'pending' }, { 'RWX-2': 'refunded' }),
+      relworx({}),
+      { outcome: 'stale', reason: 'payment_already_received', detail: 'internal reference RWX-2 of trade 7 is recorded as refunded; this report of it changes nothing', status: 'pending' },
+    ],
+    [
+      'an attempt an operator settled does not make another payment a second one',
+      trade({ status: 'pending' }, { 'RWX-1': 'refunded' }),
+      relworx({}),
+      { outcome: 'applied', recorded: 'mobile_money RWX-2 completed', status: 'processing' },
+    ],
+    [
       'the same attempt reported again after the trade completed is not a payment after a terminal state',
       trade({ status: 'completed' }, { 'RWX-2': 'completed' }),
       relworx({}),
