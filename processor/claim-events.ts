@@ -32,10 +32,11 @@ const identityOf = (event: DecodedEvent): Identity => ({ webhook_type: typeOf(ev
  * trade. A delivery whose trade is unknown (its body could not be read) is judged by its type:
  * it may be the replay of the same event once its cause was fixed.
  */
+const unknownTrade = (identity: Identity): boolean => identity.trade_id === null && identity.trade_reference === null;
+
 function sameEvent(a: Identity, b: Identity): boolean {
   if (a.webhook_type !== b.webhook_type) return false;
-  const unknown = (identity: Identity) => identity.trade_id === null && identity.trade_reference === null;
-  if (unknown(a) || unknown(b)) return true;
+  if (unknownTrade(a) || unknownTrade(b)) return true;
   return b.trade_reference !== null ? a.trade_reference === b.trade_reference : a.trade_id === b.trade_id;
 }
 
@@ -72,6 +73,8 @@ export function rolesInChunk(events: readonly DecodedEvent[], stored: ReadonlyMa
     const taken = owner.get(id);
     if (!taken) owner.set(id, identity);
     else if (!sameEvent(taken, identity)) return { kind: 'collision', detail: collisionDetail(id, taken) };
+    // The first delivery that names a trade tells whose the id is: a later one naming another trade collides.
+    else if (unknownTrade(taken) && !unknownTrade(identity)) owner.set(id, identity);
     const seen = deliveries.get(id);
     deliveries.set(id, (seen ?? 0) + 1);
     return seen === undefined ? { kind: 'primary' } : { kind: 'duplicate' };

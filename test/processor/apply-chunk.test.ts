@@ -454,6 +454,29 @@ describe('applying a chunk: event id collisions', () => {
     expect((await db('trades').where({ id: other.id }).first()).status).toBe('pending');
   });
 
+  it('takes the id of an unreadable delivery as the first trade named under it: a later delivery for another trade collides, never counts as a duplicate', async () => {
+    const one = await insertTrade(db, { trade_type: 'sell' });
+    const other = await insertTrade(db, { trade_type: 'sell' });
+    const unreadable: DecodedEvent = {
+      ok: false,
+      reason: 'schema_invalid',
+      detail: 'missing or invalid fields: trade_id',
+      eventId: 'trade_status:msg-unreadable-owner',
+      webhookType: 'trade_status',
+      body: '{"trade_id":"oops","status":"processing"}',
+      source: { topic: 'events', partition: 0, offset: '2001' },
+    };
+    const first = accepted('trade_status', JSON.stringify({ trade_id: one.id, status: 'processing' }), 'trade_status:msg-unreadable-owner');
+    const second = accepted('trade_status', JSON.stringify({ trade_id: other.id, status: 'processing' }), 'trade_status:msg-unreadable-owner');
+
+    expect((await apply([unreadable, first, second])).map((result) => [result.outcome, result.reason])).toEqual([
+      ['rejected', 'schema_invalid'],
+      ['applied', undefined],
+      ['rejected', 'event_id_collision'],
+    ]);
+    expect((await db('trades').where({ id: other.id }).first()).status).toBe('pending');
+  });
+
   it("processes the replay of a rejected event although another trade's event under its id comes first in the chunk", async () => {
     const other = await insertTrade(db, { trade_type: 'sell' });
     const missing = 900_000_123;
