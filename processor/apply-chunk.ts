@@ -1,9 +1,20 @@
 import type { Knex } from 'knex';
-import { claimEvents, eventIdOf, isRelworx, rolesInChunk, tradeIdOf, tradeReferenceOf, typeOf } from './claim-events';
+import { claimEvents, deliveryOf, eventIdOf, isRelworx, rolesInChunk, storedIdentities, tradeIdOf, tradeReferenceOf, typeOf } from './claim-events';
 import type { DecodedEvent } from './decode-event';
 import type { RejectionReason } from './errors';
 import { arrays } from './sql-arrays';
-import { effectOf, type Effect, type Notification, type StaleReason, type TradeRow, type TradeState, type TransactionChange } from './trade-effects';
+import {
+  ATTEMPT_STATUSES,
+  MONEY_RECORDED_RANK,
+  attemptRank,
+  effectOf,
+  type Effect,
+  type Notification,
+  type StaleReason,
+  type TradeRow,
+  type TradeState,
+  type TransactionChange,
+} from './trade-effects';
 
 export type Outcome = 'applied' | 'stale' | 'rejected' | 'duplicate';
 
@@ -20,7 +31,16 @@ export interface ApplyResult {
   readonly message?: string;
   /** An applied change's notification, as written to the outbox (committed with the change). */
   readonly notification?: OutboxEntry;
+  /**
+   * A rejection its DLQ copy already holds: a replay from the DLQ of money the trade cannot take,
+   * rejected again for the same reason and detail. Copying it again would show the same money
+   * twice to whoever refunds it.
+   */
+  readonly alreadyDeadLettered?: boolean;
 }
+
+/** Rejections whose money is recorded and whose fix is outside the processor: a replay changes them only once the trade changed. */
+const MONEY_NOT_TAKEN: ReadonlySet<string> = new Set<RejectionReason>(['payment_after_terminal', 'duplicate_payment']);
 
 export interface OutboxEntry {
   readonly id: string;
@@ -102,20 +122,28 @@ async function updateTrades(trx: Knex.Transaction, states: TradeState[]): Promis
 
 const TRANSACTION_COLUMNS = ['transaction_hash', 'payment_reference', 'provider', 'provider_reference', 'customer_reference', 'msisdn', 'amount', 'currency'] as const;
 
+/** `attemptRank` in SQL, so that the table applies the same order as the chunk in memory. */
+const sqlAttemptRank = (status: string): string =>
+  `(case ${status} ${ATTEMPT_STATUSES.map((name, rank) => `when '${name}' then ${rank}`).join(' ')} else ${ATTEMPT_STATUSES.length} end)`;
+
 /**
  * The transactions of the chunk, in two upserts whatever its size: the crypto transfer and the
  * fiat payout are one row per trade, each mobile-money attempt is a row of its own (its
  * internal reference). Changes to the same row were merged first (a statement may touch a row
- * once). An attempt that brought money is the record of it: nothing reported later about
- * that attempt changes its row. An attempt recorded again unchanged (a rejected event
- * replayed) is not written at all.
+ * once). An attempt's row only moves up in rank (`ATTEMPT_STATUSES`): a row that records money
+ * changes only to a higher rank (money the trade did not take becomes its payment when it is
+ * reopened), never by a report of the same or a lower one. An attempt recorded again unchanged
+ * (a rejected event replayed) is not written at all.
  */
 async function upsertTransactions(trx: Knex.Transaction, changes: TransactionChange[]): Promise<void> {
   const merged = new Map<string, TransactionChange>();
   for (const change of changes) {
     const key = JSON.stringify(change.kind === 'mobile_money' ? [change.trade_id, change.kind, change.provider_reference] : [change.trade_id, change.kind]);
     const previous = merged.get(key);
-    if (previous?.kind === 'mobile_money' && previous.status === 'completed') continue;
+    if (previous?.kind === 'mobile_money') {
+      const [before, after] = [attemptRank(previous.status), attemptRank(change.status)];
+      if (after < before || (after === before && before >= MONEY_RECORDED_RANK)) continue;
+    }
     const defined = Object.fromEntries(Object.entries(change).filter(([, value]) => value !== null && value !== undefined));
     merged.set(key, previous ? { ...previous, ...defined } : change);
   }
@@ -143,12 +171,14 @@ async function upsertTransactions(trx: Knex.Transaction, changes: TransactionCha
   }
   if (attempts.length > 0) {
     const { sql, bindings } = insert(attempts);
+    const [before, after] = [sqlAttemptRank('transactions.status'), sqlAttemptRank('excluded.status')];
     await trx.raw(
       `${sql}
        on conflict (trade_id, provider_reference) where kind = 'mobile_money' do update set ${update}
-       where transactions.status <> 'completed'
-         and (excluded.status, ${kept.join(', ')}, transactions.metadata || excluded.metadata)
-           is distinct from (transactions.status, ${TRANSACTION_COLUMNS.map((name) => `transactions.${name}`).join(', ')}, transactions.metadata)`,
+       where ${after} > ${before}
+          or (${after} = ${before} and ${before} < ${MONEY_RECORDED_RANK}
+              and (${kept.join(', ')}, transactions.metadata || excluded.metadata)
+                is distinct from (${TRANSACTION_COLUMNS.map((name) => `transactions.${name}`).join(', ')}, transactions.metadata))`,
       bindings,
     );
   }
@@ -168,21 +198,36 @@ async function insertOutbox(trx: Knex.Transaction, topic: string, notifications:
 }
 
 interface Settled {
-  eventId: string;
+  event: DecodedEvent;
   outcome: string;
   reason: string | null;
   detail: string | null;
   tradeId: string | null;
 }
 
-/** The final outcome of the rows that are not what the claim wrote (an applied event with its trade id). */
+/**
+ * The final outcome of the rows that are not what the claim wrote. A row describes the delivery
+ * that decided its outcome: when a copy rejected earlier (a forged amount, a body that could not
+ * be read) is followed by one that is processed, the row takes that one's body, source and trade.
+ */
 async function settle(trx: Knex.Transaction, settled: Settled[]): Promise<void> {
   if (settled.length === 0) return;
+  const deliveries = settled.map(({ event }) => deliveryOf(event));
   await trx.raw(
-    `update webhook_events w set outcome = v.outcome, reason = v.reason, reason_detail = v.detail, trade_id = coalesce(v.trade_id, w.trade_id), processed_at = now()
-     from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[]) as v(event_id, outcome, reason, detail, trade_id)
+    `update webhook_events w set outcome = v.outcome, reason = v.reason, reason_detail = v.detail, trade_id = v.trade_id, trade_reference = v.trade_reference,
+       body = v.body, topic = v.topic, partition = v.partition, "offset" = v.offset, received_at = to_timestamp(v.received_at / 1000), processed_at = now()
+     from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::int[], ?::bigint[], ?::double precision[])
+       as v(event_id, outcome, reason, detail, trade_id, trade_reference, body, topic, partition, "offset", received_at)
      where w.event_id = v.event_id`,
-    arrays(settled.map((s) => s.eventId), settled.map((s) => s.outcome), settled.map((s) => s.reason), settled.map((s) => s.detail), settled.map((s) => s.tradeId)),
+    arrays(
+      settled.map((s) => eventIdOf(s.event)),
+      settled.map((s) => s.outcome),
+      settled.map((s) => s.reason),
+      settled.map((s) => s.detail),
+      settled.map((s) => s.tradeId ?? tradeIdOf(s.event)),
+      settled.map((s) => tradeReferenceOf(s.event)),
+      ...(['body', 'topic', 'partition', 'offset', 'receivedAt'] as const).map((field) => deliveries.map((delivery) => delivery[field])),
+    ),
   );
 }
 
@@ -192,7 +237,7 @@ async function settle(trx: Knex.Transaction, settled: Settled[]): Promise<void> 
  * table. Later events of the chunk see the trade as earlier ones left it.
  */
 export async function applyChunk(trx: Knex.Transaction, events: DecodedEvent[], notificationsTopic: string): Promise<ApplyResult[]> {
-  const { roles, deliveries } = rolesInChunk(events);
+  const { roles, deliveries } = rolesInChunk(events, await storedIdentities(trx, events));
   const primary = events.filter((_, index) => roles[index]!.kind === 'primary');
   const claims = await claimEvents(trx, primary, deliveries);
   const claimed = (event: DecodedEvent) => {
@@ -205,7 +250,7 @@ export async function applyChunk(trx: Knex.Transaction, events: DecodedEvent[], 
   const { byId, byReference } = await lockTrades(trx, processable);
 
   const effects: Array<Effect | undefined> = [];
-  const latest = new Map<string, { event: DecodedEvent; effect: Effect }>();
+  const latest = new Map<string, { event: DecodedEvent; effect: Effect; primary: boolean }>();
   events.forEach((event, index) => {
     const id = eventIdOf(event);
     const role = roles[index]!.kind;
@@ -215,7 +260,7 @@ export async function applyChunk(trx: Knex.Transaction, events: DecodedEvent[], 
     if (!event.ok) effect = { outcome: 'rejected', reason: event.reason, detail: event.detail };
     else effect = effectOf(event, isRelworx(event) ? byReference.get(tradeReferenceOf(event)!) : byId.get(tradeIdOf(event)!));
     effects[index] = effect;
-    latest.set(id, { event, effect });
+    latest.set(id, { event, effect, primary: role === 'primary' });
   });
 
   const computed = effects.filter((effect): effect is Effect => effect !== undefined);
@@ -225,11 +270,11 @@ export async function applyChunk(trx: Knex.Transaction, events: DecodedEvent[], 
   const outbox = await insertOutbox(trx, notificationsTopic, applied.map((effect) => effect.notification));
   await settle(
     trx,
-    [...latest].flatMap(([id, { event, effect }]) => {
-      if (effect.outcome === 'applied' && claims.byId.get(id)!.inserted && !isRelworx(event)) return [];
+    [...latest].flatMap(([id, { event, effect, primary }]) => {
+      if (effect.outcome === 'applied' && claims.byId.get(id)!.inserted && primary && !isRelworx(event)) return [];
       const reason = effect.outcome === 'applied' ? null : effect.reason;
       const detail = effect.outcome === 'applied' ? null : effect.detail;
-      return [{ eventId: id, outcome: effect.outcome, reason, detail, tradeId: effect.tradeId ?? null }];
+      return [{ event, outcome: effect.outcome, reason, detail, tradeId: effect.tradeId ?? null }];
     }),
   );
 
@@ -242,8 +287,12 @@ export async function applyChunk(trx: Knex.Transaction, events: DecodedEvent[], 
     const effect = effects[index];
     if (!effect) return { ...base, outcome: 'duplicate' };
     switch (effect.outcome) {
-      case 'rejected':
-        return { ...base, outcome: 'rejected', reason: effect.reason, detail: effect.detail, tradeId: effect.tradeId ?? base.tradeId };
+      case 'rejected': {
+        const before = claims.byId.get(eventId)!;
+        const alreadyDeadLettered =
+          event.source.replayOf === eventId && MONEY_NOT_TAKEN.has(effect.reason) && before.previous === 'rejected' && before.reason === effect.reason && before.detail === effect.detail;
+        return { ...base, outcome: 'rejected', reason: effect.reason, detail: effect.detail, tradeId: effect.tradeId ?? base.tradeId, ...(alreadyDeadLettered ? { alreadyDeadLettered } : {}) };
+      }
       case 'stale':
         return { ...base, outcome: 'stale', reason: effect.reason, detail: effect.detail, tradeId: effect.tradeId };
       case 'applied':

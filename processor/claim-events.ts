@@ -10,7 +10,16 @@ export const tradeIdOf = (event: DecodedEvent): string | null => (event.ok && !i
 /** The trade reference of a Relworx callback (its customer reference). */
 export const tradeReferenceOf = (event: DecodedEvent): string | null => (event.ok && isRelworx(event) ? event.payload.customer_reference! : null);
 
-interface Identity {
+/** What the audit row keeps of the delivery it describes. */
+export const deliveryOf = (event: DecodedEvent) => ({
+  body: event.ok ? event.envelope.body : event.body,
+  topic: event.source.topic,
+  partition: event.source.partition,
+  offset: event.source.offset,
+  receivedAt: event.ok ? event.envelope.received_at : (event.envelope?.received_at ?? null),
+});
+
+export interface Identity {
   webhook_type: string;
   trade_id: string | null;
   trade_reference: string | null;
@@ -23,10 +32,11 @@ const identityOf = (event: DecodedEvent): Identity => ({ webhook_type: typeOf(ev
  * trade. A delivery whose trade is unknown (its body could not be read) is judged by its type:
  * it may be the replay of the same event once its cause was fixed.
  */
+const unknownTrade = (identity: Identity): boolean => identity.trade_id === null && identity.trade_reference === null;
+
 function sameEvent(a: Identity, b: Identity): boolean {
   if (a.webhook_type !== b.webhook_type) return false;
-  const unknown = (identity: Identity) => identity.trade_id === null && identity.trade_reference === null;
-  if (unknown(a) || unknown(b)) return true;
+  if (unknownTrade(a) || unknownTrade(b)) return true;
   return b.trade_reference !== null ? a.trade_reference === b.trade_reference : a.trade_id === b.trade_id;
 }
 
@@ -37,30 +47,44 @@ const collisionDetail = (eventId: string, taken: Identity): string =>
 export type Role = { kind: 'primary' } | { kind: 'duplicate' } | { kind: 'collision'; detail: string };
 
 /**
- * A chunk may carry the same event twice (a sender's retry): the first is the event, the rest
- * duplicates, counted as deliveries — unless a later one is another event under the same id.
+ * The identities of the events already stored under the chunk's ids, locked (in id order, one
+ * order for every transaction) so that they stay what the roles are judged against until commit.
  */
-export function rolesInChunk(events: readonly DecodedEvent[]): { roles: Role[]; deliveries: Map<string, number> } {
+export async function storedIdentities(trx: Knex.Transaction, events: readonly DecodedEvent[]): Promise<Map<string, Identity>> {
+  const { rows } = await trx.raw<{ rows: Array<Identity & { event_id: string }> }>(
+    'select event_id, webhook_type, trade_id, trade_reference from webhook_events where event_id = any(?::text[]) order by event_id for update',
+    arrays([...new Set(events.map(eventIdOf))]),
+  );
+  return new Map(rows.map(({ event_id, ...identity }) => [event_id, identity]));
+}
+
+/**
+ * A chunk may carry the same event twice (a sender's retry): the first is the event, the rest
+ * duplicates, counted as deliveries — unless one is another event under the same id. What an id
+ * belongs to is decided by its stored row when there is one, whatever the chunk holds before
+ * the event's own deliveries; only a new id belongs to the first of the chunk's events.
+ */
+export function rolesInChunk(events: readonly DecodedEvent[], stored: ReadonlyMap<string, Identity>): { roles: Role[]; deliveries: Map<string, number> } {
   const deliveries = new Map<string, number>();
-  const first = new Map<string, Identity>();
+  const owner = new Map<string, Identity>(stored);
   const roles = events.map((event): Role => {
     const id = eventIdOf(event);
-    const earlier = first.get(id);
-    if (!earlier) {
-      first.set(id, identityOf(event));
-      deliveries.set(id, 1);
-      return { kind: 'primary' };
-    }
-    if (!sameEvent(earlier, identityOf(event))) return { kind: 'collision', detail: collisionDetail(id, earlier) };
-    deliveries.set(id, deliveries.get(id)! + 1);
-    return { kind: 'duplicate' };
+    const identity = identityOf(event);
+    const taken = owner.get(id);
+    if (!taken) owner.set(id, identity);
+    else if (!sameEvent(taken, identity)) return { kind: 'collision', detail: collisionDetail(id, taken) };
+    // The first delivery that names a trade tells whose the id is: a later one naming another trade collides.
+    else if (unknownTrade(taken) && !unknownTrade(identity)) owner.set(id, identity);
+    const seen = deliveries.get(id);
+    deliveries.set(id, (seen ?? 0) + 1);
+    return seen === undefined ? { kind: 'primary' } : { kind: 'duplicate' };
   });
   return { roles, deliveries };
 }
 
 export interface Claims {
-  /** The claimed events: whether their row is new, and the outcome it had before. */
-  readonly byId: ReadonlyMap<string, { inserted: boolean; previous: string }>;
+  /** The claimed events: whether their row is new, and the outcome, reason and detail it had before. */
+  readonly byId: ReadonlyMap<string, { inserted: boolean; previous: string; reason: string | null; detail: string | null }>;
   /** Events whose id is already taken by another type's or another trade's event: the detail says by what. */
   readonly collisions: ReadonlyMap<string, string>;
 }
@@ -73,7 +97,7 @@ export interface Claims {
  * event is an id collision, not a duplicate.
  */
 export async function claimEvents(trx: Knex.Transaction, events: readonly DecodedEvent[], deliveries: ReadonlyMap<string, number>): Promise<Claims> {
-  const { rows } = await trx.raw<{ rows: Array<{ event_id: string; outcome: string; inserted: boolean }> }>(
+  const { rows } = await trx.raw<{ rows: Array<{ event_id: string; outcome: string; reason: string | null; reason_detail: string | null; inserted: boolean }> }>(
     `insert into webhook_events (event_id, webhook_type, trade_id, trade_reference, outcome, body, topic, partition, "offset", received_at, deliveries)
      select e.event_id, e.webhook_type, e.trade_id, e.trade_reference, 'applied', e.body, e.topic, e.partition, e.offset,
             to_timestamp(e.received_at / 1000), e.deliveries
@@ -86,21 +110,17 @@ export async function claimEvents(trx: Knex.Transaction, events: readonly Decode
               or (webhook_events.trade_id is null and webhook_events.trade_reference is null)
               or case when excluded.trade_reference is not null then webhook_events.trade_reference = excluded.trade_reference
                       else webhook_events.trade_id = excluded.trade_id end)
-     returning event_id, outcome, (xmax = 0) as inserted`,
+     returning event_id, outcome, reason, reason_detail, (xmax = 0) as inserted`,
     arrays(
       events.map(eventIdOf),
       events.map(typeOf),
       events.map(tradeIdOf),
       events.map(tradeReferenceOf),
-      events.map((event) => (event.ok ? event.envelope.body : event.body)),
-      events.map((event) => event.source.topic),
-      events.map((event) => event.source.partition),
-      events.map((event) => event.source.offset),
-      events.map((event) => (event.ok ? event.envelope.received_at : (event.envelope?.received_at ?? null))),
+      ...(['body', 'topic', 'partition', 'offset', 'receivedAt'] as const).map((field) => events.map((event) => deliveryOf(event)[field])),
       events.map((event) => deliveries.get(eventIdOf(event))!),
     ),
   );
-  const byId = new Map(rows.map((row) => [row.event_id, { inserted: row.inserted, previous: row.outcome }]));
+  const byId = new Map(rows.map((row) => [row.event_id, { inserted: row.inserted, previous: row.outcome, reason: row.reason, detail: row.reason_detail }]));
   const collisions = new Map<string, string>();
   const collided = events.map(eventIdOf).filter((id) => !byId.has(id));
   if (collided.length > 0) {

@@ -120,7 +120,7 @@ export function createWebhookConsumer(options: {
       const first = chunk[0]!.offset;
       const processed = await withRetry('apply', () => applier.apply(chunk, source), payload, first);
       if (!processed) return;
-      const rejected = processed.filter(({ result }) => result.outcome === 'rejected');
+      const rejected = processed.filter(({ result }) => result.outcome === 'rejected' && !result.alreadyDeadLettered);
       if (rejected.length > 0) {
         const send = () => sendToDeadLetters(producer, config.deadLetterTopic, source, rejected).then(() => true);
         const sent = await withRetry('dead-letter', send, payload, first);

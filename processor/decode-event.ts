@@ -9,6 +9,11 @@ export interface EventSource {
   readonly topic: string;
   readonly partition: number;
   readonly offset: string;
+  /**
+   * The event id this record was dead-lettered under, when it is a replay from the DLQ (the
+   * `dlq_event_id` header, which the replay command keeps): its copy is in the DLQ already.
+   */
+  readonly replayOf?: string;
 }
 
 export type DecodedEvent =
@@ -50,6 +55,18 @@ function isWebhookEvent(record: unknown): record is WebhookEventRecord {
   return ![event_id, webhook_type, body].some((text) => text.includes('\u0000'));
 }
 
+/** Undecodable records have no id of their own: they are recorded under this prefix and where they were read. */
+const UNDECODABLE_PREFIX = 'undecodable:';
+
+/** The `dlq_event_id` header of a record replayed from the DLQ, if it is one an event id can be. */
+function deadLetterIdOf(message: KafkaMessage): string | undefined {
+  const header = message.headers?.dlq_event_id;
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined) return undefined;
+  const text = value.toString();
+  return text.length > 0 && Buffer.byteLength(text) <= MAX_EVENT_ID_BYTES && !text.includes('\u0000') ? text : undefined;
+}
+
 /**
  * Reads one record of webhook-events: the envelope through the registry (Confluent wire format),
  * then the raw body, parsed losslessly and validated against its type's Avro schema. A record
@@ -58,13 +75,16 @@ function isWebhookEvent(record: unknown): record is WebhookEventRecord {
  * judge — a schema id the registry does not know (yet) among them, so it is retried, never
  * dead-lettered.
  */
-export async function decodeEvent(registry: SchemaRegistry, message: KafkaMessage, source: EventSource): Promise<DecodedEvent> {
+export async function decodeEvent(registry: SchemaRegistry, message: KafkaMessage, delivered: EventSource): Promise<DecodedEvent> {
   const value = message.value;
+  const replayOf = deadLetterIdOf(message);
+  const source: EventSource = replayOf === undefined ? delivered : { ...delivered, replayOf };
   const undecodable = (detail: string): DecodedEvent => ({
     ok: false,
     reason: 'undecodable_envelope',
     detail,
-    eventId: `undecodable:${source.topic}:${source.partition}:${source.offset}`,
+    // A replayed record keeps the id it was first recorded under: it is the same record, not a new one.
+    eventId: replayOf?.startsWith(UNDECODABLE_PREFIX) ? replayOf : `${UNDECODABLE_PREFIX}${delivered.topic}:${delivered.partition}:${delivered.offset}`,
     webhookType: 'unknown',
     body: value ? value.toString('base64') : '',
     source,

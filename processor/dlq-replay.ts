@@ -62,9 +62,16 @@ async function readToEnd(kafka: Kafka, topic: string): Promise<KafkaMessage[]> {
 }
 
 /**
- * Re-publishes dead-lettered envelopes to webhook-events, unchanged (without the dlq_ headers),
- * after an operator fixed the cause. They take the normal path: an event that was applied in
- * the meantime is a duplicate there, so replaying twice applies once.
+ * The one `dlq_` header a replayed record keeps: the id it was dead-lettered under, so that an
+ * undecodable record keeps its id (it has none of its own) and an unchanged rejection is known
+ * to be in the DLQ already.
+ */
+const KEPT_HEADER = 'dlq_event_id';
+
+/**
+ * Re-publishes dead-lettered envelopes to webhook-events, unchanged (without the dlq_ headers
+ * but `dlq_event_id`), after an operator fixed the cause. They take the normal path: an event
+ * that was applied in the meantime is a duplicate there, so replaying twice applies once.
  */
 export async function replayDeadLetters(options: {
   kafka: Kafka;
@@ -100,7 +107,7 @@ export async function replayDeadLetters(options: {
       messages: [...latest.values()].map((message) => ({
         key: message.key,
         value: message.value,
-        headers: Object.fromEntries(Object.entries(message.headers ?? {}).filter(([name]) => !name.startsWith('dlq_'))) as IHeaders,
+        headers: Object.fromEntries(Object.entries(message.headers ?? {}).filter(([name]) => name === KEPT_HEADER || !name.startsWith('dlq_'))) as IHeaders,
       })),
     });
   } finally {

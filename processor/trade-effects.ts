@@ -30,6 +30,27 @@ export interface TradeState {
   payments: Map<string, string>;
 }
 
+/**
+ * The statuses the processor gives a mobile-money attempt's row, in the only order a row moves
+ * through them. `failed`: the attempt failed. `unverified`: Relworx reported money received, but
+ * not for the trade's amount and currency, or not for a buy trade (the amount is not signed);
+ * the row keeps what it claimed. `unapplied`: money was received that the trade did not take (it
+ * was finished, or already paid), for an operator to refund or reopen the trade for.
+ * `completed`: the payment the trade took, at most one per trade. A status the processor does not
+ * write (one an operator set) ranks above them all, so such a row is never changed.
+ */
+export const ATTEMPT_STATUSES = ['failed', 'unverified', 'unapplied', 'completed'] as const;
+export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
+
+export function attemptRank(status: string | undefined): number {
+  if (status === undefined) return -1;
+  const rank = ATTEMPT_STATUSES.indexOf(status as AttemptStatus);
+  return rank === -1 ? ATTEMPT_STATUSES.length : rank;
+}
+
+/** From this rank on a row records money: a later report of the same rank does not change it. */
+export const MONEY_RECORDED_RANK = attemptRank('unapplied');
+
 export type TransactionKind = 'crypto_transfer' | 'fiat_payment' | 'mobile_money';
 
 export interface TransactionChange {
@@ -121,21 +142,37 @@ function completionTransaction(event: AcceptedEvent, trade: TradeRow, status: Tr
   }
 }
 
-/** One Relworx attempt's own record, keyed by its internal reference. */
-function paymentAttempt(event: AcceptedEvent, trade: TradeRow, status: 'completed' | 'failed'): TransactionChange {
+/**
+ * One Relworx attempt's own record, keyed by its internal reference; the chunk's later events see
+ * it (a row only moves up in rank, in memory as in the table).
+ */
+function paymentAttempt(event: AcceptedEvent, state: TradeState, status: AttemptStatus): TransactionChange {
   const { payload } = event;
+  const trade = state.row;
+  const reference = payload.internal_reference!;
+  if (attemptRank(status) > attemptRank(state.payments.get(reference))) state.payments.set(reference, status);
   return {
     trade_id: trade.id,
     kind: 'mobile_money',
     status,
     provider: payload.provider,
-    provider_reference: payload.internal_reference,
+    provider_reference: reference,
     customer_reference: payload.customer_reference,
     msisdn: payload.msisdn,
     amount: payload.amount,
-    currency: payload.currency ?? trade.fiat_currency,
+    currency: currencyOf(payload.currency, trade, status),
     metadata: JSON.stringify({ charge: payload.charge, message: payload.message, completed_at: payload.completed_at }),
   };
+}
+
+/** ISO 4217 codes: `ugx` and ` UGX` name the same currency as `UGX`. */
+const isoCode = (currency: string): string => currency.trim().toUpperCase();
+
+/** An unverified attempt keeps the currency it claimed, as evidence; one that matched is in the trade's. */
+function currencyOf(claimed: string | null | undefined, trade: TradeRow, status: AttemptStatus): string | null | undefined {
+  if (status === 'unverified') return claimed;
+  if (status === 'failed') return claimed ?? trade.fiat_currency;
+  return trade.fiat_currency;
 }
 
 /** Applies `status` to the trade (mutating `state`) and describes the change. */
@@ -176,41 +213,58 @@ function paymentMismatch(event: AcceptedEvent, trade: TradeRow): string | undefi
   if (currency == null) return `Relworx success for trade ${trade.id} carries no currency`;
   if (trade.fiat_amount === null || trade.fiat_currency === null) return `trade ${trade.id} has no fiat amount and currency to check the Relworx payment against`;
   if (normalizeDecimal(amount) !== normalizeDecimal(trade.fiat_amount)) return `Relworx amount ${amount} differs from trade amount ${normalizeDecimal(trade.fiat_amount)}`;
-  if (currency !== trade.fiat_currency) return `Relworx currency ${currency} differs from trade currency ${trade.fiat_currency}`;
+  if (isoCode(currency) !== isoCode(trade.fiat_currency)) return `Relworx currency ${currency} differs from trade currency ${trade.fiat_currency}`;
   return undefined;
 }
 
 /**
  * The money rules of a Relworx callback. Every attempt is recorded under its internal
  * reference; a success is never dropped (applied, or recorded and rejected for an operator to
- * refund); a failure never fails a trade that was paid.
+ * refund); a failure never fails a trade that was paid. Only the attempt the trade took is its
+ * payment: money it did not take is `unapplied`, and never makes another payment a second one.
+ * An `unverified` attempt does: Relworx signed that it received money for the trade, of an
+ * amount that could not be checked, and the trade must not take a second payment unseen.
  */
 function relworxEffect(event: AcceptedEvent, state: TradeState): Effect {
   const trade = state.row;
   const reference = event.payload.internal_reference!;
-  const paidBy = (other: boolean) => [...state.payments].find(([attempt, status]) => status === 'completed' && !(other && attempt === reference))?.[0];
+  /** An attempt recorded with `status`, other than `except`. */
+  const recorded = (status: AttemptStatus, except?: string) => [...state.payments].find(([attempt, recorded]) => recorded === status && attempt !== except)?.[0];
   if (event.payload.status === 'success') {
+    // The same attempt again under another event id (another signature scheme, a resend): its
+    // money is recorded and the trade was told; whatever this copy claims changes nothing.
+    const settled = state.payments.get(reference);
+    if (settled === 'completed') {
+      const detail = `internal reference ${reference} is already recorded as the payment of trade ${trade.id}; this report of it changes nothing`;
+      return { outcome: 'stale', reason: 'payment_already_received', detail, tradeId: trade.id };
+    }
+    // An operator settled this attempt's money (refunded it, say): a replay must not make it the trade's payment.
+    if (attemptRank(settled) === ATTEMPT_STATUSES.length) {
+      const detail = `internal reference ${reference} of trade ${trade.id} is recorded as ${settled}; this report of it changes nothing`;
+      return { outcome: 'stale', reason: 'payment_already_received', detail, tradeId: trade.id };
+    }
     const mismatch = paymentMismatch(event, trade);
-    if (mismatch) return { outcome: 'rejected', reason: 'amount_mismatch', detail: mismatch, tradeId: trade.id };
-    const transaction = paymentAttempt(event, trade, 'completed');
-    // Another attempt's money: whichever came first, this one is not the trade's only payment.
-    const earlier = paidBy(true);
-    state.payments.set(reference, 'completed');
+    if (mismatch) return { outcome: 'rejected', reason: 'amount_mismatch', detail: mismatch, tradeId: trade.id, transaction: paymentAttempt(event, state, 'unverified') };
+    const earlier = recorded('completed', reference);
     if (earlier !== undefined) {
       const detail = `trade ${trade.id} was already paid by internal reference ${earlier}; ${reference} is a second payment: refund it`;
-      return { outcome: 'rejected', reason: 'duplicate_payment', detail, tradeId: trade.id, transaction };
+      return { outcome: 'rejected', reason: 'duplicate_payment', detail, tradeId: trade.id, transaction: paymentAttempt(event, state, 'unapplied') };
     }
     if (isTerminal(trade.status)) {
       const action = trade.status === 'completed' ? 'reconcile it with the trade' : 'refund or reopen';
       const detail = `money was received for trade ${trade.id} which is ${trade.status}: ${action}`;
-      return { outcome: 'rejected', reason: 'payment_after_terminal', detail, tradeId: trade.id, transaction };
+      return { outcome: 'rejected', reason: 'payment_after_terminal', detail, tradeId: trade.id, transaction: paymentAttempt(event, state, 'unapplied') };
     }
-    return apply(event, state, 'processing', transaction);
+    const unverified = recorded('unverified', reference);
+    if (unverified !== undefined) {
+      const detail = `trade ${trade.id} has a payment under internal reference ${unverified} whose amount could not be verified; ${reference} is a second payment: refund one of them`;
+      return { outcome: 'rejected', reason: 'duplicate_payment', detail, tradeId: trade.id, transaction: paymentAttempt(event, state, 'unapplied') };
+    }
+    return apply(event, state, 'processing', paymentAttempt(event, state, 'completed'));
   }
-  const transaction = paymentAttempt(event, trade, 'failed');
-  const paid = paidBy(false);
+  const paid = recorded('completed');
   // The attempt that brought the money keeps its record even if a failure is reported for it later.
-  if (state.payments.get(reference) !== 'completed') state.payments.set(reference, 'failed');
+  const transaction = paymentAttempt(event, state, 'failed');
   if (paid !== undefined) {
     const detail = `trade ${trade.id} was paid by internal reference ${paid}; the failed attempt ${reference} does not fail it`;
     return { outcome: 'stale', reason: 'payment_already_received', detail, tradeId: trade.id, transaction };
@@ -235,7 +289,10 @@ export function effectOf(event: AcceptedEvent, state: TradeState | undefined): E
   const trade = state.row;
   const requiredType = TRADE_TYPE_OF[envelope.webhook_type];
   if (requiredType && trade.trade_type !== requiredType) {
-    return { outcome: 'rejected', reason: 'type_mismatch', detail: `${envelope.webhook_type} webhook for ${trade.trade_type} trade ${trade.id}`, tradeId: trade.id };
+    const detail = `${envelope.webhook_type} webhook for ${trade.trade_type} trade ${trade.id}`;
+    // Relworx signed that money was received for this trade's reference: recorded, never only dead-lettered.
+    const received = envelope.webhook_type === 'relworx_payment' && payload.status === 'success';
+    return { outcome: 'rejected', reason: 'type_mismatch', detail, tradeId: trade.id, transaction: received ? paymentAttempt(event, state, 'unverified') : undefined };
   }
   if (envelope.webhook_type === 'relworx_payment') return relworxEffect(event, state);
 

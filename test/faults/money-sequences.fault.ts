@@ -16,12 +16,14 @@ const CRYPTO = { amount: '0.001', currency: 'BTC' };
 
 /**
  * One generated webhook. Relworx attempts vary in status, internal reference (several
- * attempts may share one: its retries) and in the unsigned amount and currency. Other senders
+ * attempts may share one: its retries), in the unsigned amount and currency, and in the
+ * signature scheme they came under (Relworx's own or Standard Webhooks: the same callback
+ * then has another event id). Other senders
  * report what cannot fail a paid trade on their own authority: a failed transfer or an
  * operator's `failed` would, and are not what these rules are about.
  */
 type Step =
-  | { kind: 'relworx'; status: 'success' | 'failed'; reference: string; amount: 'right' | 'absent' | 'wrong'; currency: 'right' | 'absent' }
+  | { kind: 'relworx'; status: 'success' | 'failed'; reference: string; amount: 'right' | 'absent' | 'wrong'; currency: 'right' | 'absent'; scheme: 'relworx' | 'standard' }
   | { kind: 'buy_completion' }
   | { kind: 'trade_status'; status: 'processing' | 'completed' | 'cancelled' };
 
@@ -32,18 +34,47 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       kind: fc.constant('relworx' as const),
       status: fc.constantFrom('success' as const, 'failed' as const),
       reference: fc.constantFrom('RWX-1', 'RWX-2', 'RWX-3'),
-      amount: fc.constantFrom('right' as const, 'absent' as const, 'wrong' as const),
-      currency: fc.constantFrom('right' as const, 'absent' as const),
+      // Mostly right: sequences of several genuine payments are where the rules meet.
+      amount: fc.oneof({ weight: 3, arbitrary: fc.constant('right' as const) }, fc.constant('absent' as const), fc.constant('wrong' as const)),
+      currency: fc.oneof({ weight: 3, arbitrary: fc.constant('right' as const) }, fc.constant('absent' as const)),
+      scheme: fc.constantFrom('relworx' as const, 'standard' as const),
     }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'buy_completion' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('trade_status' as const), status: fc.constantFrom('processing' as const, 'completed' as const, 'cancelled' as const) }) },
 );
 
-const scenario = fc.record({ initial: fc.constantFrom('pending', 'processing'), steps: fc.array(step, { minLength: 1, maxLength: 8 }) });
+/** A resend is the latest Relworx callback before it again, under the other signature scheme (so under another event id). */
+function resendUnderOtherScheme(drawn: Array<Step | { kind: 'resend' }>): Step[] {
+  const steps: Step[] = [];
+  for (const s of drawn) {
+    if (s.kind !== 'resend') steps.push(s);
+    else {
+      const last = [...steps].reverse().find((earlier): earlier is Extract<Step, { kind: 'relworx' }> => earlier.kind === 'relworx');
+      if (last) steps.push({ ...last, scheme: last.scheme === 'relworx' ? 'standard' : 'relworx' });
+    }
+  }
+  return steps;
+}
+
+const scenario = fc.record({
+  initial: fc.constantFrom('pending', 'processing'),
+  steps: fc
+    .array(fc.oneof({ weight: 6, arbitrary: step }, { weight: 1, arbitrary: fc.constant({ kind: 'resend' as const }) }), { minLength: 1, maxLength: 8 })
+    .map(resendUnderOtherScheme)
+    .filter((steps) => steps.length > 0),
+});
 
 const isPayment = (s: Step): s is Extract<Step, { kind: 'relworx' }> & { status: 'success' } => s.kind === 'relworx' && s.status === 'success';
 const isValidPayment = (s: Step): boolean => isPayment(s) && s.amount === 'right' && s.currency === 'right';
+
+/**
+ * The event id of a Relworx callback: its copies under one scheme share it whatever amount they
+ * carry; under Standard Webhooks it is the sender's webhook-id, another id.
+ */
+const relworxIdOf = (trade: { reference: string }, reference: string, status: string, scheme: string) =>
+  `relworx_payment:${trade.reference}:${reference}:${status}${scheme === 'standard' ? ':standard' : ''}`;
+const successIdsOf = (trade: { reference: string }, reference: string) => ['relworx', 'standard'].map((scheme) => relworxIdOf(trade, reference, 'success', scheme));
 
 /**
  * The envelope the receiver would write. Ids follow its rule: a Relworx callback's id covers
@@ -56,7 +87,7 @@ function envelopeOf(s: Step, trade: { id: string; reference: string }) {
       const body: Record<string, unknown> = { status: s.status, customer_reference: trade.reference, internal_reference: s.reference, provider: 'MTN_UGANDA' };
       if (s.amount !== 'absent') body.amount = s.amount === 'right' ? Number(FIAT.amount) : 49_000;
       if (s.currency !== 'absent') body.currency = FIAT.currency;
-      return { key: trade.reference, envelope: envelopeFor('relworx_payment', JSON.stringify(body), `relworx_payment:${trade.reference}:${s.reference}:${s.status}`) };
+      return { key: trade.reference, envelope: envelopeFor('relworx_payment', JSON.stringify(body), relworxIdOf(trade, s.reference, s.status, s.scheme)) };
     }
     case 'buy_completion': {
       const body = `{"trade_id":${trade.id},"status":"completed","transaction_hash":"0x${trade.id}","crypto_amount":${CRYPTO.amount}}`;
@@ -187,23 +218,56 @@ describe('faults: Relworx payment sequences in every order', () => {
         // (the test's history, across transactions) ...
         const paidAt = first.history.findIndex((entry) => /^transaction mobile_money \S+ completed$/.test(entry.entry));
         if (paidAt >= 0) expect(first.history.slice(paidAt).filter((entry) => / -> failed /.test(entry.entry))).toEqual([]);
-        // ... and within one: only a Relworx failure can fail these trades, so a failed trade saw
-        // its first Relworx failure before any payment it could have taken.
+        // ... and within one: only a Relworx failure can fail these trades, so a failed trade took
+        // no payment, and saw its first Relworx failure before any payment it could have taken (one
+        // that no unverified success of another attempt came before: that makes it a second payment).
+        const attempts: Array<{ provider_reference: string; status: string }> = first.transactions.filter((t: { kind: string }) => t.kind === 'mobile_money');
         if (first.trade.status === 'failed') {
+          expect(attempts.filter((t) => t.status === 'completed')).toEqual([]);
           const firstFailure = steps.findIndex((s) => s.kind === 'relworx' && s.status === 'failed');
-          expect(steps.slice(0, firstFailure).filter(isValidPayment)).toEqual([]);
+          const takeable = (s: Step, index: number) =>
+            isValidPayment(s) && !steps.slice(0, index).some((before) => isPayment(before) && !isValidPayment(before) && before.reference !== (s as Extract<Step, { kind: 'relworx' }>).reference);
+          expect(steps.slice(0, firstFailure).filter(takeable)).toEqual([]);
         }
 
-        // Every attempt that carried the trade's money has exactly one row, completed; no other attempt has a completed row.
-        const paidReferences = [...new Set(steps.filter(isValidPayment).map((s) => (s as Extract<Step, { kind: 'relworx' }>).reference))].sort();
-        const attempts = first.transactions.filter((t: { kind: string }) => t.kind === 'mobile_money');
-        for (const reference of paidReferences) expect(attempts.filter((t: { provider_reference: string }) => t.provider_reference === reference).map((t: { status: string }) => t.status)).toEqual(['completed']);
-        expect(attempts.filter((t: { status: string }) => t.status === 'completed').map((t: { provider_reference: string }) => t.provider_reference).sort()).toEqual(paidReferences);
-        expect(new Set(attempts.map((t: { provider_reference: string }) => t.provider_reference)).size).toBe(attempts.length);
+        // Every attempt that carried the trade's money has exactly one row, which records the money:
+        // `completed` when its callback was applied (the trade's payment, one at most), `unapplied`
+        // when the trade did not take it; no other attempt records money. An attempt whose every
+        // success claimed another amount or none is recorded `unverified`.
+        const referenceOf = (s: Step) => (s as Extract<Step, { kind: 'relworx' }>).reference;
+        const paidReferences = [...new Set(steps.filter(isValidPayment).map(referenceOf))].sort();
+        const claimedReferences = [...new Set(steps.filter(isPayment).map(referenceOf))].filter((reference) => !paidReferences.includes(reference)).sort();
+        const statusOf = (reference: string) => attempts.filter((t) => t.provider_reference === reference).map((t) => t.status);
+        const applied = new Set((await db('webhook_events').whereIn('event_id', eventIds).where({ outcome: 'applied' })).map((row) => row.event_id as string));
+        for (const reference of paidReferences) {
+          const took = successIdsOf(trade, reference).some((id) => applied.has(id));
+          expect([reference, statusOf(reference)]).toEqual([reference, [took ? 'completed' : 'unapplied']]);
+        }
+        expect(attempts.filter((t) => ['completed', 'unapplied'].includes(t.status)).map((t) => t.provider_reference).sort()).toEqual(paidReferences);
+        expect(attempts.filter((t) => t.status === 'completed').length).toBeLessThanOrEqual(1);
+        expect(attempts.filter((t) => t.status === 'unverified').map((t) => t.provider_reference).sort()).toEqual(claimedReferences);
+        expect(new Set(attempts.map((t) => t.provider_reference)).size).toBe(attempts.length);
 
-        // Every payment either moved the trade (its notification was published) or was dead-lettered.
+        // Money the trade did not take is never counted as its payment: a second payment or a
+        // failure that did not fail the trade names an attempt that is the payment (or, for a
+        // second payment, was unverified then and may have been verified since).
+        const reasons = await db('webhook_events').whereIn('event_id', eventIds).whereIn('reason', ['duplicate_payment', 'payment_already_received']);
+        for (const { reason, reason_detail } of reasons) {
+          const payer = /internal reference (\S+?)[;\s]/.exec(reason_detail)![1]!;
+          const counted = reason === 'duplicate_payment' ? ['completed', 'unverified'] : ['completed'];
+          expect([reason_detail, statusOf(payer).filter((status) => counted.includes(status))]).toEqual([reason_detail, statusOf(payer)]);
+          expect(statusOf(payer)).toHaveLength(1);
+        }
+
+        // Every payment either moved the trade (its notification was published) or was
+        // dead-lettered, unless it was another copy of the attempt already recorded as the payment
+        // (stale, named above). The trade was told of its payment once, whatever the copies.
         const paymentIds = [...new Set(steps.flatMap((s, index) => (isPayment(s) ? [events[index]!.envelope.event_id] : [])))];
-        expect(await handled(paymentIds)).toEqual(paymentIds.map((id) => ({ id, handled: true })));
+        const copies = new Set((await db('webhook_events').whereIn('event_id', paymentIds).where({ outcome: 'stale', reason: 'payment_already_received' })).map((row) => row.event_id as string));
+        const reported = paymentIds.filter((id) => !copies.has(id));
+        expect(await handled(reported)).toEqual(reported.map((id) => ({ id, handled: true })));
+        const successIds = new Set(paidReferences.flatMap((reference) => successIdsOf(trade, reference)));
+        expect(first.outbox.filter((row: { event_id: string }) => successIds.has(row.event_id))).toHaveLength(attempts.filter((t) => t.status === 'completed').length);
 
         // The agreed amounts are never overwritten.
         expect([first.trade.crypto_amount, first.trade.fiat_amount]).toEqual(['0.001000000000000000', '50000.000000000000000000']);

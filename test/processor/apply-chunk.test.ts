@@ -154,7 +154,7 @@ describe('applying a chunk: Relworx money rules', () => {
     expect(summary(results)).toEqual([['rejected', 'payment_after_terminal']]);
     expect(results[0]!.detail).toBe(`money was received for trade ${trade.id} which is failed: refund or reopen`);
     expect((await db('trades').where({ id: trade.id }).first()).status).toBe('failed');
-    expect(await attempts(trade.id)).toEqual([['RWX-1', 'failed'], ['RWX-2', 'completed']]);
+    expect(await attempts(trade.id)).toEqual([['RWX-1', 'failed'], ['RWX-2', 'unapplied']]);
     expect(await row(paid)).toEqual(expect.objectContaining({ outcome: 'rejected', reason: 'payment_after_terminal', reason_detail: results[0]!.detail }));
   });
 
@@ -208,6 +208,28 @@ describe('applying a chunk: Relworx money rules', () => {
     expect(await attempts(trade.id)).toEqual([['RWX-1', 'completed']]);
   });
 
+  it('keeps in the audit row the genuine copy that was applied, not the copy rejected before it for its amount', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy' });
+    const forged = callback(trade.reference, { amount: 1 });
+    const genuine = callback(trade.reference, {});
+    if (!forged.ok || !genuine.ok) throw new Error('test events must decode');
+    genuine.envelope.received_at = forged.envelope.received_at + 5000;
+
+    expect(summary(await apply([forged]))).toEqual([['rejected', 'amount_mismatch']]);
+    expect(summary(await apply([genuine]))).toEqual([['applied', undefined]]);
+    expect(await row(genuine)).toEqual(
+      expect.objectContaining({
+        outcome: 'applied',
+        body: genuine.envelope.body,
+        offset: genuine.source.offset,
+        received_at: new Date(genuine.envelope.received_at),
+        trade_id: String(trade.id),
+        trade_reference: trade.reference,
+        deliveries: 2,
+      }),
+    );
+  });
+
   it('records a second payment with another internal reference and rejects it as duplicate_payment', async () => {
     const trade = await insertTrade(db, { trade_type: 'buy' });
     const results = await apply([callback(trade.reference, { internal_reference: 'RWX-1' }), callback(trade.reference, { internal_reference: 'RWX-2' })]);
@@ -216,7 +238,76 @@ describe('applying a chunk: Relworx money rules', () => {
       ['rejected', 'duplicate_payment'],
     ]);
     expect(results[1]!.detail).toBe(`trade ${trade.id} was already paid by internal reference RWX-1; RWX-2 is a second payment: refund it`);
-    expect(await attempts(trade.id)).toEqual([['RWX-1', 'completed'], ['RWX-2', 'completed']]);
+    expect(await attempts(trade.id)).toEqual([['RWX-1', 'completed'], ['RWX-2', 'unapplied']]);
+  });
+
+  it('never calls a payment the trade did not take its payment: two payments after a failure are each payment_after_terminal, replays included', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy' });
+    const first = callback(trade.reference, { internal_reference: 'RWX-1' });
+    const second = callback(trade.reference, { internal_reference: 'RWX-2' });
+    const detail = `money was received for trade ${trade.id} which is failed: refund or reopen`;
+    await apply([callback(trade.reference, { internal_reference: 'RWX-0', status: 'failed' })]);
+
+    for (const round of ['first', 'replayed']) {
+      const results = [...(await apply([first])), ...(await apply([second]))];
+      expect([round, results.map((result) => [result.outcome, result.reason, result.detail])]).toEqual([
+        round,
+        [
+          ['rejected', 'payment_after_terminal', detail],
+          ['rejected', 'payment_after_terminal', detail],
+        ],
+      ]);
+    }
+    expect(await attempts(trade.id)).toEqual([['RWX-0', 'failed'], ['RWX-1', 'unapplied'], ['RWX-2', 'unapplied']]);
+    expect((await db('trades').where({ id: trade.id }).first()).status).toBe('failed');
+  });
+
+  it('applies a payment replayed after its trade was reopened, although another payment the trade did not take exists', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy' });
+    const first = callback(trade.reference, { internal_reference: 'RWX-1' });
+    const second = callback(trade.reference, { internal_reference: 'RWX-2' });
+    await apply([callback(trade.reference, { internal_reference: 'RWX-0', status: 'failed' })]);
+    await apply([first]);
+    await apply([second]);
+
+    await db('trades').where({ id: trade.id }).update({ status: 'pending' });
+    expect(summary(await apply([first]))).toEqual([['applied', undefined]]);
+    expect((await db('trades').where({ id: trade.id }).first()).status).toBe('processing');
+    expect(await row(first)).toEqual(expect.objectContaining({ outcome: 'applied', reason: null, reason_detail: null }));
+    const replayed = await apply([second]);
+    expect(replayed.map((result) => [result.reason, result.detail])).toEqual([
+      ['duplicate_payment', `trade ${trade.id} was already paid by internal reference RWX-1; RWX-2 is a second payment: refund it`],
+    ]);
+    expect(await attempts(trade.id)).toEqual([['RWX-0', 'failed'], ['RWX-1', 'completed'], ['RWX-2', 'unapplied']]);
+  });
+
+  it('takes the same attempt under a second event id as stale payment_already_received: no second notification, no payment after its completion', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy' });
+    const body = { customer_reference: trade.reference, internal_reference: 'RWX-1', status: 'success', amount: 50000, currency: 'UGX' };
+    const signed = accepted('relworx_payment', JSON.stringify(body), `relworx_payment:${trade.reference}:RWX-1:signed`);
+    const standard = accepted('relworx_payment', JSON.stringify(body), 'relworx_payment:msg_standard_1');
+    const later = accepted('relworx_payment', JSON.stringify(body), 'relworx_payment:msg_standard_2');
+    const detail = `internal reference RWX-1 is already recorded as the payment of trade ${trade.id}; this report of it changes nothing`;
+
+    expect(summary(await apply([signed]))).toEqual([['applied', undefined]]);
+    expect((await apply([standard])).map((result) => [result.outcome, result.reason, result.detail])).toEqual([['stale', 'payment_already_received', detail]]);
+    await apply([accepted('buy_completion', JSON.stringify({ trade_id: trade.id, status: 'completed', transaction_hash: '0x1' }))]);
+    expect((await apply([later])).map((result) => [result.outcome, result.reason])).toEqual([['stale', 'payment_already_received']]);
+
+    expect(await db('outbox').whereIn('event_id', [idOf(signed), idOf(standard), idOf(later)])).toHaveLength(1);
+    expect(await attempts(trade.id)).toEqual([['RWX-1', 'completed']]);
+  });
+
+  it('never makes an attempt an operator marked refunded the payment of its reopened trade when its event is replayed', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy', status: 'cancelled' });
+    const late = callback(trade.reference, { internal_reference: 'RWX-1' });
+    expect(summary(await apply([late]))).toEqual([['rejected', 'payment_after_terminal']]);
+    await db('transactions').where({ trade_id: trade.id, provider_reference: 'RWX-1' }).update({ status: 'refunded' });
+    await db('trades').where({ id: trade.id }).update({ status: 'pending' });
+
+    expect(summary(await apply([late]))).toEqual([['stale', 'payment_already_received']]);
+    expect((await db('trades').where({ id: trade.id }).first()).status).toBe('pending');
+    expect(await attempts(trade.id)).toEqual([['RWX-1', 'refunded']]);
   });
 
   it('fails an unpaid trade on a failed callback, as before', async () => {
@@ -235,7 +326,76 @@ describe('applying a chunk: Relworx money rules', () => {
     expect(summary(await apply([stripped]))).toEqual([['rejected', 'amount_mismatch']]);
     expect(await row(stripped)).toEqual(expect.objectContaining({ reason: 'amount_mismatch', reason_detail: `Relworx success for trade ${trade.id} carries no amount`, deliveries: 2 }));
     expect((await db('trades').where({ id: trade.id }).first()).status).toBe('pending');
-    expect(await attempts(trade.id)).toEqual([]);
+    expect(await attempts(trade.id)).toEqual([['RWX-1', 'unverified']]);
+  });
+
+  it('records a success rejected for its amount as an unverified attempt, with the amount and currency it claimed', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy' });
+    expect(summary(await apply([callback(trade.reference, { amount: 49000, currency: 'KES' })]))).toEqual([['rejected', 'amount_mismatch']]);
+    expect(await db('transactions').where({ trade_id: trade.id })).toEqual([
+      expect.objectContaining({ kind: 'mobile_money', provider_reference: 'RWX-1', status: 'unverified', amount: '49000.000000000000000000', currency: 'KES' }),
+    ]);
+  });
+
+  it('records a Relworx success for a sell trade as an unverified attempt of that trade', async () => {
+    const trade = await insertTrade(db, { trade_type: 'sell' });
+    expect(summary(await apply([callback(trade.reference, {})]))).toEqual([['rejected', 'type_mismatch']]);
+    expect(await attempts(trade.id)).toEqual([['RWX-1', 'unverified']]);
+    expect((await db('trades').where({ id: trade.id }).first()).status).toBe('pending');
+  });
+
+  it('takes a payment under another reference than an unverified one as a second payment, and the genuine copy of the unverified one as the payment', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy' });
+    const unverified = callback(trade.reference, { internal_reference: 'RWX-1', amount: 49000 });
+    const other = callback(trade.reference, { internal_reference: 'RWX-2' });
+    await apply([unverified]);
+
+    const results = await apply([other]);
+    expect(results.map((result) => [result.reason, result.detail])).toEqual([
+      ['duplicate_payment', `trade ${trade.id} has a payment under internal reference RWX-1 whose amount could not be verified; RWX-2 is a second payment: refund one of them`],
+    ]);
+    expect((await db('trades').where({ id: trade.id }).first()).status).toBe('pending');
+
+    expect(summary(await apply([callback(trade.reference, { internal_reference: 'RWX-1' })]))).toEqual([['applied', undefined]]);
+    expect(await attempts(trade.id)).toEqual([['RWX-1', 'completed'], ['RWX-2', 'unapplied']]);
+    expect((await db('transactions').where({ trade_id: trade.id, provider_reference: 'RWX-1' }).first()).amount).toBe('50000.000000000000000000');
+  });
+
+  it('compares currencies as ISO codes, whatever their case and surrounding spaces', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy' });
+    expect(summary(await apply([callback(trade.reference, { currency: ' ugx' })]))).toEqual([['applied', undefined]]);
+    expect(await db('transactions').where({ trade_id: trade.id })).toEqual([expect.objectContaining({ status: 'completed', currency: 'UGX' })]);
+  });
+});
+
+describe('applying a chunk: the audit row', () => {
+  let db: Knex;
+  beforeAll(async () => {
+    ({ db } = await migratedDatabase());
+  });
+
+  const apply = (events: DecodedEvent[]) => db.transaction((trx) => applyChunk(trx, events, 'notifications'));
+
+  it('describes the valid delivery applied right behind an unreadable one under the same id in the chunk', async () => {
+    const trade = await insertTrade(db, { trade_type: 'sell' });
+    const unreadable: DecodedEvent = {
+      ok: false,
+      reason: 'schema_invalid',
+      detail: 'missing or invalid fields: trade_id',
+      eventId: 'trade_status:msg-unreadable-first',
+      webhookType: 'trade_status',
+      body: '{"trade_id":"oops","status":"processing"}',
+      source: { topic: 'events', partition: 0, offset: '1001' },
+    };
+    const valid = accepted('trade_status', JSON.stringify({ trade_id: trade.id, status: 'processing' }), 'trade_status:msg-unreadable-first');
+
+    expect((await apply([unreadable, valid])).map((result) => [result.outcome, result.reason])).toEqual([
+      ['rejected', 'schema_invalid'],
+      ['applied', undefined],
+    ]);
+    expect(await db('webhook_events').where({ event_id: idOf(valid) }).first()).toEqual(
+      expect.objectContaining({ outcome: 'applied', trade_id: String(trade.id), body: (valid as { envelope: { body: string } }).envelope.body, offset: valid.source.offset }),
+    );
   });
 });
 
@@ -275,5 +435,61 @@ describe('applying a chunk: event id collisions', () => {
     ]);
     expect(await db('webhook_events').where({ event_id: 'msg_chunk' }).first()).toEqual(expect.objectContaining({ trade_id: String(one.id), deliveries: 2 }));
     expect((await db('trades').where({ id: other.id }).first()).status).toBe('processing');
+  });
+
+  it("judges an id already stored by its row: a retry queued behind another trade's event under that id is the duplicate, the other the collision", async () => {
+    const one = await insertTrade(db, { trade_type: 'sell' });
+    const other = await insertTrade(db, { trade_type: 'sell' });
+    const event = accepted('trade_status', JSON.stringify({ trade_id: one.id, status: 'processing' }), 'trade_status:msg-stored-first');
+    const reused = accepted('trade_status', JSON.stringify({ trade_id: other.id, status: 'processing' }), 'trade_status:msg-stored-first');
+    await apply([event]);
+
+    expect((await apply([reused, event])).map((result) => [result.outcome, result.reason, result.detail])).toEqual([
+      ['rejected', 'event_id_collision', `event id trade_status:msg-stored-first is already taken by a trade_status event of trade ${one.id}`],
+      ['duplicate', undefined, undefined],
+    ]);
+    expect(await db('webhook_events').where({ event_id: 'trade_status:msg-stored-first' }).first()).toEqual(
+      expect.objectContaining({ outcome: 'applied', trade_id: String(one.id), deliveries: 2 }),
+    );
+    expect((await db('trades').where({ id: other.id }).first()).status).toBe('pending');
+  });
+
+  it('takes the id of an unreadable delivery as the first trade named under it: a later delivery for another trade collides, never counts as a duplicate', async () => {
+    const one = await insertTrade(db, { trade_type: 'sell' });
+    const other = await insertTrade(db, { trade_type: 'sell' });
+    const unreadable: DecodedEvent = {
+      ok: false,
+      reason: 'schema_invalid',
+      detail: 'missing or invalid fields: trade_id',
+      eventId: 'trade_status:msg-unreadable-owner',
+      webhookType: 'trade_status',
+      body: '{"trade_id":"oops","status":"processing"}',
+      source: { topic: 'events', partition: 0, offset: '2001' },
+    };
+    const first = accepted('trade_status', JSON.stringify({ trade_id: one.id, status: 'processing' }), 'trade_status:msg-unreadable-owner');
+    const second = accepted('trade_status', JSON.stringify({ trade_id: other.id, status: 'processing' }), 'trade_status:msg-unreadable-owner');
+
+    expect((await apply([unreadable, first, second])).map((result) => [result.outcome, result.reason])).toEqual([
+      ['rejected', 'schema_invalid'],
+      ['applied', undefined],
+      ['rejected', 'event_id_collision'],
+    ]);
+    expect((await db('trades').where({ id: other.id }).first()).status).toBe('pending');
+  });
+
+  it("processes the replay of a rejected event although another trade's event under its id comes first in the chunk", async () => {
+    const other = await insertTrade(db, { trade_type: 'sell' });
+    const missing = 900_000_123;
+    const event = accepted('trade_status', JSON.stringify({ trade_id: missing, status: 'processing' }), 'trade_status:msg-replayed-behind');
+    const reused = accepted('trade_status', JSON.stringify({ trade_id: other.id, status: 'processing' }), 'trade_status:msg-replayed-behind');
+    expect((await apply([event])).map((result) => result.reason)).toEqual(['trade_not_found']);
+    await db('trades').insert({ id: missing, reference: `TRADE-${missing}`, user_id: 1, trade_type: 'sell', status: 'pending' });
+
+    expect((await apply([reused, event])).map((result) => [result.outcome, result.reason, result.detail])).toEqual([
+      ['rejected', 'event_id_collision', `event id trade_status:msg-replayed-behind is already taken by a trade_status event of trade ${missing}`],
+      ['applied', undefined, undefined],
+    ]);
+    expect((await db('trades').where({ id: missing }).first()).status).toBe('processing');
+    expect((await db('trades').where({ id: other.id }).first()).status).toBe('pending');
   });
 });

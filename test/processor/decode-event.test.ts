@@ -11,7 +11,7 @@ import { freePort } from '../support/free-port';
 import { uniqueName } from '../support/names';
 
 const source = { topic: 'webhook-events', partition: 0, offset: '42' };
-const message = (value: Buffer): KafkaMessage => ({ key: null, value, timestamp: '0', attributes: 0, offset: '42', headers: {} }) as KafkaMessage;
+const message = (value: Buffer, headers: Record<string, string> = {}): KafkaMessage => ({ key: null, value, timestamp: '0', attributes: 0, offset: '42', headers }) as KafkaMessage;
 
 /** The Confluent wire format: magic byte 0, the schema id, the Avro body. */
 const wire = (schemaId: number, body: Buffer): Buffer => {
@@ -61,6 +61,18 @@ describe('decodeEvent', () => {
   it('rejects bytes that are not a record of the schema they name as undecodable', async () => {
     const decoded = await decodeEvent(registry, message(wire(schemaId, Buffer.from([0x02, 0x41, 0xff, 0xff, 0xff, 0xff, 0x0f]))), source);
     expect(decoded).toEqual(expect.objectContaining({ ok: false, reason: 'undecodable_envelope', eventId: 'undecodable:webhook-events:0:42' }));
+  });
+
+  it('keeps the id an undecodable record was dead-lettered under when it is replayed from the DLQ', async () => {
+    const decoded = await decodeEvent(registry, message(Buffer.from('not Avro'), { dlq_event_id: 'undecodable:webhook-events:2:7' }), source);
+    expect(decoded).toEqual(
+      expect.objectContaining({ ok: false, reason: 'undecodable_envelope', eventId: 'undecodable:webhook-events:2:7', source: { ...source, replayOf: 'undecodable:webhook-events:2:7' } }),
+    );
+  });
+
+  it("never lets a replayed record's header give an undecodable record another event's id", async () => {
+    const decoded = await decodeEvent(registry, message(Buffer.from('not Avro'), { dlq_event_id: 'buy_completion:msg_1' }), source);
+    expect(decoded).toEqual(expect.objectContaining({ eventId: 'undecodable:webhook-events:0:42' }));
   });
 
   it.each([

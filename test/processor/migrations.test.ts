@@ -13,6 +13,13 @@ async function firstRelease(): Promise<{ db: Knex; config: Knex.MigratorConfig }
   return { db, config };
 }
 
+/** Rolls back one migration at a time until the one whose name holds `name` is undone. */
+async function downTo(db: Knex, config: Knex.MigratorConfig, name: string): Promise<void> {
+  while (((await db.migrate.list(config)) as [Array<{ name: string }>, unknown])[0].some((migration) => migration.name.includes(name))) {
+    await db.migrate.down(config);
+  }
+}
+
 async function insertTrade(db: Knex, reference: string): Promise<string> {
   const [row] = await db('trades').insert({ reference, user_id: 1, trade_type: 'buy', status: 'failed' }).returning('id');
   return String(row.id);
@@ -44,7 +51,7 @@ describe('migrations after the first release', () => {
     ]);
   });
 
-  it('keep a row per mobile-money attempt, one per trade for the other kinds, and on the way down the completed attempt', async () => {
+  it('keep a row per mobile-money attempt and one per trade for the other kinds, and go down to one row per kind when each trade has one attempt', async () => {
     const { db, config } = await firstRelease();
     await db.migrate.latest(config);
     const tradeId = await insertTrade(db, 'T-1');
@@ -55,14 +62,46 @@ describe('migrations after the first release', () => {
     await db('transactions').insert({ trade_id: tradeId, kind: 'crypto_transfer', status: 'pending' });
     await expect(db('transactions').insert({ trade_id: tradeId, kind: 'crypto_transfer', status: 'pending' })).rejects.toThrow(/transactions_one_per_trade_and_kind/);
 
-    while (((await db.migrate.list(config)) as [Array<{ name: string }>, unknown])[0].some(({ name }) => name.includes('one_row_per_payment_attempt'))) {
-      await db.migrate.down(config);
-    }
+    await db('transactions').where({ trade_id: tradeId }).whereIn('provider_reference', ['RWX-1', 'RWX-3']).delete();
+    await downTo(db, config, 'one_row_per_payment_attempt');
     expect((await db('transactions').orderBy('id')).map((row) => [row.kind, row.provider_reference, row.status])).toEqual([
       ['mobile_money', 'RWX-2', 'completed'],
       ['crypto_transfer', null, 'pending'],
     ]);
     await expect(db('transactions').insert(attempt('RWX-4', 'failed'))).rejects.toThrow(/transactions_trade_id_kind_unique/);
+  });
+
+  it('refuse to go down while a trade has several mobile-money attempts, naming the trade and deleting none', async () => {
+    const { db, config } = await firstRelease();
+    await db.migrate.latest(config);
+    const tradeId = await insertTrade(db, 'T-2');
+    const attempt = (reference: string, status: string) => ({ trade_id: tradeId, kind: 'mobile_money', provider_reference: reference, status });
+    await db('transactions').insert([attempt('RWX-1', 'unapplied'), attempt('RWX-2', 'completed')]);
+    const before = await db('transactions').orderBy('id');
+
+    await expect(downTo(db, config, 'one_row_per_payment_attempt')).rejects.toThrow(
+      new RegExp(`1 trade\\(s\\) have several attempts \\(trade ${tradeId}\\).*records of money`),
+    );
+    expect(await db('transactions').orderBy('id')).toEqual(before);
+    await expect(db('transactions').insert(attempt('RWX-1', 'failed'))).rejects.toThrow(/transactions_one_per_payment_attempt/);
+  });
+
+  it('convert only sentences to codes on the way up: a code stays, and a payment already received comes back from a round trip', async () => {
+    const { db, config } = await firstRelease();
+    await db.migrate.latest(config);
+    const row = { webhook_type: 'relworx_payment', body: '{}', deliveries: 1, outcome: 'stale' };
+    await db('webhook_events').insert([
+      { ...row, event_id: 'paid', reason: 'payment_already_received', reason_detail: 'trade 5 was paid by internal reference R1; the failed attempt R2 does not fail it' },
+      { ...row, event_id: 'copy', reason: 'payment_already_received', reason_detail: 'internal reference R1 is already recorded as the payment of trade 5; this report of it changes nothing' },
+      { ...row, event_id: 'late', reason: 'transition_not_allowed', reason_detail: 'trade is completed; failed not applied' },
+      { ...row, event_id: 'code', reason: 'transition_not_allowed', reason_detail: null },
+    ]);
+    const reasons = async () => (await db('webhook_events').orderBy('event_id')).map((event) => [event.event_id, event.reason, event.reason_detail]);
+    const before = await reasons();
+
+    await downTo(db, config, 'reason_detail');
+    await db.migrate.latest(config);
+    expect(await reasons()).toEqual(before);
   });
 
   it('give the outbox its retry state, and take it away again', async () => {

@@ -2,10 +2,12 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Knex } from 'knex';
+import type { Admin } from 'kafkajs';
 import { replayDeadLetters } from '../../processor/dlq-replay';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { envelopeFor, eventWriter } from '../support/events';
-import { createTestTopics, migratedDatabase, startTestProcessor, testKafka, type TestTopics } from '../support/processor';
+import { testAdmin } from '../support/kafka';
+import { createTestTopics, insertTrade, migratedDatabase, startTestProcessor, testKafka, type TestTopics } from '../support/processor';
 import { readTopic } from '../support/topic-reader';
 import { waitFor } from '../support/wait-for';
 
@@ -83,5 +85,67 @@ describe('operator tools', () => {
     ]);
     expect(lines[0]).toMatch(/\breason\s+detail$/);
     expect(lines[2]).toMatch(/\btransition_not_allowed\s+trade is completed; processing not applied$/);
+  });
+});
+
+describe('replaying the whole dead-letter topic', () => {
+  let db: Knex;
+  let topics: TestTopics;
+  let write: Awaited<ReturnType<typeof eventWriter>>;
+  let admin: Admin;
+  beforeAll(async () => {
+    const database = await migratedDatabase();
+    db = database.db;
+    topics = await createTestTopics(1);
+    write = await eventWriter(kafka, topics.events);
+    admin = await testAdmin(kafka);
+    await startTestProcessor({ topics, db, schema: database.schema });
+  });
+
+  /** Until the processor committed every event written so far (it commits after its DLQ writes). */
+  async function processedAll(): Promise<void> {
+    const [end] = await admin.fetchTopicOffsets(topics.events);
+    await waitFor('the processor to commit every event', async () => {
+      const [committed] = await admin.fetchOffsets({ groupId: topics.group, topics: [topics.events] });
+      return Number(committed!.partitions[0]!.offset) >= Number(end!.high) ? true : undefined;
+    });
+  }
+
+  const replayAll = async () => {
+    await replayDeadLetters({ kafka, deadLetterTopic: topics.deadLetters, eventsTopic: topics.events, filter: { all: true } });
+    await processedAll();
+  };
+  const deadLettered = async (eventId: string) =>
+    (await readTopic(kafka, topics.deadLetters, { quietMs: 1000, decode: false })).filter((message) => message.headers.dlq_event_id === eventId);
+
+  it('replays an undecodable record under the id it was dead-lettered under, so replaying everything again never multiplies it', async () => {
+    await write.writeRaw('garbage', Buffer.from('not an Avro record'));
+    await processedAll();
+    const [first] = await db('webhook_events').where({ reason: 'undecodable_envelope' });
+
+    await replayAll();
+    await replayAll();
+    expect(await db('webhook_events').where({ reason: 'undecodable_envelope' })).toEqual([expect.objectContaining({ event_id: first.event_id, deliveries: 3 })]);
+    const copies = (await readTopic(kafka, topics.deadLetters, { quietMs: 1000, decode: false })).filter((message) => message.headers.dlq_reason === 'undecodable_envelope');
+    expect(copies.map((message) => message.headers.dlq_event_id)).toEqual([first.event_id, first.event_id, first.event_id]);
+  });
+
+  it('copies a payment the trade cannot take to the DLQ once however often it is replayed, and applies it once the trade is reopened', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy', status: 'failed' });
+    const body = JSON.stringify({ status: 'success', customer_reference: trade.reference, internal_reference: 'RWX-R', amount: 50000, currency: 'UGX' });
+    const late = envelopeFor('relworx_payment', body, `relworx_payment:${trade.reference}:RWX-R:success`);
+    await write.write([{ key: trade.reference, envelope: late }]);
+    await processedAll();
+
+    await replayAll();
+    await replayAll();
+    expect(await db('webhook_events').where({ event_id: late.event_id }).first()).toEqual(expect.objectContaining({ outcome: 'rejected', reason: 'payment_after_terminal', deliveries: 3 }));
+    expect((await deadLettered(late.event_id)).map((message) => message.headers.dlq_reason)).toEqual(['payment_after_terminal']);
+
+    await db('trades').where({ id: trade.id }).update({ status: 'pending' });
+    await replayAll();
+    expect(await db('webhook_events').where({ event_id: late.event_id }).first()).toEqual(expect.objectContaining({ outcome: 'applied', reason: null }));
+    expect(await db('transactions').where({ trade_id: trade.id })).toEqual([expect.objectContaining({ provider_reference: 'RWX-R', status: 'completed' })]);
+    expect(await deadLettered(late.event_id)).toHaveLength(1);
   });
 });

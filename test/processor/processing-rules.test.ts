@@ -164,7 +164,7 @@ describe('processor: money that cannot be applied', () => {
       }),
     );
     expect(await db('transactions').where({ trade_id: trade.id })).toEqual([
-      expect.objectContaining({ kind: 'mobile_money', status: 'completed', provider_reference: 'RWX-LATE', amount: '50000.000000000000000000', currency: 'UGX' }),
+      expect.objectContaining({ kind: 'mobile_money', status: 'unapplied', provider_reference: 'RWX-LATE', amount: '50000.000000000000000000', currency: 'UGX' }),
     ]);
     expect((await db('trades').where({ id: trade.id }).first()).status).toBe('failed');
   });

@@ -87,9 +87,19 @@ describe('effectOf: checks before any change', () => {
     ],
   ])('%s', (_name, input, state, reason, detail) => {
     const before = state && structuredClone(state.row);
-    expect(effectOf(input, state)).toEqual(expect.objectContaining({ outcome: 'rejected', reason, detail }));
-    expect(effectOf(input, state).transaction).toBeUndefined();
+    const effect = effectOf(input, state);
+    expect(effect).toEqual(expect.objectContaining({ outcome: 'rejected', reason, detail }));
+    // A Relworx success is money Relworx signed for: it is recorded, as unverified, with what it claimed.
+    const claimed = input.envelope.webhook_type === 'relworx_payment' && state ? 'mobile_money RWX-2 unverified' : undefined;
+    expect(summary(effect).recorded).toBe(claimed);
+    if (claimed) expect([effect.transaction?.amount, effect.transaction?.currency]).toEqual([input.payload.amount, input.payload.currency]);
     if (state) expect([state.row, state.changed]).toEqual([before, false]);
+  });
+
+  it('compares currencies as ISO codes: case and surrounding spaces do not make a mismatch', () => {
+    const effect = effectOf(relworx({ currency: ' ugx ' }), trade({ status: 'pending' }));
+    expect(summary(effect)).toEqual(expect.objectContaining({ outcome: 'applied', recorded: 'mobile_money RWX-2 completed' }));
+    expect(effect.transaction?.currency).toBe('UGX');
   });
 
   it('accepts a reported amount equal to the agreed one however it is written', () => {
@@ -138,19 +148,19 @@ describe('effectOf: Relworx money rules', () => {
       'a success after the trade failed is recorded and rejected payment_after_terminal',
       trade({ status: 'failed' }, { 'RWX-1': 'failed' }),
       relworx({}),
-      { outcome: 'rejected', reason: 'payment_after_terminal', detail: 'money was received for trade 7 which is failed: refund or reopen', recorded: 'mobile_money RWX-2 completed', status: 'failed' },
+      { outcome: 'rejected', reason: 'payment_after_terminal', detail: 'money was received for trade 7 which is failed: refund or reopen', recorded: 'mobile_money RWX-2 unapplied', status: 'failed' },
     ],
     [
       'a success after the trade was cancelled is recorded and rejected payment_after_terminal',
       trade({ status: 'cancelled' }),
       relworx({}),
-      { outcome: 'rejected', reason: 'payment_after_terminal', detail: 'money was received for trade 7 which is cancelled: refund or reopen', recorded: 'mobile_money RWX-2 completed', status: 'cancelled' },
+      { outcome: 'rejected', reason: 'payment_after_terminal', detail: 'money was received for trade 7 which is cancelled: refund or reopen', recorded: 'mobile_money RWX-2 unapplied', status: 'cancelled' },
     ],
     [
       'a success on a trade completed without a payment is recorded and rejected payment_after_terminal',
       trade({ status: 'completed' }),
       relworx({}),
-      { outcome: 'rejected', reason: 'payment_after_terminal', detail: 'money was received for trade 7 which is completed: reconcile it with the trade', recorded: 'mobile_money RWX-2 completed', status: 'completed' },
+      { outcome: 'rejected', reason: 'payment_after_terminal', detail: 'money was received for trade 7 which is completed: reconcile it with the trade', recorded: 'mobile_money RWX-2 unapplied', status: 'completed' },
     ],
     [
       'a second success with another reference is recorded and rejected duplicate_payment',
@@ -160,13 +170,61 @@ describe('effectOf: Relworx money rules', () => {
         outcome: 'rejected',
         reason: 'duplicate_payment',
         detail: 'trade 7 was already paid by internal reference RWX-1; RWX-2 is a second payment: refund it',
-        recorded: 'mobile_money RWX-2 completed',
+        recorded: 'mobile_money RWX-2 unapplied',
         status: 'processing',
       },
     ],
     [
-      'the same attempt reported again on an open trade is not a second payment',
+      'the same attempt reported again is stale payment_already_received, whatever it claims, and records nothing',
       trade({ status: 'pending' }, { 'RWX-2': 'completed' }),
+      relworx({ amount: 1 }),
+      { outcome: 'stale', reason: 'payment_already_received', detail: 'internal reference RWX-2 is already recorded as the payment of trade 7; this report of it changes nothing', status: 'pending' },
+    ],
+    [
+      'a success for an attempt an operator settled (a status the processor does not write) is stale and never the payment',
+      trade({ status: 'pending' }, { 'RWX-2': 'refunded' }),
+      relworx({}),
+      { outcome: 'stale', reason: 'payment_already_received', detail: 'internal reference RWX-2 of trade 7 is recorded as refunded; this report of it changes nothing', status: 'pending' },
+    ],
+    [
+      'an attempt an operator settled does not make another payment a second one',
+      trade({ status: 'pending' }, { 'RWX-1': 'refunded' }),
+      relworx({}),
+      { outcome: 'applied', recorded: 'mobile_money RWX-2 completed', status: 'processing' },
+    ],
+    [
+      'the same attempt reported again after the trade completed is not a payment after a terminal state',
+      trade({ status: 'completed' }, { 'RWX-2': 'completed' }),
+      relworx({}),
+      { outcome: 'stale', reason: 'payment_already_received', detail: 'internal reference RWX-2 is already recorded as the payment of trade 7; this report of it changes nothing', status: 'completed' },
+    ],
+    [
+      'money the trade did not take does not make a later payment a second one',
+      trade({ status: 'pending' }, { 'RWX-1': 'unapplied' }),
+      relworx({}),
+      { outcome: 'applied', recorded: 'mobile_money RWX-2 completed', status: 'processing' },
+    ],
+    [
+      'money the trade did not take does not keep a failure from failing it',
+      trade({ status: 'pending' }, { 'RWX-1': 'unapplied' }),
+      relworx({ status: 'failed' }),
+      { outcome: 'applied', recorded: 'mobile_money RWX-2 failed', status: 'failed' },
+    ],
+    [
+      'a success under another reference than an unverified one is recorded and rejected duplicate_payment',
+      trade({ status: 'pending' }, { 'RWX-1': 'unverified' }),
+      relworx({}),
+      {
+        outcome: 'rejected',
+        reason: 'duplicate_payment',
+        detail: 'trade 7 has a payment under internal reference RWX-1 whose amount could not be verified; RWX-2 is a second payment: refund one of them',
+        recorded: 'mobile_money RWX-2 unapplied',
+        status: 'pending',
+      },
+    ],
+    [
+      'a matching success for an attempt recorded unverified makes it the payment',
+      trade({ status: 'pending' }, { 'RWX-2': 'unverified' }),
       relworx({}),
       { outcome: 'applied', recorded: 'mobile_money RWX-2 completed', status: 'processing' },
     ],
@@ -201,10 +259,11 @@ describe('effectOf: Relworx money rules', () => {
     expect(JSON.parse(JSON.stringify({ outcome, reason, detail, recorded, status: state.row.status }))).toEqual(expected);
   });
 
-  it('remembers each recorded attempt, so later events of the chunk see the payment', () => {
-    const state = trade({ status: 'failed' });
+  it('remembers each recorded attempt, so later events of the chunk see the payment and the money the trade did not take', () => {
+    const state = trade({ status: 'pending' });
     effectOf(relworx({ internal_reference: 'RWX-9' }), state);
-    expect(state.payments.get('RWX-9')).toBe('completed');
+    effectOf(relworx({ internal_reference: 'RWX-11' }), state);
+    expect(Object.fromEntries(state.payments)).toEqual({ 'RWX-9': 'completed', 'RWX-11': 'unapplied' });
     expect(summary(effectOf(relworx({ internal_reference: 'RWX-10', status: 'failed' }), state))).toEqual(
       expect.objectContaining({ outcome: 'stale', reason: 'payment_already_received' }),
     );

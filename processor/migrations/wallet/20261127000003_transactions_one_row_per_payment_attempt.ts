@@ -13,17 +13,22 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 /**
- * The earlier schema holds one mobile-money row per trade: the completed attempt is the one
- * kept (it records the money), else the latest; the other attempts' rows are deleted.
+ * The earlier schema holds one mobile-money row per trade. A trade with several attempts keeps
+ * records of money in them (a payment, money to refund): going down refuses rather than delete
+ * any, and names the trades for an operator to settle first.
  */
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw(`
-    delete from transactions where id in (
-      select id from (
-        select id, row_number() over (partition by trade_id order by (status = 'completed') desc, id desc) as rank
-        from transactions where kind = 'mobile_money'
-      ) attempts where rank > 1
-    )`);
+  const { rows } = await knex.raw<{ rows: Array<{ trade_id: string }> }>(
+    `select trade_id from transactions where kind = 'mobile_money' group by trade_id having count(*) > 1 order by trade_id`,
+  );
+  if (rows.length > 0) {
+    const trades = rows.slice(0, 20).map((row) => row.trade_id).join(', ');
+    throw new Error(
+      `Cannot undo the migration to one transactions row per mobile-money attempt: ${rows.length} trade(s) have several attempts ` +
+        `(trade ${trades}${rows.length > 20 ? ', …' : ''}), and the earlier schema holds one per trade. Deleting attempts would delete ` +
+        'records of money; settle those trades first.',
+    );
+  }
   await knex.raw('drop index transactions_one_per_payment_attempt');
   await knex.raw('drop index transactions_one_per_trade_and_kind');
   await knex.raw('alter table transactions add constraint transactions_trade_id_kind_unique unique (trade_id, kind)');
