@@ -214,7 +214,8 @@ async function settle(trx: Knex.Transaction, settled: Settled[]): Promise<void> 
   if (settled.length === 0) return;
   const deliveries = settled.map(({ event }) => deliveryOf(event));
   await trx.raw(
-    `update webhook_events w set outcome = v.outcome, reason = v.reason, reason_detail = v.detail, trade_id = v.trade_id, trade_reference = v.trade_reference,
+    `update webhook_events w set outcome = v.outcome, reason = v.reason, reason_detail = v.detail,
+       trade_id = coalesce(v.trade_id, w.trade_id), trade_reference = coalesce(v.trade_reference, w.trade_reference),
        body = v.body, topic = v.topic, partition = v.partition, "offset" = v.offset, received_at = to_timestamp(v.received_at / 1000), processed_at = now()
      from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::int[], ?::bigint[], ?::double precision[])
        as v(event_id, outcome, reason, detail, trade_id, trade_reference, body, topic, partition, "offset", received_at)

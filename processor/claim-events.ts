@@ -23,25 +23,58 @@ export interface Identity {
   webhook_type: string;
   trade_id: string | null;
   trade_reference: string | null;
+  /**
+   * What the event says happened — its status, and for Relworx the payment attempt — or null
+   * when its body cannot be read. An id derived from the body always agrees on it; a sender's
+   * `webhook-id` reused for another payment or status of the same trade does not.
+   */
+  facts?: string | null;
 }
 
-const identityOf = (event: DecodedEvent): Identity => ({ webhook_type: typeOf(event), trade_id: tradeIdOf(event), trade_reference: tradeReferenceOf(event) });
+/** The facts of a body: `status`, and for Relworx the `internal_reference` of its payment attempt. */
+function factsOf(webhookType: string, body: Record<string, unknown> | undefined): string | null {
+  if (!body || typeof body.status !== 'string') return null;
+  return webhookType === 'relworx_payment' ? JSON.stringify([body.status, body.internal_reference ?? null]) : JSON.stringify([body.status]);
+}
+
+/** A stored body, read only for its facts: it was validated when it was first processed, or it is unreadable (null facts). */
+function storedFacts(webhookType: string, body: string): string | null {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return factsOf(webhookType, parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : undefined);
+  } catch {
+    return null;
+  }
+}
+
+const identityOf = (event: DecodedEvent): Identity => ({
+  webhook_type: typeOf(event),
+  trade_id: tradeIdOf(event),
+  trade_reference: tradeReferenceOf(event),
+  facts: event.ok ? factsOf(event.envelope.webhook_type, event.payload) : null,
+});
 
 /**
- * Two deliveries under one id are the same event when they have the same type and the same
- * trade. A delivery whose trade is unknown (its body could not be read) is judged by its type:
- * it may be the replay of the same event once its cause was fixed.
+ * Two deliveries under one id are the same event when they have the same type, the same trade
+ * and the same facts. A delivery whose trade is unknown (its body could not be read) is judged
+ * by its type: it may be the replay of the same event once its cause was fixed.
  */
 const unknownTrade = (identity: Identity): boolean => identity.trade_id === null && identity.trade_reference === null;
+
+const sameTrade = (a: Identity, b: Identity): boolean => (b.trade_reference !== null ? a.trade_reference === b.trade_reference : a.trade_id === b.trade_id);
 
 function sameEvent(a: Identity, b: Identity): boolean {
   if (a.webhook_type !== b.webhook_type) return false;
   if (unknownTrade(a) || unknownTrade(b)) return true;
-  return b.trade_reference !== null ? a.trade_reference === b.trade_reference : a.trade_id === b.trade_id;
+  return sameTrade(a, b) && (a.facts == null || b.facts == null || a.facts === b.facts);
 }
 
-const collisionDetail = (eventId: string, taken: Identity): string =>
-  `event id ${eventId} is already taken by a ${taken.webhook_type} event of trade ${taken.trade_id ?? taken.trade_reference ?? 'unknown'}`;
+/** Says what holds the id; when it is the same type and trade, what that event said, since that is what differs. */
+function collisionDetail(eventId: string, taken: Identity, incoming?: Identity): string {
+  const holder = `event id ${eventId} is already taken by a ${taken.webhook_type} event of trade ${taken.trade_id ?? taken.trade_reference ?? 'unknown'}`;
+  const sameTypeAndTrade = incoming !== undefined && incoming.webhook_type === taken.webhook_type && sameTrade(taken, incoming);
+  return sameTypeAndTrade && taken.facts ? `${holder} with other content (${taken.facts})` : holder;
+}
 
 /** What each event of a chunk is: the first delivery of its id, a repeat of it, or another event under the same id. */
 export type Role = { kind: 'primary' } | { kind: 'duplicate' } | { kind: 'collision'; detail: string };
@@ -51,11 +84,11 @@ export type Role = { kind: 'primary' } | { kind: 'duplicate' } | { kind: 'collis
  * order for every transaction) so that they stay what the roles are judged against until commit.
  */
 export async function storedIdentities(trx: Knex.Transaction, events: readonly DecodedEvent[]): Promise<Map<string, Identity>> {
-  const { rows } = await trx.raw<{ rows: Array<Identity & { event_id: string }> }>(
-    'select event_id, webhook_type, trade_id, trade_reference from webhook_events where event_id = any(?::text[]) order by event_id for update',
+  const { rows } = await trx.raw<{ rows: Array<Identity & { event_id: string; body: string }> }>(
+    'select event_id, webhook_type, trade_id, trade_reference, body from webhook_events where event_id = any(?::text[]) order by event_id for update',
     arrays([...new Set(events.map(eventIdOf))]),
   );
-  return new Map(rows.map(({ event_id, ...identity }) => [event_id, identity]));
+  return new Map(rows.map(({ event_id, body, ...identity }) => [event_id, { ...identity, facts: storedFacts(identity.webhook_type, body) }]));
 }
 
 /**
@@ -72,7 +105,7 @@ export function rolesInChunk(events: readonly DecodedEvent[], stored: ReadonlyMa
     const identity = identityOf(event);
     const taken = owner.get(id);
     if (!taken) owner.set(id, identity);
-    else if (!sameEvent(taken, identity)) return { kind: 'collision', detail: collisionDetail(id, taken) };
+    else if (!sameEvent(taken, identity)) return { kind: 'collision', detail: collisionDetail(id, taken, identity) };
     // The first delivery that names a trade tells whose the id is: a later one naming another trade collides.
     else if (unknownTrade(taken) && !unknownTrade(identity)) owner.set(id, identity);
     const seen = deliveries.get(id);

@@ -59,4 +59,22 @@ describe('processor: one event id, two events', () => {
     expect(await db('webhook_events').where({ event_id: eventId }).first()).toEqual(expect.objectContaining({ webhook_type: 'trade_status', deliveries: 1, outcome: 'applied' }));
     expect((await db('trades').where({ id: trade.id }).first()).status).toBe('processing');
   });
+
+  it('a webhook-id reused for another payment of the same trade is dead-lettered, never absorbed as a duplicate', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy', status: 'pending', fiat_amount: '50000', fiat_currency: 'UGX' });
+    const eventId = 'relworx_payment:msg_reused_for_another_payment';
+    const payment = (internalReference: string) =>
+      envelopeFor('relworx_payment', JSON.stringify({ status: 'success', customer_reference: trade.reference, internal_reference: internalReference, amount: 50000, currency: 'UGX' }), eventId);
+    await write.write([{ key: trade.reference, envelope: payment('RWX-FIRST') }]);
+    const before = await waitFor('the first payment applied', () => db('webhook_events').where({ event_id: eventId, outcome: 'applied' }).first());
+
+    await write.write([{ key: trade.reference, envelope: payment('RWX-SECOND') }]);
+    const dead = await waitFor('the second payment dead-lettered', async () => {
+      const messages = await readTopic(kafka, topics.deadLetters, { decode: false, quietMs: 500 });
+      return messages.find((message) => message.headers.dlq_event_id === eventId);
+    });
+    expect(dead.headers).toEqual(expect.objectContaining({ dlq_reason: 'event_id_collision', dlq_detail: expect.stringContaining('with other content') }));
+    expect(await db('webhook_events').where({ event_id: eventId }).first()).toEqual(before);
+  });
 });
+
