@@ -2,12 +2,11 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { signPayload } from '../../sender';
-import { serviceEndpoints } from '../setup/service-endpoints';
 import { testAdmin } from '../support/kafka';
 import { uniqueName } from '../support/names';
 import { freePort } from '../support/free-port';
-import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
-import { serviceProcess, type ServiceProcess } from '../support/service-process';
+import { TEST_SECRETS, receiverProcess } from '../support/receiver';
+import type { ServiceProcess } from '../support/service-process';
 import { BAD_REQUEST_KINDS, badRequests, type Case } from './bad-requests';
 import { JSON_TYPE, VALID_BUY_BODY } from './webhook-endpoints';
 import { FAULT_SEED } from './seeded-random';
@@ -63,26 +62,9 @@ describe('faults: bad input never gets in', () => {
   let topic: string;
 
   beforeAll(async () => {
-    const endpoints = serviceEndpoints();
     port = await freePort();
     topic = uniqueName('bad_input');
-    receiver = serviceProcess(
-      'receiver',
-      {
-        ...TEST_SECRETS,
-        RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL,
-        KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-        SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
-        WEBHOOK_EVENTS_TOPIC: topic,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        RATE_LIMIT_PER_SECOND: '0',
-        HEADERS_TIMEOUT_MS: '1000',
-        REQUEST_TIMEOUT_MS: '2000',
-        LOG_LEVEL: 'warn',
-      },
-      `http://127.0.0.1:${port}/readyz`,
-    );
+    receiver = receiverProcess({ port, topic, env: { HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '2000' } });
     await receiver.start();
   });
 

@@ -6,11 +6,9 @@ import { startProjectProcess } from '../../scripts/project-process';
 import { eventIdOf } from '../../schemas/event-identity';
 import { signPayload, signStandardWebhook } from '../../schemas/signatures';
 import { WEBHOOKS, webhookByType, type WebhookType } from '../../schemas/webhook-catalog';
-import { serviceEndpoints } from '../setup/service-endpoints';
 import { createTestTopic, testAdmin, testKafka } from '../support/kafka';
 import { freePort } from '../support/free-port';
-import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
-import { serviceProcess } from '../support/service-process';
+import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS, receiverProcess } from '../support/receiver';
 import { readTopic } from '../support/topic-reader';
 import { FAULT_SEED } from './seeded-random';
 
@@ -189,27 +187,13 @@ function forwarded(written: string[], appendToLast: boolean, seenAddress: string
 
 describe('faults: spoofed forwarding headers never lift a client over its limit', () => {
   it('limits each generated attacker behind TRUST_PROXY=1 by the address the proxy appended', async () => {
-    const endpoints = serviceEndpoints();
     const port = await freePort();
     const topic = await createTestTopic(await testAdmin());
-    const receiver = serviceProcess(
-      'receiver',
-      {
-        ...TEST_SECRETS,
-        RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL,
-        KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-        SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
-        WEBHOOK_EVENTS_TOPIC: topic,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        TRUST_PROXY: '1',
-        RATE_LIMIT_PER_SECOND: String(RATE_PER_SECOND),
-        RATE_LIMIT_BURST: String(BURST),
-        RATE_LIMIT_MAX_CLIENTS: String(MAX_CLIENTS),
-        LOG_LEVEL: 'warn',
-      },
-      `http://127.0.0.1:${port}/readyz`,
-    );
+    const receiver = receiverProcess({
+      port,
+      topic,
+      env: { TRUST_PROXY: '1', RATE_LIMIT_PER_SECOND: String(RATE_PER_SECOND), RATE_LIMIT_BURST: String(BURST), RATE_LIMIT_MAX_CLIENTS: String(MAX_CLIENTS) },
+    });
     await receiver.start();
 
     // A body that is signed but invalid: answered 400 when let through, so nothing reaches Kafka.
@@ -290,24 +274,9 @@ const collision = fc.record({
 
 describe('faults: Standard Webhooks ids cannot cross types', () => {
   it('refuses a request replayed to another endpoint and never gives two types one event id', async () => {
-    const endpoints = serviceEndpoints();
     const port = await freePort();
     const topic = await createTestTopic(await testAdmin());
-    const receiver = serviceProcess(
-      'receiver',
-      {
-        ...TEST_SECRETS,
-        RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL,
-        KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-        SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
-        WEBHOOK_EVENTS_TOPIC: topic,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        RATE_LIMIT_PER_SECOND: '0',
-        LOG_LEVEL: 'warn',
-      },
-      `http://127.0.0.1:${port}/readyz`,
-    );
+    const receiver = receiverProcess({ port, topic });
     await receiver.start();
 
     /** Every accepted event: its id → its type. */

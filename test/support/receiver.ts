@@ -9,6 +9,7 @@ import { createLogger } from '../../schemas/logger';
 import type { Receiver } from '../../receiver/server';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from './cleanup';
+import { serviceProcess, type ServiceProcess } from './service-process';
 import { withinDeadline } from './wait-for';
 
 export const TEST_SECRETS = Object.freeze({
@@ -68,4 +69,28 @@ export async function startTestReceiver(options: { topic: string; env?: Record<s
   const address: AddressInfo = await receiver.listen();
   onCleanup(() => receiver.close());
   return { url: `http://127.0.0.1:${address.port}`, receiver, publisher, config, logs };
+}
+
+/**
+ * The receiver as a process of its own on 127.0.0.1:`port`, writing to `topic` on the test's
+ * services, with the test secrets and no rate limit; `env` adds or overrides settings.
+ */
+export function receiverProcess(options: { port: number; topic: string; env?: NodeJS.ProcessEnv }): ServiceProcess {
+  const endpoints = serviceEndpoints();
+  return serviceProcess(
+    'receiver',
+    {
+      ...TEST_SECRETS,
+      RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL,
+      KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+      SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
+      WEBHOOK_EVENTS_TOPIC: options.topic,
+      PORT: String(options.port),
+      HOST: '127.0.0.1',
+      RATE_LIMIT_PER_SECOND: '0',
+      LOG_LEVEL: 'warn',
+      ...options.env,
+    },
+    `http://127.0.0.1:${options.port}/readyz`,
+  );
 }
