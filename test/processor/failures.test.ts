@@ -1,4 +1,3 @@
-import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Knex } from 'knex';
 import type { Producer } from 'kafkajs';
 import { createDatabase } from '../../processor/database';
@@ -9,6 +8,7 @@ import { envelopeFor, eventWriter } from '../support/events';
 import { testAdmin } from '../support/kafka';
 import { insertTrade, migratedDatabase, createTestTopics, startTestProcessor, testKafka } from '../support/processor';
 import { startTcpProxy } from '../support/tcp-proxy';
+import { registryProxy } from '../support/registry-proxy';
 import { readTopic } from '../support/topic-reader';
 import { waitFor, withinDeadline } from '../support/wait-for';
 
@@ -63,36 +63,20 @@ function failingOnce(db: Knex, statement: RegExp, error: Error): Knex & { readon
  * (registering the notification schema at start) goes through.
  */
 async function faultyRegistry(fault: 'forgotten' | 'unauthorized'): Promise<{ url: string; faulted: () => number; heal: () => void }> {
-  const target = new URL(serviceEndpoints().schemaRegistryUrl);
   const lookup = /\/schemas\/ids\/\d+/;
   let healed = false;
   let faulted = 0;
-  const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
-    let path = incoming.url ?? '/';
-    if (!healed && lookup.test(path)) {
-      faulted += 1;
-      if (fault === 'unauthorized') {
-        incoming.resume();
-        outgoing.writeHead(401, { 'content-type': 'application/vnd.schemaregistry.v1+json' });
-        outgoing.end(JSON.stringify({ error_code: 40101, message: 'Unauthorized' }));
-        return;
-      }
-      path = path.replace(lookup, '/schemas/ids/2000000000');
-    }
-    const upstream = request({ host: target.hostname, port: target.port, method: incoming.method, path, headers: incoming.headers }, (answer) => {
-      outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(outgoing);
-    });
-    upstream.on('error', () => outgoing.destroy());
-    incoming.pipe(upstream);
+  const { url } = await registryProxy((incoming, outgoing) => {
+    const path = incoming.url ?? '/';
+    if (healed || !lookup.test(path)) return path;
+    faulted += 1;
+    if (fault === 'forgotten') return path.replace(lookup, '/schemas/ids/2000000000');
+    incoming.resume();
+    outgoing.writeHead(401, { 'content-type': 'application/vnd.schemaregistry.v1+json' });
+    outgoing.end(JSON.stringify({ error_code: 40101, message: 'Unauthorized' }));
+    return undefined;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onCleanup(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}${target.pathname}`, faulted: () => faulted, heal: () => (healed = true) };
+  return { url, faulted: () => faulted, heal: () => (healed = true) };
 }
 
 async function committedOffset(group: string, topic: string): Promise<string> {

@@ -1,10 +1,11 @@
-import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { TRADE_NOTIFICATION_SCHEMA_FILE, WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
 import { createRegistry, createTopicsWithLeaders, registerValueSchema } from '../../schemas/kafka-client';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from '../support/cleanup';
 import { testAdmin } from '../support/kafka';
 import { uniqueName } from '../support/names';
+import { registryProxy } from '../support/registry-proxy';
 
 /**
  * An HTTP proxy in front of the real registry that leaves the first `count` requests with
@@ -12,31 +13,21 @@ import { uniqueName } from '../support/names';
  * the rest.
  */
 async function stallingRegistry(stall: { count: number; method?: string }): Promise<{ url: string; seen: string[] }> {
-  const target = new URL(serviceEndpoints().schemaRegistryUrl);
   const seen: string[] = [];
   const held: ServerResponse[] = [];
-  const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
-    seen.push(`${incoming.method} ${incoming.url}`);
-    if ((stall.method === undefined || incoming.method === stall.method) && held.length < stall.count) {
-      held.push(outgoing);
-      incoming.resume();
-      return;
-    }
-    const upstream = request({ host: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers: incoming.headers }, (answer) => {
-      outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(outgoing);
-    });
-    upstream.on('error', () => outgoing.destroy());
-    incoming.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onCleanup(() => new Promise<void>((resolve) => {
-    for (const response of held) response.destroy();
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}${target.pathname}`, seen };
+  const { url } = await registryProxy(
+    (incoming, outgoing) => {
+      seen.push(`${incoming.method} ${incoming.url}`);
+      if ((stall.method === undefined || incoming.method === stall.method) && held.length < stall.count) {
+        held.push(outgoing);
+        incoming.resume();
+        return undefined;
+      }
+      return incoming.url;
+    },
+    { onClose: () => held.forEach((response) => response.destroy()) },
+  );
+  return { url, seen };
 }
 
 describe('registry client', () => {
