@@ -13,6 +13,7 @@ import { createTestTopic, testAdmin, testKafka } from '../support/kafka';
 import { CapturedLogs, startTestReceiver, TEST_SECRETS, type TestReceiver } from '../support/receiver';
 import { readTopic } from '../support/topic-reader';
 import { waitFor } from '../support/wait-for';
+import { envelopeFor } from '../support/events';
 
 const kafka = testKafka();
 
@@ -95,16 +96,7 @@ async function publisherFor(topic: string, maxBatchBytes: number): Promise<{ pub
 }
 
 function event(n: number, bodyBytes: number): WebhookEventRecord {
-  return {
-    event_id: `event-${n}`,
-    webhook_type: 'buy_completion',
-    received_at: Date.now(),
-    path: '/api/webhooks/buy-complete',
-    signature_scheme: 'hmac-sha256',
-    remote_addr: '127.0.0.1',
-    content_type: 'application/json',
-    body: JSON.stringify({ trade_id: n, status: 'failed', note: 'p'.repeat(bodyBytes) }),
-  };
+  return envelopeFor('buy_completion', JSON.stringify({ trade_id: n, status: 'failed', note: 'p'.repeat(bodyBytes) }), `event-${n}`);
 }
 
 describe('event publisher: batches bounded by bytes', () => {
