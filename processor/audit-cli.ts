@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { int64Text } from '../schemas/exact-long';
-import { createLogger } from '../schemas/logger';
+import { createLogger } from '../platform/logger';
 import { auditTrail, formatAuditTrail } from './audit-trail';
 import { readProcessorConfig } from './config';
 import { createDatabase } from './database';

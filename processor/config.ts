@@ -1,5 +1,5 @@
-import { ConfigError, environmentReader } from '../schemas/environment';
-import { TOPICS } from '../schemas/kafka-client';
+import { ConfigError, environmentReader } from '../platform/environment';
+import { TOPICS } from '../platform/topics';
 
 export interface ProcessorConfig {
   readonly databaseUrl: string;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { webhookByType } from '../schemas/webhook-catalog';
+import { webhookLogMessages } from '../platform/log-messages';
 import type { ProcessorConfig } from './config';
 import { sendToDeadLetters } from './dead-letters';
 import { classifyFailure, type FailureCode } from './errors';
@@ -103,11 +103,11 @@ export function createWebhookConsumer(options: {
   function report(processed: ProcessedMessage[]): void {
     for (const { result } of processed) {
       metrics.events.inc({ webhook_type: result.webhookType, outcome: result.outcome });
-      const name = webhookByType(result.webhookType)?.logName ?? result.webhookType;
+      const messages = webhookLogMessages(result.webhookType);
       if (result.outcome === 'applied') logger.info({ event_id: result.eventId, trade_id: result.tradeId }, result.message!);
       else if (result.outcome === 'rejected') {
-        logger.error({ event_id: result.eventId, trade_id: result.tradeId, reason: result.reason }, `Error processing ${name} webhook: ${result.reason}: ${result.detail}`);
-      } else logger.info({ event_id: result.eventId, trade_id: result.tradeId, outcome: result.outcome }, `${capitalize(name)} webhook ${result.outcome}`);
+        logger.error({ event_id: result.eventId, webhook_type: result.webhookType, trade_id: result.tradeId, reason: result.reason, detail: result.detail }, messages.failed);
+      } else logger.info({ event_id: result.eventId, webhook_type: result.webhookType, trade_id: result.tradeId, outcome: result.outcome }, messages.notApplied);
     }
   }
 
@@ -197,6 +197,3 @@ async function whileHeartbeating<T>(work: Promise<T>, payload: EachBatchPayload)
   }
 }
 
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}

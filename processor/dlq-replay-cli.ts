@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { createKafka } from '../schemas/kafka-client';
-import { createLogger } from '../schemas/logger';
+import { createKafka } from '../platform/kafka';
+import { createLogger } from '../platform/logger';
 import { readProcessorConfig } from './config';
 import { replayDeadLetters } from './dlq-replay';
 

@@ -1,6 +1,7 @@
-import { createKafka, createRegistry } from '../schemas/kafka-client';
-import { createLogger } from '../schemas/logger';
-import { configOrExit, StartupError, stopOnSignals, untilDone } from '../schemas/service-lifecycle';
+import { createKafka } from '../platform/kafka';
+import { createRegistry } from '../platform/schema-registry';
+import { createLogger } from '../platform/logger';
+import { configOrExit, StartupError, stopOnSignals, untilDone } from '../platform/service-lifecycle';
 import { readProcessorConfig } from './config';
 import { createDatabase } from './database';
 import { classifyFailure } from './errors';

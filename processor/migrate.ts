@@ -1,4 +1,4 @@
-import { createLogger } from '../schemas/logger';
+import { createLogger } from '../platform/logger';
 import { createDatabase } from './database';
 import { ConfigError, readProcessorConfig } from './config';
 import { migrationConfig } from './migrations';

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { createKafka, createRegistry } from '../schemas/kafka-client';
+import { createKafka } from '../platform/kafka';
+import { createRegistry } from '../platform/schema-registry';
 import type { ReceiverConfig } from './config';
 import { createEventPublisher, type EventPublisher } from './event-publisher';
 import { createReceiverMetrics, type ReceiverMetrics } from './metrics';

@@ -1,7 +1,8 @@
-import { ConfigError, environmentReader } from '../schemas/environment';
+import { ConfigError, environmentReader } from '../platform/environment';
 import { splitSecrets, standardWebhookKey, STANDARD_WEBHOOKS_MIN_KEY_BYTES, WHSEC_PREFIX } from '../schemas/signatures';
 import { WEBHOOKS, type WebhookType } from '../schemas/webhook-catalog';
 import { eventBytesBound, largestBodyFor } from './event-size';
+import { SECRET_VARIABLES } from '../platform/secret-variables';
 
 export interface ReceiverConfig {
   readonly port: number;
@@ -119,11 +120,12 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
 
   const secrets = {} as Record<WebhookType, readonly string[]>;
   for (const webhook of WEBHOOKS) {
-    const list = splitSecrets(env[webhook.secretVariable] ?? '');
-    if (list.length === 0) problems.push(`${webhook.secretVariable} is required (the ${webhook.logName} webhook secret)`);
-    problems.push(...whsecProblems(webhook.secretVariable, list));
+    const variable = SECRET_VARIABLES[webhook.type];
+    const list = splitSecrets(env[variable] ?? '');
+    if (list.length === 0) problems.push(`${variable} is required (the secret of the ${webhook.name} webhook)`);
+    problems.push(...whsecProblems(variable, list));
     if (list.some((secret) => !secret.startsWith(WHSEC_PREFIX) && Buffer.byteLength(secret) < MIN_SECRET_BYTES)) {
-      warnings.push(`${webhook.secretVariable} holds a secret shorter than ${MIN_SECRET_BYTES} bytes`);
+      warnings.push(`${variable} holds a secret shorter than ${MIN_SECRET_BYTES} bytes`);
     }
     secrets[webhook.type] = Object.freeze(list);
   }

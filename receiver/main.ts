@@ -1,7 +1,9 @@
 import { WEBHOOK_EVENT_SCHEMA_FILE } from '../schemas/avro-schemas';
-import { createKafka, createRegistry, ensureTopics, registerValueSchema } from '../schemas/kafka-client';
-import { createLogger } from '../schemas/logger';
-import { configOrExit, stopOnSignals, untilDone } from '../schemas/service-lifecycle';
+import { createKafka } from '../platform/kafka';
+import { createRegistry, registerValueSchema } from '../platform/schema-registry';
+import { ensureTopics } from '../platform/topics';
+import { createLogger } from '../platform/logger';
+import { configOrExit, stopOnSignals, untilDone } from '../platform/service-lifecycle';
 import { assembleReceiver } from './assemble';
 import { readReceiverConfig } from './config';
 

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { eventIdOf } from '../schemas/event-identity';
+import { WEBHOOK_LOG_MESSAGES } from '../platform/log-messages';
 import { parseJsonObject, validatePayload } from '../schemas/payload-validation';
 import type { WebhookDefinition } from '../schemas/webhook-catalog';
+import { webhookEvent } from '../schemas/webhook-event';
 import { clientAddress, rateLimitKey } from './client-address';
 import type { ReceiverConfig } from './config';
 import type { EventPublisher } from './event-publisher';
@@ -111,7 +112,7 @@ export function createReceiver(options: {
       nowSeconds: clock(),
     });
     if (!verification.ok) {
-      logger.warn({ remote_addr: remoteAddr, client_addr: client, path, reason: verification.reason }, `Invalid ${definition.logShortName} webhook signature`);
+      logger.warn({ remote_addr: remoteAddr, client_addr: client, path, reason: verification.reason }, WEBHOOK_LOG_MESSAGES[definition.type].invalidSignature);
       return answer(response, route, started, 'invalid_signature');
     }
 
@@ -120,30 +121,31 @@ export function createReceiver(options: {
     const validation = validatePayload(definition, parsed);
     if (!validation.ok) {
       const fields = validation.error === 'missing_fields' ? { fields: validation.fields } : undefined;
-      logger.info({ path, reason: validation.error, ...fields }, `Rejected ${definition.logName} webhook`);
+      logger.info({ path, reason: validation.error, ...fields }, WEBHOOK_LOG_MESSAGES[definition.type].rejected);
       return answer(response, route, started, validation.error, { body: fields });
     }
 
     const { payload } = validation;
-    const eventId = eventIdOf({ webhookType: definition.type, webhookId: verification.webhookId, body, payload });
+    const event = webhookEvent({
+      webhookType: definition.type,
+      webhookId: verification.webhookId,
+      body,
+      payload,
+      path,
+      signatureScheme: verification.scheme,
+      remoteAddr,
+      contentType: contentType!,
+    });
+    const eventId = event.event_id;
     const key = String(payload.trade_id ?? payload.customer_reference);
     logger.info(
       { event_id: eventId, trade_id: payload.trade_id, customer_reference: payload.customer_reference, status: payload.status },
-      `Received ${definition.logName} webhook`,
+      WEBHOOK_LOG_MESSAGES[definition.type].received,
     );
     try {
-      await publisher.publish(key, {
-        event_id: eventId,
-        webhook_type: definition.type,
-        received_at: Date.now(),
-        path,
-        signature_scheme: verification.scheme,
-        remote_addr: remoteAddr,
-        content_type: contentType!,
-        body: body.toString('utf8'),
-      });
+      await publisher.publish(key, event);
     } catch (error) {
-      logger.error({ event_id: eventId, err: error }, `Error processing ${definition.logName} webhook`);
+      logger.error({ event_id: eventId, err: error }, WEBHOOK_LOG_MESSAGES[definition.type].failed);
       return answer(response, route, started, 'unavailable', { headers: { 'retry-after': retryAfter } });
     }
     answer(response, route, started, 'accepted', { body: { event_id: eventId } });

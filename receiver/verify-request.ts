@@ -10,8 +10,7 @@ import {
   type RelworxSignedFields,
 } from '../schemas/signatures';
 import type { WebhookDefinition } from '../schemas/webhook-catalog';
-
-export type SignatureScheme = 'hmac-sha256' | 'standard-webhooks' | 'relworx';
+import type { SignatureScheme } from '../schemas/webhook-event';
 
 export type Verification =
   | {

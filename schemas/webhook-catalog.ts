@@ -1,5 +1,5 @@
 /**
- * The four webhooks: where each is served, how it is signed and what it is called in logs.
+ * The four webhooks: where each is served, how it is signed and which schema its body follows.
  * Every side (receiver, processor, sender toolkit) reads this table instead of its own copy.
  */
 export type WebhookType = 'buy_completion' | 'sell_completion' | 'trade_status' | 'relworx_payment';
@@ -10,12 +10,8 @@ export interface WebhookDefinition {
   readonly name: string;
   /** The per-type signature header (lower case, as node:http exposes headers). */
   readonly signatureHeader: string;
-  readonly secretVariable: string;
   /** The Avro schema in schemas/avro/ the body is validated against. */
   readonly schemaFile: string;
-  /** How the seed's log messages name it: `Received buy completion webhook`, `Invalid buy webhook signature`. */
-  readonly logName: string;
-  readonly logShortName: string;
 }
 
 export const WEBHOOKS: readonly WebhookDefinition[] = Object.freeze([
@@ -23,37 +19,25 @@ export const WEBHOOKS: readonly WebhookDefinition[] = Object.freeze([
     type: 'buy_completion',
     name: 'buy-complete',
     signatureHeader: 'x-buy-webhook-signature',
-    secretVariable: 'BUY_WEBHOOK_SECRET',
     schemaFile: 'buy-completion.avsc',
-    logName: 'buy completion',
-    logShortName: 'buy',
   },
   {
     type: 'sell_completion',
     name: 'sell-complete',
     signatureHeader: 'x-sell-webhook-signature',
-    secretVariable: 'SELL_WEBHOOK_SECRET',
     schemaFile: 'sell-completion.avsc',
-    logName: 'sell completion',
-    logShortName: 'sell',
   },
   {
     type: 'trade_status',
     name: 'trade-status',
     signatureHeader: 'x-trade-webhook-signature',
-    secretVariable: 'TRADE_WEBHOOK_SECRET',
     schemaFile: 'trade-status.avsc',
-    logName: 'trade status',
-    logShortName: 'trade',
   },
   {
     type: 'relworx_payment',
     name: 'relworx',
     signatureHeader: 'relworx-signature',
-    secretVariable: 'RELWORX_WEBHOOK_SECRET',
     schemaFile: 'relworx-payment.avsc',
-    logName: 'relworx payment',
-    logShortName: 'relworx',
   },
 ] as const);
 

@@ -4,6 +4,7 @@ import { signPayload, signStandardWebhook } from '../schemas/signatures';
 import { webhookByName, WEBHOOKS } from '../schemas/webhook-catalog';
 import { buyCompletion, relworxPayment, sellCompletion, serializePayload, tradeStatus } from './payloads';
 import { sendWebhook } from './send-webhook';
+import { SECRET_VARIABLES } from '../platform/secret-variables';
 
 const HELP = `trade-webhooks — sign and send the exchange's trade webhooks
 
@@ -79,8 +80,9 @@ function readInput(source: string): string {
 
 function secretFor(type: string, values: Values): string {
   const definition = webhookByName(type)!;
-  const secret = values.secret ?? process.env[definition.secretVariable];
-  if (!secret) throw new UsageError(`no secret: pass --secret or set ${definition.secretVariable}`);
+  const variable = SECRET_VARIABLES[definition.type];
+  const secret = values.secret ?? process.env[variable];
+  if (!secret) throw new UsageError(`no secret: pass --secret or set ${variable}`);
   return secret;
 }
 

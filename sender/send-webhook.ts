@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { signPayload, signRelworx, signStandardWebhook, relworxSignatureHeader } from '../schemas/signatures';
-import { webhookByName, webhookByType, type WebhookDefinition } from '../schemas/webhook-catalog';
+import { WEBHOOK_PATH_PREFIXES, webhookByName, webhookByType, type WebhookDefinition } from '../schemas/webhook-catalog';
 import { serializePayload } from './payloads';
 
 export interface SendOptions {
@@ -73,7 +73,7 @@ function signedHeaders(definition: WebhookDefinition, body: string, url: string,
 export async function sendWebhook(baseUrl: string, type: string, payload: unknown, options: SendOptions): Promise<SendResult> {
   const definition = definitionFor(type);
   const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : serializePayload(payload);
-  const url = `${baseUrl.replace(/\/+$/, '')}${options.gateway ? '/api/v1/webhooks/' : '/api/webhooks/'}${definition.name}`;
+  const url = `${baseUrl.replace(/\/+$/, '')}${WEBHOOK_PATH_PREFIXES[options.gateway ? 1 : 0]}${definition.name}`;
   const maxAttempts = options.maxAttempts ?? 5;
   const baseDelayMs = options.baseDelayMs ?? 1000;
   const webhookId = options.webhookId ?? `msg_${randomUUID()}`;

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { createLogger } from '../../schemas/logger';
+import { createLogger } from '../../platform/logger';
 import { createDatabase } from '../../processor/database';
 import { migrationConfig } from '../../processor/migrations';
 import { insertPendingBuyTrades } from '../pending-trades';

@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request as httpRequest } from 'node:http';
-import { createKafka, ensureTopics } from '../../schemas/kafka-client';
+import { createKafka } from '../../platform/kafka';
+import { ensureTopics } from '../../platform/topics';
 import { eventIdOf } from '../../schemas/event-identity';
-import { createLogger } from '../../schemas/logger';
+import { webhookPath } from '../../schemas/webhook-event';
+import { createLogger } from '../../platform/logger';
 import { createDatabase } from '../../processor/database';
 import { signPayload } from '../../schemas/signatures';
 import { BENCH_SECRETS, benchName, type BenchServices } from './bench-env';
@@ -76,7 +78,7 @@ function post(agent: Agent, port: number, body: string, signature: string): Prom
       {
         host: '127.0.0.1',
         port,
-        path: '/api/webhooks/buy-complete',
+        path: webhookPath('buy_completion'),
         method: 'POST',
         agent,
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-buy-webhook-signature': signature },

@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Partitioners, type KafkaMessage } from 'kafkajs';
 import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
-import { createKafka, createRegistry, ensureTopics, registerValueSchema } from '../../schemas/kafka-client';
-import { eventIdOf } from '../../schemas/event-identity';
-import { createLogger } from '../../schemas/logger';
+import { createKafka } from '../../platform/kafka';
+import { createRegistry, registerValueSchema } from '../../platform/schema-registry';
+import { ensureTopics } from '../../platform/topics';
+import { webhookEvent } from '../../schemas/webhook-event';
+import { createLogger } from '../../platform/logger';
 import { applyChunk } from '../../processor/apply-chunk';
 import { readProcessorConfig } from '../../processor/config';
 import { decodeEvent, type DecodedEvent } from '../../processor/decode-event';
@@ -21,16 +23,7 @@ const PARTITIONS = 6;
 
 function envelope(tradeId: number) {
   const body = JSON.stringify({ trade_id: tradeId, status: 'completed', crypto_amount: 0.001, transaction_hash: `0x${tradeId.toString(16)}` });
-  return {
-    event_id: eventIdOf({ webhookType: 'buy_completion', body }),
-    webhook_type: 'buy_completion',
-    received_at: Date.now(),
-    path: '/api/webhooks/buy-complete',
-    signature_scheme: 'hmac-sha256',
-    remote_addr: '127.0.0.1',
-    content_type: 'application/json',
-    body,
-  };
+  return webhookEvent({ webhookType: 'buy_completion', body, remoteAddr: '127.0.0.1' });
 }
 
 /** kafkajs consuming the topic with a fresh group and doing nothing: the Kafka-side limit. */

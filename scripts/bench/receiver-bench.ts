@@ -1,8 +1,10 @@
 import { Partitioners } from 'kafkajs';
 import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
-import { createKafka, createRegistry, ensureTopics, registerValueSchema } from '../../schemas/kafka-client';
-import { eventIdOf } from '../../schemas/event-identity';
-import { createLogger } from '../../schemas/logger';
+import { createKafka } from '../../platform/kafka';
+import { createRegistry, registerValueSchema } from '../../platform/schema-registry';
+import { ensureTopics } from '../../platform/topics';
+import { webhookEvent, webhookPath } from '../../schemas/webhook-event';
+import { createLogger } from '../../platform/logger';
 import { signPayload } from '../../schemas/signatures';
 import { BENCH_SECRETS, benchName, type BenchServices } from './bench-env';
 import { startScript, waitReady } from './children';
@@ -18,7 +20,7 @@ function signedBuyRequests(count: number): PreparedRequest[] {
   return Array.from({ length: count }, (_, index) => {
     const body = JSON.stringify({ trade_id: 100_000 + index, status: 'completed', crypto_amount: 0.001, transaction_hash: `0x${index.toString(16).padStart(64, '0')}` });
     return {
-      path: '/api/webhooks/buy-complete',
+      path: webhookPath('buy_completion'),
       body,
       headers: { 'content-type': 'application/json', 'x-buy-webhook-signature': signPayload(body, BENCH_SECRETS.BUY_WEBHOOK_SECRET) },
     };
@@ -34,16 +36,7 @@ async function kafkaDirect(services: BenchServices, topic: string, requests: Pre
   const messages = await Promise.all(
     requests.map(async (request) => ({
       key: String(JSON.parse(request.body).trade_id),
-      value: await registry.encode(schemaId, {
-        event_id: eventIdOf({ webhookType: 'buy_completion', body: request.body }),
-        webhook_type: 'buy_completion',
-        received_at: Date.now(),
-        path: request.path,
-        signature_scheme: 'hmac-sha256',
-        remote_addr: '127.0.0.1',
-        content_type: 'application/json',
-        body: request.body,
-      }),
+      value: await registry.encode(schemaId, webhookEvent({ webhookType: 'buy_completion', body: request.body, remoteAddr: '127.0.0.1' })),
     })),
   );
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });

@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger } from '../../schemas/logger';
-import { WEBHOOKS } from '../../schemas/webhook-catalog';
+import { createLogger } from '../../platform/logger';
+import { SECRET_VARIABLES } from '../../platform/secret-variables';
 import { createDatabase } from '../../processor/database';
 import { normalizeDecimal } from '../../processor/decimal-compare';
 import { migrationConfig } from '../../processor/migrations';
@@ -111,8 +111,9 @@ async function main(): Promise<void> {
     const port = process.env.PORT || '8000';
     const processorPort = process.env.PROCESSOR_PORT || '8001';
     const secrets: Record<string, string> = {};
-    const usingDevelopmentSecrets = WEBHOOKS.some((webhook) => !process.env[webhook.secretVariable]);
-    for (const webhook of WEBHOOKS) secrets[webhook.secretVariable] = process.env[webhook.secretVariable] || DEVELOPMENT_SECRETS[webhook.secretVariable]!;
+    const variables = Object.values(SECRET_VARIABLES);
+    const usingDevelopmentSecrets = variables.some((variable) => !process.env[variable]);
+    for (const variable of variables) secrets[variable] = process.env[variable] || DEVELOPMENT_SECRETS[variable]!;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       ...services.env,

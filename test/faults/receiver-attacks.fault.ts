@@ -11,10 +11,10 @@ import { freePort } from '../support/free-port';
 import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS, receiverProcess } from '../support/receiver';
 import { readTopic } from '../support/topic-reader';
 import { FAULT_SEED } from './seeded-random';
+import { SECRET_VARIABLES } from '../../platform/secret-variables';
 
 process.stdout.write(`\nReceiver-attacks seed: ${FAULT_SEED} (repeat with FAULT_SEED=${FAULT_SEED})\n`);
 
-const SECRET_VARIABLES = WEBHOOKS.map((webhook) => webhook.secretVariable);
 const INVALID_SIGNATURE = { success: false, error: 'Invalid signature' };
 const TOO_MANY_REQUESTS = { success: false, error: 'Too many requests' };
 
@@ -95,7 +95,7 @@ interface BadStart {
 }
 
 const badStart: fc.Arbitrary<BadStart> = fc
-  .record({ variable: fc.constantFrom(...SECRET_VARIABLES), unusable: unusableSecret, rotated: fc.boolean(), withoutCallbackUrl: fc.boolean() })
+  .record({ variable: fc.constantFrom(...Object.values(SECRET_VARIABLES)), unusable: unusableSecret, rotated: fc.boolean(), withoutCallbackUrl: fc.boolean() })
   .map(({ variable, unusable, rotated, withoutCallbackUrl }) => {
     const good = TEST_SECRETS[variable as keyof typeof TEST_SECRETS];
     const env: Record<string, string> = { ...TEST_SECRETS, [variable]: rotated ? `${good},${unusable.secret}` : unusable.secret };
@@ -248,7 +248,7 @@ describe('faults: spoofed forwarding headers never lift a client over its limit'
 // Standard Webhooks ids across types
 
 const TYPES = WEBHOOKS.map((webhook) => webhook.type);
-const secretOf = (type: WebhookType) => TEST_SECRETS[webhookByType(type)!.secretVariable as keyof typeof TEST_SECRETS];
+const secretOf = (type: WebhookType) => TEST_SECRETS[SECRET_VARIABLES[type] as keyof typeof TEST_SECRETS];
 const pathOf = (type: WebhookType) => `/api/webhooks/${webhookByType(type)!.name}`;
 
 /** A body each endpoint accepts, for trade (or reference) `n`. */

@@ -14,7 +14,7 @@ function accepted(webhookType: string, body: string, eventId?: string): DecodedE
   const validation = validatePayload(definition, parseJsonObject(body)!);
   if (!validation.ok) throw new Error(`invalid test body: ${JSON.stringify(validation)}`);
   offset += 1;
-  return { ok: true, envelope: envelopeFor(webhookType, body, eventId), definition, payload: validation.payload, source: { topic: 'events', partition: 0, offset: String(offset) } };
+  return { ok: true, envelope: envelopeFor(definition.type, body, eventId), definition, payload: validation.payload, source: { topic: 'events', partition: 0, offset: String(offset) } };
 }
 
 const idOf = (event: DecodedEvent): string => (event.ok ? event.envelope.event_id : event.eventId);

@@ -2,7 +2,7 @@ import type { KafkaMessage } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import fc from 'fast-check';
 import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
-import { createRegistry, registerValueSchema } from '../../schemas/kafka-client';
+import { createRegistry, registerValueSchema } from '../../platform/schema-registry';
 import { decodeEvent, type DecodedEvent } from '../../processor/decode-event';
 import { classifyFailure } from '../../processor/errors';
 import { serviceEndpoints } from '../setup/service-endpoints';
@@ -30,7 +30,7 @@ describe('decodeEvent', () => {
     schemaId = await registerValueSchema(registry, uniqueName('decode'), WEBHOOK_EVENT_SCHEMA_FILE);
   });
 
-  const encoded = async (envelope: Record<string, unknown>): Promise<Buffer> => registry.encode(schemaId, envelope);
+  const encoded = async (envelope: object): Promise<Buffer> => registry.encode(schemaId, envelope);
   const valid = () => envelopeFor('buy_completion', JSON.stringify({ trade_id: 7, status: 'completed', transaction_hash: '0x7' }));
 
   it('reads a WebhookEvent written by the receiver', async () => {

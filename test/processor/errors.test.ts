@@ -13,7 +13,7 @@ import {
 import { DatabaseError } from 'pg';
 import { COMPATIBILITY, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { TRADE_NOTIFICATION_SCHEMA_FILE } from '../../schemas/avro-schemas';
-import { createRegistry, registerValueSchema } from '../../schemas/kafka-client';
+import { createRegistry, registerValueSchema } from '../../platform/schema-registry';
 import { classifyFailure, FAILURE_TABLE, refusalDetail, type FailureCode } from '../../processor/errors';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from '../support/cleanup';

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Producer } from 'kafkajs';
 import { createDatabase } from '../../processor/database';
-import { createLogger } from '../../schemas/logger';
+import { createLogger } from '../../platform/logger';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from '../support/cleanup';
 import { envelopeFor, eventWriter } from '../support/events';

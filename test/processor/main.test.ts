@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SchemaType } from '@kafkajs/confluent-schema-registry';
-import { createRegistry } from '../../schemas/kafka-client';
+import { createRegistry } from '../../platform/schema-registry';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from '../support/cleanup';
 import { testDatabase } from '../support/database';

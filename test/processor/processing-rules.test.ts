@@ -100,7 +100,7 @@ describe('processor: stale updates and rejections', () => {
       JSON.stringify({ status: 'success', customer_reference: mobile.reference, internal_reference: 'RWX-1', amount: 49000, currency: 'UGX' }),
     );
     const invalid = envelopeFor('buy_completion', JSON.stringify({ trade_id: good.id, status: 'teleported' }));
-    const unknown = envelopeFor('refund', JSON.stringify({ trade_id: good.id }));
+    const unknown = { ...envelopeFor('buy_completion', JSON.stringify({ trade_id: good.id })), webhook_type: 'refund' };
     const valid = envelopeFor('buy_completion', JSON.stringify({ trade_id: good.id, status: 'completed', transaction_hash: '0xafter' }));
 
     await write.writeRaw('garbage', Buffer.from('not an Avro record'));

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTopicsWithLeaders } from '../../schemas/kafka-client';
+import { createTopicsWithLeaders } from '../../platform/topics';
 import { signPayload } from '../../schemas/signatures';
 import { ownBroker } from '../support/own-broker';
 import { startTestReceiver, TEST_SECRETS } from '../support/receiver';

@@ -20,9 +20,9 @@ const whsec = (bytes: number) => `whsec_${Buffer.alloc(bytes, 0xa7).toString('ba
 describe('receiver configuration', () => {
   it('names every missing secret variable and the callback URL in one error', () => {
     expect(problemsOf({ BUY_WEBHOOK_SECRET: TEST_SECRETS.BUY_WEBHOOK_SECRET })).toEqual([
-      'SELL_WEBHOOK_SECRET is required (the sell completion webhook secret)',
-      'TRADE_WEBHOOK_SECRET is required (the trade status webhook secret)',
-      'RELWORX_WEBHOOK_SECRET is required (the relworx payment webhook secret)',
+      'SELL_WEBHOOK_SECRET is required (the secret of the sell-complete webhook)',
+      'TRADE_WEBHOOK_SECRET is required (the secret of the trade-status webhook)',
+      'RELWORX_WEBHOOK_SECRET is required (the secret of the relworx webhook)',
       'RELWORX_CALLBACK_URL is required (the callback URL registered with Relworx, exactly as registered: its signatures cover it)',
     ]);
   });

@@ -3,8 +3,9 @@ import { createEventPublisher, type EventPublisher } from '../../receiver/event-
 import { createReceiverMetrics } from '../../receiver/metrics';
 import { PublishError } from '../../receiver/publish-failure';
 import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
-import { createKafka, createRegistry, registerValueSchema } from '../../schemas/kafka-client';
-import { createLogger } from '../../schemas/logger';
+import { createKafka } from '../../platform/kafka';
+import { createRegistry, registerValueSchema } from '../../platform/schema-registry';
+import { createLogger } from '../../platform/logger';
 import { signPayload } from '../../schemas/signatures';
 import type { WebhookEventRecord } from '../../schemas/webhook-event';
 import { serviceEndpoints } from '../setup/service-endpoints';

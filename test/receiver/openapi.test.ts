@@ -7,6 +7,7 @@ import { sendWebhook } from '../../sender';
 import { WEBHOOKS } from '../../schemas/webhook-catalog';
 import { createTestTopic, testAdmin } from '../support/kafka';
 import { startTestReceiver, TEST_RELWORX_CALLBACK_URL, TEST_SECRETS, type TestReceiver } from '../support/receiver';
+import { SECRET_VARIABLES } from '../../platform/secret-variables';
 
 interface OpenApi {
   paths: Record<string, { post?: Operation; get?: Operation; $ref?: string }>;
@@ -53,7 +54,7 @@ describe('receiver/openapi.yaml', () => {
     expect(Object.keys(examples).length).toBeGreaterThan(0);
     for (const reference of Object.values(examples)) {
       const example = spec.components.examples[reference.$ref.split('/').pop()!]!.value;
-      const secret = TEST_SECRETS[definition.secretVariable as keyof typeof TEST_SECRETS];
+      const secret = TEST_SECRETS[SECRET_VARIABLES[definition.type] as keyof typeof TEST_SECRETS];
       const result = await sendWebhook(receiver.url, definition.name, example, {
         secret,
         gateway: path.startsWith('/api/v1/'),

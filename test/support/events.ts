@@ -1,30 +1,15 @@
 import type { Kafka } from 'kafkajs';
 import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
-import { eventIdOf } from '../../schemas/event-identity';
-import { createRegistry, registerValueSchema } from '../../schemas/kafka-client';
+import { createRegistry, registerValueSchema } from '../../platform/schema-registry';
 import type { WebhookType } from '../../schemas/webhook-catalog';
+import { webhookEvent, type WebhookEventRecord } from '../../schemas/webhook-event';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from './cleanup';
 
-const PATHS: Record<string, string> = {
-  buy_completion: '/api/webhooks/buy-complete',
-  sell_completion: '/api/webhooks/sell-complete',
-  trade_status: '/api/webhooks/trade-status',
-  relworx_payment: '/api/webhooks/relworx',
-};
-
-/** The envelope the receiver would write for `body`, with its event id computed the same way. */
-export function envelopeFor(webhookType: string, body: string, eventId?: string) {
-  return {
-    event_id: eventId ?? eventIdOf({ webhookType: webhookType as WebhookType, body }),
-    webhook_type: webhookType,
-    received_at: Date.now(),
-    path: PATHS[webhookType] ?? '/unknown',
-    signature_scheme: 'hmac-sha256',
-    remote_addr: '127.0.0.1',
-    content_type: 'application/json',
-    body,
-  };
+/** The record the receiver would write for `body` (a bare body: no `webhook-id`), or with the given event id. */
+export function envelopeFor(webhookType: WebhookType, body: string, eventId?: string): WebhookEventRecord {
+  const event = webhookEvent({ webhookType, body });
+  return eventId === undefined ? event : { ...event, event_id: eventId };
 }
 
 /**
@@ -38,7 +23,7 @@ export async function eventWriter(kafka: Kafka, topic: string) {
   await producer.connect();
   onCleanup(() => producer.disconnect());
   return {
-    async write(events: Array<{ key: string; envelope: ReturnType<typeof envelopeFor> }>): Promise<void> {
+    async write(events: Array<{ key: string; envelope: WebhookEventRecord }>): Promise<void> {
       const messages = await Promise.all(events.map(async ({ key, envelope }) => ({ key, value: await registry.encode(schemaId, envelope) })));
       for (let start = 0; start < messages.length; start += 500) {
         await producer.send({ topic, acks: -1, messages: messages.slice(start, start + 500) });

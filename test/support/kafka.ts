@@ -1,5 +1,5 @@
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { createTopicsWithLeaders } from '../../schemas/kafka-client';
+import { createTopicsWithLeaders } from '../../platform/topics';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from './cleanup';
 import { uniqueName } from './names';

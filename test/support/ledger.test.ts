@@ -1,3 +1,4 @@
+import type { WebhookType } from '../../schemas/webhook-catalog';
 import type { Knex } from 'knex';
 import { insertPendingBuyTrades } from '../../scripts/pending-trades';
 import { buyCompletion, serializePayload, tradeStatus } from '../../sender';
@@ -29,7 +30,7 @@ async function appliedOnce(): Promise<Applied> {
   const ledger = new Ledger('hand-made faults');
   const writes: Array<{ key: string; envelope: ReturnType<typeof envelopeFor> }> = [];
   for (const tradeId of [1, 2]) {
-    const events: Array<SentEvent & { type: string; body: string }> = [
+    const events: Array<SentEvent & { type: WebhookType; body: string }> = [
       {
         key: `${tradeId}:progress`,
         tradeId,

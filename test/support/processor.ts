@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { Producer } from 'kafkajs';
-import { createKafka, createRegistry } from '../../schemas/kafka-client';
-import { createLogger } from '../../schemas/logger';
+import { createKafka } from '../../platform/kafka';
+import { createRegistry } from '../../platform/schema-registry';
+import { createLogger } from '../../platform/logger';
 import { readProcessorConfig, type ProcessorConfig } from '../../processor/config';
 import { migrationConfig } from '../../processor/migrations';
 import { createProcessorMetrics, type ProcessorMetrics } from '../../processor/metrics';

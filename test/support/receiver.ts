@@ -1,11 +1,11 @@
 import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
-import { createRegistry, registerValueSchema } from '../../schemas/kafka-client';
+import { createRegistry, registerValueSchema } from '../../platform/schema-registry';
 import { readReceiverConfig, type ReceiverConfig } from '../../receiver/config';
 import { assembleReceiver } from '../../receiver/assemble';
 import type { EventPublisher } from '../../receiver/event-publisher';
-import { createLogger } from '../../schemas/logger';
+import { createLogger } from '../../platform/logger';
 import type { Receiver } from '../../receiver/server';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from './cleanup';

@@ -1,5 +1,5 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { createRegistry } from '../../schemas/kafka-client';
+import { createRegistry } from '../../platform/schema-registry';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { uniqueName } from './names';
 

@@ -1,4 +1,4 @@
-import { ConfigError, environmentReader } from '../../schemas/environment';
+import { ConfigError, environmentReader } from '../../platform/environment';
 
 /** A value that looks like a secret someone put into the wrong variable. */
 const SECRET = 'S3CR3T-relworx-value-0123456789abcdef';

@@ -1,9 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { TRADE_NOTIFICATION_SCHEMA_FILE, WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
-import { createRegistry, createTopicsWithLeaders, registerValueSchema } from '../../schemas/kafka-client';
+import { createRegistry, registerValueSchema } from '../../platform/schema-registry';
 import { serviceEndpoints } from '../setup/service-endpoints';
-import { onCleanup } from '../support/cleanup';
-import { testAdmin } from '../support/kafka';
 import { uniqueName } from '../support/names';
 import { registryProxy } from '../support/registry-proxy';
 
@@ -78,18 +76,5 @@ describe('registry client: Avro longs', () => {
     const topic = uniqueName('twice');
     const first = await registerValueSchema(registry, topic, TRADE_NOTIFICATION_SCHEMA_FILE);
     expect(await registerValueSchema(registry, topic, TRADE_NOTIFICATION_SCHEMA_FILE)).toBe(first);
-  });
-});
-
-describe('topic creation', () => {
-  it('returns once every partition of every new topic has a leader', async () => {
-    const admin = await testAdmin();
-    const topics = [{ topic: uniqueName('led'), partitions: 3 }, { topic: uniqueName('led'), partitions: 1 }];
-    onCleanup(() => admin.deleteTopics({ topics: topics.map(({ topic }) => topic) }).catch(() => undefined));
-    await createTopicsWithLeaders(admin, topics);
-
-    const { topics: found } = await admin.fetchTopicMetadata({ topics: topics.map(({ topic }) => topic) });
-    const led = (topic: string): number => found.find((entry) => entry.name === topic)!.partitions.filter(({ leader }) => leader >= 0).length;
-    expect(topics.map(({ topic }) => led(topic))).toEqual([3, 1]);
   });
 });

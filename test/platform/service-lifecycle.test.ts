@@ -1,5 +1,5 @@
-import { createLogger } from '../../schemas/logger';
-import { StartupError, untilDone } from '../../schemas/service-lifecycle';
+import { createLogger } from '../../platform/logger';
+import { StartupError, untilDone } from '../../platform/service-lifecycle';
 import { CapturedLogs } from '../support/receiver';
 
 const transient = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
