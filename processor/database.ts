@@ -2,10 +2,19 @@ import knex, { type Knex } from 'knex';
 import type { Logger } from 'pino';
 import { types } from 'pg';
 
-// numeric stays text (exact amounts); bigint stays text too and is converted where read.
-types.setTypeParser(types.builtins.NUMERIC, (value) => value);
+/**
+ * numeric stays text: amounts are exact decimals, and a JS number would round them (bigint stays
+ * text too, pg's default, and is converted where it is read). pg keeps its type parsers in one
+ * table for the whole process, shared by every client and pool whoever made them, so this cannot
+ * be set for one database handle only; setting it again sets the same parser, so every
+ * `createDatabase` can call it.
+ */
+function keepNumericAsText(): void {
+  types.setTypeParser(types.builtins.NUMERIC, (value) => value);
+}
 
 export function createDatabase(options: { url: string; schema?: string; poolMax: number; logger: Logger }): Knex {
+  keepNumericAsText();
   const log = options.logger.child({ component: 'knex' });
   return knex({
     client: 'pg',
