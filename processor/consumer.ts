@@ -10,6 +10,7 @@ import type { EventApplier, ProcessedMessage } from './process-events';
 import type { ProcessorMetrics } from './metrics';
 
 export interface WebhookConsumer {
+  /** Connects, subscribes and joins the group; safe to call again after it failed. */
   start(): Promise<void>;
   /** Finishes the chunk under way, commits its offsets, leaves the group. */
   stop(): Promise<void>;
@@ -31,6 +32,8 @@ export interface FatalFailure {
  * A failure the classifier says to stop on leaves its chunk as it is (nothing resolved, written
  * or dead-lettered), takes readiness down, and is handed to `onFatal` once; no chunk starts
  * after it. Stopping the consumer is the caller's: it cannot be done from inside a batch.
+ *
+ * Constructing it does no I/O: `start` connects.
  */
 export function createWebhookConsumer(options: {
   kafka: Kafka;
@@ -43,7 +46,14 @@ export function createWebhookConsumer(options: {
   onFatal: (failure: FatalFailure) => void;
 }): WebhookConsumer {
   const { kafka, producer, config, applier, relay, logger, metrics } = options;
-  let consumer: Consumer | undefined;
+  const consumer: Consumer = kafka.consumer({
+    groupId: config.consumerGroup,
+    // A crashed instance's partitions move to the others after this long without a heartbeat.
+    sessionTimeout: 10_000,
+    heartbeatInterval: 3000,
+    maxWaitTimeInMs: 100,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
+  });
   let joined = false;
   let healthy = true;
   let fatal: FatalFailure | undefined;
@@ -135,31 +145,24 @@ export function createWebhookConsumer(options: {
     }
   }
 
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    joined = true;
+    setReady();
+    logger.info({ partitions: payload.memberAssignment }, 'Joined consumer group %s', config.consumerGroup);
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    joined = false;
+    setReady();
+    logger.error({ err: payload.error, restart: payload.restart }, 'Consumer crashed');
+    // kafkajs restarts the consumer after a retriable crash; after any other it stays down.
+    if (!payload.restart) {
+      const { code } = classifyFailure(payload.error);
+      stopOn({ code, error: payload.error }, { stage: 'consume' }, `the consumer crashed on ${code} and kafkajs will not restart it`);
+    }
+  });
+
   return {
     async start() {
-      consumer = kafka.consumer({
-        groupId: config.consumerGroup,
-        // A crashed instance's partitions move to the others after this long without a heartbeat.
-        sessionTimeout: 10_000,
-        heartbeatInterval: 3000,
-        maxWaitTimeInMs: 100,
-        retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
-      });
-      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-        joined = true;
-        setReady();
-        logger.info({ partitions: payload.memberAssignment }, 'Joined consumer group %s', config.consumerGroup);
-      });
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
-        joined = false;
-        setReady();
-        logger.error({ err: payload.error, restart: payload.restart }, 'Consumer crashed');
-        // kafkajs restarts the consumer after a retriable crash; after any other it stays down.
-        if (!payload.restart) {
-          const { code } = classifyFailure(payload.error);
-          stopOn({ code, error: payload.error }, { stage: 'consume' }, `the consumer crashed on ${code} and kafkajs will not restart it`);
-        }
-      });
       await consumer.connect();
       await consumer.subscribe({ topic: config.webhookEventsTopic, fromBeginning: true });
       await consumer.run({
@@ -177,7 +180,7 @@ export function createWebhookConsumer(options: {
     async stop() {
       joined = false;
       setReady();
-      await consumer?.disconnect();
+      await consumer.disconnect();
     },
     isReady,
   };

@@ -7,7 +7,7 @@ import { createDatabase } from './database';
 import { classifyFailure } from './errors';
 import { createProcessorMetrics } from './metrics';
 import { createOpsServer } from './ops-server';
-import { createProcessor, type Processor } from './processor';
+import { createProcessor } from './processor';
 
 async function main(): Promise<void> {
   const config = configOrExit(readProcessorConfig);
@@ -17,29 +17,28 @@ async function main(): Promise<void> {
   const registry = createRegistry(config.schemaRegistryUrl);
   const metrics = createProcessorMetrics();
 
-  let running: Processor | undefined;
-  const ops = createOpsServer({ port: config.port, host: config.host, isReady: () => running?.isReady() ?? false, registry: metrics.registry });
+  const processor = createProcessor({ config, db, kafka, registry, logger, metrics });
+  const ops = createOpsServer({ port: config.port, host: config.host, isReady: () => processor.isReady(), registry: metrics.registry });
   const address = await ops.listen();
   logger.info({ port: address.port }, 'Processor health and metrics on port %d', address.port);
 
   /** Exit 1 once the rest is closed: an orchestrator restarts the process, an operator sees why in the one error before. */
   const exitFailed = (): void => {
-    void Promise.allSettled([ops.close(), db.destroy()]).then(() => logger.flush(() => process.exit(1)));
+    void Promise.allSettled([processor.stop()])
+      .then(() => Promise.allSettled([ops.close(), db.destroy()]))
+      .then(() => logger.flush(() => process.exit(1)));
   };
+  void processor.failed.then(exitFailed);
 
-  let processor: Processor;
   try {
     // Kafka, the registry and the database may come up after us: wait for them, but not for a
     // problem only an operator can fix (credentials, an incompatible schema, a missing migration).
-    processor = await untilDone('Starting the processor', () => createProcessor({ config, db, kafka, registry, logger, metrics }), logger, classifyFailure);
+    await untilDone('Starting the processor', () => processor.start(), logger, classifyFailure);
   } catch (error) {
     if (!(error instanceof StartupError)) throw error;
     logger.error({ err: error.cause, code: error.code }, error.message);
     return exitFailed();
   }
-  running = processor;
-  void processor.failed.then(exitFailed);
-  await processor.start();
   logger.info({ topic: config.webhookEventsTopic, group: config.consumerGroup }, 'Processor consuming %s', config.webhookEventsTopic);
   stopOnSignals(logger, 'Processor', async () => {
     await processor.stop();

@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import type { Message, Producer } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from 'pino';
+import { TRADE_NOTIFICATION_SCHEMA_FILE } from '../schemas/avro-schemas';
+import { registerValueSchema } from '../platform/schema-registry';
 import type { OutboxEntry } from './apply-chunk';
 import { classifyFailure } from './errors';
 import type { ProcessorMetrics } from './metrics';
@@ -9,7 +11,11 @@ import type { ProcessorMetrics } from './metrics';
 export interface OutboxRelay {
   /** Publishes entries just committed to the outbox, then marks them sent; on failure they wait for the sweep. */
   publish(entries: readonly OutboxEntry[]): void;
-  start(): void;
+  /**
+   * Registers the notification schema under the topic's subject, then sweeps every `pollMs`.
+   * Safe to call again after it failed, or once it started (it then does nothing).
+   */
+  start(): Promise<void>;
   /** Finishes the publishing under way and stops. */
   stop(): Promise<void>;
 }
@@ -62,12 +68,14 @@ function describeFailure(error: unknown): string {
  * row neither holds back the rows behind it nor keeps the sweep busy. A failure that is about the
  * moment, not the row (the broker or the registry out of reach), ends the round and charges no
  * row, so every row goes out on the first sweep after the outage.
+ *
+ * Constructing it does no I/O; `start` registers the schema. Until then `publish` leaves the
+ * entries to the sweep.
  */
 export function createOutboxRelay(options: {
   db: Knex;
   producer: Producer;
   registry: SchemaRegistry;
-  schemaId: number;
   topic: string;
   batchSize: number;
   pollMs: number;
@@ -75,18 +83,19 @@ export function createOutboxRelay(options: {
   logger: Logger;
   metrics: ProcessorMetrics;
 }): OutboxRelay {
-  const { db, producer, registry, schemaId, topic, batchSize, pollMs, graceMs, logger, metrics } = options;
+  const { db, producer, registry, topic, batchSize, pollMs, graceMs, logger, metrics } = options;
   const inFlight = new Set<Promise<unknown>>();
+  let schemaId: number | undefined;
   let sweeping: Promise<number> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
   /** The Kafka record of a notification: keyed by user id, ids also as headers (exact decimal text) for routing without decoding. */
-  async function recordOf(entry: Entry): Promise<Message> {
+  async function recordOf(id: number, entry: Entry): Promise<Message> {
     const { payload } = entry;
     return {
       key: entry.messageKey,
-      value: await registry.encode(schemaId, payload),
+      value: await registry.encode(id, payload),
       headers: { event_id: payload.event_id, trade_id: String(payload.trade_id), user_id: String(payload.user_id) },
     };
   }
@@ -111,7 +120,7 @@ export function createOutboxRelay(options: {
    * its failure and backs off; a momentary failure ends the round with the rows it sent so far
    * marked and the rest untouched. Returns the number of rows sent.
    */
-  async function sweepRound(): Promise<number> {
+  async function sweepRound(id: number): Promise<number> {
     return db.transaction(async (trx) => {
       const { rows } = await trx.raw<{ rows: PendingRow[] }>(
         `select id, message_key, payload from outbox
@@ -126,7 +135,7 @@ export function createOutboxRelay(options: {
       let interruption: unknown;
       for (const row of rows) {
         try {
-          encoded.push({ row, record: await recordOf({ messageKey: row.message_key, payload: row.payload }) });
+          encoded.push({ row, record: await recordOf(id, { messageKey: row.message_key, payload: row.payload }) });
         } catch (error) {
           if (momentary(error)) {
             interruption = error;
@@ -192,18 +201,18 @@ export function createOutboxRelay(options: {
   }
 
   /** Rounds while each sends a full batch: rows that fail are not counted, so they never keep it going. */
-  async function sweep(): Promise<number> {
+  async function sweep(id: number): Promise<number> {
     let total = 0;
     for (;;) {
-      const sent = await sweepRound();
+      const sent = await sweepRound(id);
       total += sent;
       if (sent < batchSize || stopped) return total;
     }
   }
 
   /** One sweep at a time: a tick that finds one under way joins it. */
-  function drain(): Promise<number> {
-    sweeping ??= sweep().finally(() => {
+  function drain(id: number): Promise<number> {
+    sweeping ??= sweep(id).finally(() => {
       sweeping = undefined;
     });
     return sweeping;
@@ -211,10 +220,11 @@ export function createOutboxRelay(options: {
 
   return {
     publish(entries) {
-      if (entries.length === 0 || stopped) return;
+      const id = schemaId;
+      if (entries.length === 0 || stopped || id === undefined) return;
       void track(
         (async () => {
-          await send(await Promise.all(entries.map((entry) => recordOf(entry))));
+          await send(await Promise.all(entries.map((entry) => recordOf(id, entry))));
           await db.raw('update outbox set sent_at = now() where id = any(?::bigint[]) and sent_at is null', [entries.map((entry) => entry.id)]);
         })(),
       ).catch((error: Error) => {
@@ -222,10 +232,11 @@ export function createOutboxRelay(options: {
         logger.warn({ err: error, count: entries.length }, 'Could not publish notifications; the outbox sweep will retry');
       });
     },
-    start() {
+    async start() {
+      const id = (schemaId ??= await registerValueSchema(registry, topic, TRADE_NOTIFICATION_SCHEMA_FILE));
       stopped = false;
-      timer = setInterval(() => {
-        track(drain()).catch((error: Error) => {
+      timer ??= setInterval(() => {
+        track(drain(id)).catch((error: Error) => {
           metrics.outboxErrors.inc();
           logger.warn({ err: error }, 'Outbox sweep could not publish; will retry');
         });
@@ -234,6 +245,7 @@ export function createOutboxRelay(options: {
     async stop() {
       stopped = true;
       clearInterval(timer);
+      timer = undefined;
       await Promise.allSettled([...inFlight]);
     },
   };

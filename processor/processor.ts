@@ -2,11 +2,9 @@ import type { Knex } from 'knex';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from 'pino';
-import { TRADE_NOTIFICATION_SCHEMA_FILE } from '../schemas/avro-schemas';
 import { ensureTopics } from '../platform/topics';
-import { registerValueSchema } from '../platform/schema-registry';
 import type { ProcessorConfig } from './config';
-import { createWebhookConsumer, type FatalFailure, type WebhookConsumer } from './consumer';
+import { createWebhookConsumer, type FatalFailure } from './consumer';
 import type { ProcessorMetrics } from './metrics';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
 import { createEventApplier } from './process-events';
@@ -27,10 +25,13 @@ export interface Processor {
 /**
  * The processor: the consumer group that applies webhook events to PostgreSQL, and the relay
  * that publishes the outbox. `producer` is the seam for the relay's and dead-letter writes.
- * Before anything else it checks that the database answers and is migrated, so that a wrong
- * URL, credentials or a missing migration stop the start with their own error.
+ *
+ * Constructing it does no I/O. `start` first checks that the database answers and is migrated,
+ * so that a wrong URL, credentials or a missing migration stop the start with their own error;
+ * then it creates the missing topics, registers the notification schema, and connects the
+ * producer and the consumer. A failed `start` may be called again: each step is safe to repeat.
  */
-export async function createProcessor(options: {
+export function createProcessor(options: {
   config: ProcessorConfig;
   db: Knex;
   kafka: Kafka;
@@ -38,22 +39,14 @@ export async function createProcessor(options: {
   logger: Logger;
   metrics: ProcessorMetrics;
   producer?: Producer;
-}): Promise<Processor> {
+}): Processor {
   const { config, db, kafka, registry, logger, metrics } = options;
-  await db.raw('select 1 from webhook_events limit 0');
-  await ensureTopics(kafka, [
-    { topic: config.webhookEventsTopic, partitions: config.topicPartitions },
-    { topic: config.notificationsTopic, partitions: config.topicPartitions },
-    { topic: config.deadLetterTopic, partitions: 1 },
-  ]);
-  const schemaId = await registerValueSchema(registry, config.notificationsTopic, TRADE_NOTIFICATION_SCHEMA_FILE);
   const producer =
     options.producer ?? kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   const relay = createOutboxRelay({
     db,
     producer,
     registry,
-    schemaId,
     topic: config.notificationsTopic,
     batchSize: config.outboxBatchSize,
     pollMs: config.outboxPollMs,
@@ -62,14 +55,14 @@ export async function createProcessor(options: {
     metrics,
   });
   const applier = createEventApplier({ db, registry, notificationsTopic: config.notificationsTopic, metrics });
-  let consumer: WebhookConsumer | undefined;
+  let started = false;
   let stopping: Promise<void> | undefined;
   let reportFailure: (failure: FatalFailure) => void = () => undefined;
   const failed = new Promise<FatalFailure>((resolve) => (reportFailure = resolve));
 
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      await consumer?.stop();
+      await consumer.stop();
       await relay.stop();
       await producer.disconnect();
     })();
@@ -86,16 +79,24 @@ export async function createProcessor(options: {
     );
   };
 
+  const consumer = createWebhookConsumer({ kafka, producer, config, applier, relay, logger, metrics, onFatal });
+
   return {
     relay,
     failed,
     async start() {
+      await db.raw('select 1 from webhook_events limit 0');
+      await ensureTopics(kafka, [
+        { topic: config.webhookEventsTopic, partitions: config.topicPartitions },
+        { topic: config.notificationsTopic, partitions: config.topicPartitions },
+        { topic: config.deadLetterTopic, partitions: 1 },
+      ]);
       await producer.connect();
-      relay.start();
-      consumer = createWebhookConsumer({ kafka, producer, config, applier, relay, logger, metrics, onFatal });
+      await relay.start();
       await consumer.start();
+      started = true;
     },
     stop,
-    isReady: () => consumer?.isReady() ?? false,
+    isReady: () => started && consumer.isReady(),
   };
 }

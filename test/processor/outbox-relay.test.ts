@@ -4,8 +4,7 @@ import * as kafkajs from 'kafkajs';
 import { KafkaJSNonRetriableError, type Producer } from 'kafkajs';
 import { createProcessorMetrics, type ProcessorMetrics } from '../../processor/metrics';
 import { createOutboxRelay, type OutboxRelay } from '../../processor/outbox-relay';
-import { TRADE_NOTIFICATION_SCHEMA_FILE } from '../../schemas/avro-schemas';
-import { createRegistry, registerValueSchema } from '../../platform/schema-registry';
+import { createRegistry } from '../../platform/schema-registry';
 import { createLogger } from '../../platform/logger';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from '../support/cleanup';
@@ -56,7 +55,6 @@ interface RelayUnderTest {
 async function relayOn(db: Knex, options: { batchSize: number; producer?: (real: Producer) => Producer }): Promise<RelayUnderTest> {
   const topic = await createTestTopic(await testAdmin(kafka), { prefix: 'notifications' });
   const registry = createRegistry(serviceEndpoints().schemaRegistryUrl);
-  const schemaId = await registerValueSchema(registry, topic, TRADE_NOTIFICATION_SCHEMA_FILE);
   const real = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await real.connect();
   onCleanup(() => real.disconnect());
@@ -71,7 +69,6 @@ async function relayOn(db: Knex, options: { batchSize: number; producer?: (real:
     db,
     producer,
     registry,
-    schemaId,
     topic,
     batchSize: options.batchSize,
     pollMs: 100,
@@ -94,7 +91,7 @@ describe('outbox relay: a row that cannot be published', () => {
     // The poison row first, in a batch of one: it is all the sweep sees until it backs off.
     await insertRows(db, under.topic, [notification('poison', { user_id: 'not-a-number' }), ...[1, 2, 3, 4, 5].map((n) => notification(`valid-${n}`))]);
 
-    under.relay.start();
+    await under.relay.start();
     await waitFor('the valid rows sent', async () => ((await db('outbox').whereNull('sent_at').count<{ count: string }[]>('* as count'))[0]!.count === '1' ? true : undefined), 10_000);
     const sweepsBefore = under.sweeps();
     await sleep(3000);
@@ -123,7 +120,7 @@ describe('outbox relay: a row that cannot be published', () => {
     const oversized = notification('oversized', { status: 'x'.repeat(2 * 1024 * 1024) });
     await insertRows(db, under.topic, [notification('before'), oversized, notification('after')]);
 
-    under.relay.start();
+    await under.relay.start();
     await waitFor('the other rows sent', async () => ((await db('outbox').whereIn('event_id', ['before', 'after']).whereNull('sent_at').first()) ? undefined : true), 20_000);
     const refused = await waitFor('the refusal recorded', async () => {
       const row = await db('outbox').where({ event_id: 'oversized' }).first();
@@ -139,7 +136,7 @@ describe('outbox relay: a row that cannot be published', () => {
     const { db } = await migratedDatabase();
     const under = await relayOn(db, { batchSize: 10 });
     await insertRows(db, under.topic, [notification('exact')]);
-    under.relay.start();
+    await under.relay.start();
 
     const [message] = await readTopic(kafka, under.topic, { count: 1 });
     expect(message!.key).toBe('1234567890123456789');
@@ -159,7 +156,7 @@ describe('outbox relay: a row that cannot be published', () => {
       }),
     });
     await insertRows(db, under.topic, [1, 2, 3].map((n) => notification(`during-outage-${n}`)));
-    under.relay.start();
+    await under.relay.start();
     await sleep(3000);
 
     const rows = await db('outbox').orderBy('id');

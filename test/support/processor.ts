@@ -85,7 +85,7 @@ export async function startTestProcessor(options: {
   const logs = new CapturedLogs();
   const logger = createLogger({ level: 'info', name: 'processor' }, logs);
   const metrics = createProcessorMetrics();
-  const processor = await withinDeadline('createProcessor (topics, schema registration)', createProcessor({
+  const processor = createProcessor({
     config,
     db: options.db,
     kafka: createKafka({ clientId: 'test-processor', brokers: config.kafkaBrokers, logger }),
@@ -93,9 +93,9 @@ export async function startTestProcessor(options: {
     logger,
     metrics,
     producer: options.producer,
-  }));
+  });
   onCleanup(() => processor.stop());
-  if (options.start !== false) await withinDeadline('processor.start (producer, consumer group)', processor.start());
+  if (options.start !== false) await withinDeadline('processor.start (migration check, topics, schema registration, producer, consumer group)', processor.start());
   return { processor, config, logs, metrics };
 }
 

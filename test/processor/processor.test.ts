@@ -1,0 +1,88 @@
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createDatabase } from '../../processor/database';
+import { classifyFailure } from '../../processor/errors';
+import { createLogger } from '../../platform/logger';
+import { onCleanup } from '../support/cleanup';
+import { envelopeFor, eventWriter } from '../support/events';
+import { createTestTopics, insertTrade, migratedDatabase, startTestProcessor, testKafka } from '../support/processor';
+import { registryProxy } from '../support/registry-proxy';
+import { readTopic } from '../support/topic-reader';
+import { waitFor, withinDeadline } from '../support/wait-for';
+
+const kafka = testKafka();
+
+/** A port that counts the connections made to it and closes each at once: a service that answers nothing. */
+async function countingPort(): Promise<{ port: number; connections: () => number }> {
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections += 1;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { port: (server.address() as { port: number }).port, connections: () => connections };
+}
+
+async function rejection(work: Promise<unknown>): Promise<unknown> {
+  return work.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: unknown) => error,
+  );
+}
+
+describe('processor start', () => {
+  it('constructs without reaching the database, Kafka or the registry; start is what connects', async () => {
+    const topics = await createTestTopics(1);
+    const services = await countingPort();
+    const db = createDatabase({ url: `postgres://postgres@127.0.0.1:${services.port}/none`, poolMax: 1, logger: createLogger({ level: 'silent', name: 'knex' }) });
+    onCleanup(() => db.destroy());
+    const { processor } = await startTestProcessor({
+      topics,
+      db,
+      schema: 'public',
+      env: { KAFKA_BROKERS: `127.0.0.1:${services.port}`, SCHEMA_REGISTRY_URL: `http://127.0.0.1:${services.port}` },
+      start: false,
+    });
+    // Anything construction set off would have connected by now.
+    await sleep(300);
+    expect(services.connections()).toBe(0);
+    expect(processor.isReady()).toBe(false);
+
+    const error = await withinDeadline('the start failing', rejection(processor.start()));
+    expect(classifyFailure(error)).toEqual(expect.objectContaining({ code: 'db_connection_lost', retriable: true }));
+    expect(services.connections()).toBeGreaterThan(0);
+    expect(processor.isReady()).toBe(false);
+  });
+
+  it('starts when called again after a start that failed part-way, and then applies and publishes', async () => {
+    const { db, schema } = await migratedDatabase();
+    const topics = await createTestTopics(1);
+    // The registry refuses our credentials for the notification schema's registration until healed.
+    let healed = false;
+    const registry = await registryProxy((incoming, outgoing) => {
+      if (healed || incoming.method !== 'POST') return incoming.url ?? '/';
+      outgoing.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error_code: 40101, message: 'Unauthorized' }));
+      return undefined;
+    });
+    const { processor } = await startTestProcessor({ topics, db, schema, env: { SCHEMA_REGISTRY_URL: registry.url }, start: false });
+
+    // The database check, the topics and the producer's connection are done by then: the retry repeats them.
+    const error = await withinDeadline('the first start failing', rejection(processor.start()));
+    expect(classifyFailure(error).code).toBe('registry_unauthorized');
+    expect(processor.isReady()).toBe(false);
+
+    healed = true;
+    await withinDeadline('the second start', processor.start());
+    await waitFor('the processor ready', async () => (processor.isReady() ? true : undefined));
+    const trade = await insertTrade(db, { trade_type: 'buy', status: 'processing' });
+    const write = await eventWriter(kafka, topics.events);
+    await write.write([{ key: String(trade.id), envelope: envelopeFor('buy_completion', JSON.stringify({ trade_id: trade.id, status: 'completed', transaction_hash: '0xagain' })) }]);
+    await waitFor('the event applied', () => db('webhook_events').where({ trade_id: trade.id, outcome: 'applied' }).first());
+    const [notification] = await readTopic(kafka, topics.notifications, { count: 1 });
+    expect(notification!.headers).toEqual(expect.objectContaining({ trade_id: String(trade.id) }));
+    expect(notification!.value).toEqual(expect.objectContaining({ status: 'completed' }));
+  });
+});
