@@ -61,11 +61,11 @@ export function createWebhookConsumer(options: {
   const isReady = (): boolean => joined && healthy && fatal === undefined;
   const setReady = (): void => metrics.ready.set(isReady() ? 1 : 0);
 
-  function stopOn(failure: FatalFailure, context: Record<string, unknown>, why: string): void {
+  function stopOn(failure: FatalFailure, context: Record<string, unknown>, detail: string): void {
     if (fatal) return;
     fatal = failure;
     setReady();
-    logger.error({ err: failure.error, code: failure.code, ...context }, `Stopping the processor: ${why}`);
+    logger.error({ err: failure.error, code: failure.code, ...context, detail }, 'Stopping the processor: a failure it can neither retry nor dead-letter');
     options.onFatal(failure);
   }
 
@@ -80,7 +80,7 @@ export function createWebhookConsumer(options: {
     for (let attempt = 0; ; attempt += 1) {
       try {
         const result = await whileHeartbeating(work(), payload);
-        if (!healthy) logger.info({ stage }, 'Recovered after %d retries', attempt);
+        if (!healthy) logger.info({ stage, retries: attempt }, 'Recovered after retrying');
         healthy = true;
         setReady();
         return result;
@@ -89,7 +89,7 @@ export function createWebhookConsumer(options: {
         metrics.failures.inc({ code: failure.code, decision: failure.decision });
         if (failure.decision !== 'retry') {
           // A `dead_letter` seen here escaped the applier: not even the rejection could be recorded.
-          stopOn({ code: failure.code, error }, context, `${failure.code} can be neither retried nor dead-lettered; the event is left uncommitted for the next start`);
+          stopOn({ code: failure.code, error }, context, 'the event is left uncommitted for the next start');
           return undefined;
         }
         healthy = false;
@@ -99,7 +99,7 @@ export function createWebhookConsumer(options: {
         const fields = { err: error, code: failure.code, ...context, attempt, delay_ms: Math.round(delay) };
         // Credentials do not fix themselves: say so at error level, and keep the events waiting.
         if (failure.retriable) logger.warn(fields, 'Transient failure; retrying without committing');
-        else logger.error(fields, `${failure.code}: waiting for an operator to fix it; retrying without committing`);
+        else logger.error(fields, 'Not transient: waiting for an operator to fix it; retrying without committing');
         const until = Date.now() + delay;
         while (Date.now() < until) {
           if (!payload.isRunning() || payload.isStale() || fatal) return undefined;
@@ -148,7 +148,7 @@ export function createWebhookConsumer(options: {
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     joined = true;
     setReady();
-    logger.info({ partitions: payload.memberAssignment }, 'Joined consumer group %s', config.consumerGroup);
+    logger.info({ group: config.consumerGroup, partitions: payload.memberAssignment }, 'Joined consumer group');
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     joined = false;
@@ -157,7 +157,7 @@ export function createWebhookConsumer(options: {
     // kafkajs restarts the consumer after a retriable crash; after any other it stays down.
     if (!payload.restart) {
       const { code } = classifyFailure(payload.error);
-      stopOn({ code, error: payload.error }, { stage: 'consume' }, `the consumer crashed on ${code} and kafkajs will not restart it`);
+      stopOn({ code, error: payload.error }, { stage: 'consume' }, 'the consumer crashed and kafkajs will not restart it');
     }
   });
 

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const processor = createProcessor({ config, db, kafka, registry, logger, metrics });
   const ops = createOpsServer({ port: config.port, host: config.host, isReady: () => processor.isReady(), registry: metrics.registry });
   const address = await ops.listen();
-  logger.info({ port: address.port }, 'Processor health and metrics on port %d', address.port);
+  logger.info({ port: address.port }, 'Processor health and metrics listening');
 
   /** Exit 1 once the rest is closed: an orchestrator restarts the process, an operator sees why in the one error before. */
   const exitFailed = (): void => {
@@ -36,10 +36,10 @@ async function main(): Promise<void> {
     await untilDone('Starting the processor', () => processor.start(), logger, classifyFailure);
   } catch (error) {
     if (!(error instanceof StartupError)) throw error;
-    logger.error({ err: error.cause, code: error.code }, error.message);
+    logger.error({ err: error.cause, code: error.code }, 'Starting the processor failed, and retrying cannot fix it');
     return exitFailed();
   }
-  logger.info({ topic: config.webhookEventsTopic, group: config.consumerGroup }, 'Processor consuming %s', config.webhookEventsTopic);
+  logger.info({ topic: config.webhookEventsTopic, group: config.consumerGroup }, 'Processor consuming');
   stopOnSignals(logger, 'Processor', async () => {
     await processor.stop();
     await ops.close();
