@@ -27,7 +27,10 @@ export interface ApplyResult {
   /** A stable code: why the event was rejected, or why a stale one changed nothing. */
   readonly reason?: RejectionReason | StaleReason;
   readonly detail?: string;
-  /** The seed's log line for an applied change (`Buy trade 123 completed via webhook`). */
+  /**
+   * The log line for an applied change (`Buy trade 123 completed via webhook`), worded as the
+   * service this one replaced worded it, because operators search for that text.
+   */
   readonly message?: string;
   /** An applied change's notification, as written to the outbox (committed with the change). */
   readonly notification?: OutboxEntry;
@@ -49,8 +52,9 @@ export interface OutboxEntry {
 }
 
 /**
- * Step 2: every trade the chunk touches, locked in id order (one order for every transaction:
- * fewer deadlocks), with the mobile-money attempts of those a Relworx callback touches.
+ * The lock, after the claim: every trade the chunk touches, locked in id order (one order for
+ * every transaction: fewer deadlocks), with the mobile-money attempts of those a Relworx
+ * callback touches.
  */
 async function lockTrades(trx: Knex.Transaction, events: DecodedEvent[]): Promise<{ byId: Map<string, TradeState>; byReference: Map<string, TradeState> }> {
   const ids = new Set<string>();

@@ -123,11 +123,11 @@ export interface Claims {
 }
 
 /**
- * Step 1 for the whole chunk in one statement: the primary key is the dedupe. New events insert
- * their row; a repeat of the same event adds to the existing row's delivery count (taking its
- * row lock, so a concurrent twin waits for the first to commit) and says what happened to it
- * before. A row of another type or trade under the same id is left exactly as it is: the new
- * event is an id collision, not a duplicate.
+ * The claim, first in a chunk's transaction, for the whole chunk in one statement: the primary
+ * key is the dedupe. New events insert their row; a repeat of the same event adds to the
+ * existing row's delivery count (taking its row lock, so a concurrent twin waits for the first
+ * to commit) and says what happened to it before. A row of another type or trade under the
+ * same id is left exactly as it is: the new event is an id collision, not a duplicate.
  */
 export async function claimEvents(trx: Knex.Transaction, events: readonly DecodedEvent[], deliveries: ReadonlyMap<string, number>): Promise<Claims> {
   const { rows } = await trx.raw<{ rows: Array<{ event_id: string; outcome: string; reason: string | null; reason_detail: string | null; inserted: boolean }> }>(

@@ -107,7 +107,12 @@ const REPORTED_AMOUNT_OF: Record<string, 'crypto_amount' | 'fiat_amount' | undef
   sell_completion: 'fiat_amount',
 };
 
-function seedMessage(webhookType: string, trade: TradeRow, status: TradeStatus): string {
+/**
+ * The log message of an applied change, word for word as the service this one replaced wrote
+ * it, because operators search for that text: the only processor message with a value (the
+ * trade id) in it, which is also logged as a field.
+ */
+function appliedChangeMessage(webhookType: string, trade: TradeRow, status: TradeStatus): string {
   if (webhookType === 'relworx_payment') {
     return status === 'failed' ? `Relworx payment failed for trade ${trade.id}` : `Relworx payment received for trade ${trade.id}`;
   }
@@ -202,7 +207,7 @@ function apply(event: AcceptedEvent, state: TradeState, status: TradeStatus, tra
       fiat_currency: trade.fiat_currency,
       occurred_at: envelope.received_at,
     },
-    message: seedMessage(envelope.webhook_type, trade, status),
+    message: appliedChangeMessage(envelope.webhook_type, trade, status),
   };
 }
 
@@ -276,9 +281,9 @@ function relworxEffect(event: AcceptedEvent, state: TradeState): Effect {
 }
 
 /**
- * Steps 3–5 of the design for one event against the trade as the earlier events of the same
- * transaction left it: type and amount checks, the transition, and the trade's new state.
- * Mutates `state` when the event changes it. Pure: the SQL is the caller's.
+ * What one event does to its trade, as the earlier events of the same transaction left it,
+ * after the claim and the lock: the type and amount checks, the transition, and the trade's new
+ * state. Mutates `state` when the event changes it. Pure: the SQL is the caller's.
  */
 export function effectOf(event: AcceptedEvent, state: TradeState | undefined): Effect {
   const { envelope, payload } = event;

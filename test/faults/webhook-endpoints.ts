@@ -5,7 +5,8 @@ import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
 /**
  * The four webhook endpoints as a sender sees them: a valid body of each, field by field, what
  * each field must be, how to sign a body, and the answers the receiver documents. Written out
- * from DESIGN.md and receiver/openapi.yaml, not taken from the receiver's code.
+ * from receiver/openapi.yaml, not taken from the receiver's code, so that a receiver that
+ * drifts from what it documents fails here.
  */
 
 /** The receiver's default MAX_BODY_BYTES (64 KiB). */

@@ -119,7 +119,7 @@ describe('receiver: accepted webhooks', () => {
     expect([withNew.status, withOld.status]).toEqual([202, 202]);
   });
 
-  it('logs the seed messages and never a secret or a signature', async () => {
+  it('logs the messages operators search for and never a secret or a signature', async () => {
     const body = buyBody(108);
     const signature = signedBuy(body)['x-buy-webhook-signature'];
     await post(receiver, '/api/webhooks/buy-complete', body, { 'x-buy-webhook-signature': signature });

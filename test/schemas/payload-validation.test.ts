@@ -9,7 +9,7 @@ const relworx = webhookByType('relworx_payment')!;
 const validate = (definition: typeof buy, text: string) => validatePayload(definition, parseJsonObject(text)!);
 
 describe('payload validation against the Avro schemas', () => {
-  it('accepts the seed buy completion and keeps the amount as exact text', () => {
+  it('accepts a buy completion with an 18-digit fraction and keeps the amount as exact text', () => {
     const result = validate(buy, '{"trade_id":123,"status":"completed","crypto_amount":0.123456789012345678,"transaction_hash":"0xabc","timestamp":"2024-01-15T10:30:00Z","webhook_type":"buy_completion"}');
     expect(result).toEqual({
       ok: true,
