@@ -20,26 +20,27 @@ function withoutUndefined<T extends Record<string, unknown>>(object: T): T {
 
 const now = (): string => new Date().toISOString();
 
-export function buyCompletion(options: { tradeId: number; cryptoAmount?: Amount; transactionHash?: string; status?: 'completed' | 'failed'; timestamp?: string }) {
+/** What every completion carries around its own amount and reference, in the order a sender writes them. */
+function completion<Fields extends Record<string, unknown>>(
+  webhookType: 'buy_completion' | 'sell_completion',
+  options: { tradeId: number; status?: 'completed' | 'failed'; timestamp?: string },
+  fields: Fields,
+) {
   return withoutUndefined({
     trade_id: options.tradeId,
     status: options.status ?? 'completed',
-    crypto_amount: amount(options.cryptoAmount),
-    transaction_hash: options.transactionHash,
+    ...fields,
     timestamp: options.timestamp ?? now(),
-    webhook_type: 'buy_completion',
+    webhook_type: webhookType,
   });
 }
 
+export function buyCompletion(options: { tradeId: number; cryptoAmount?: Amount; transactionHash?: string; status?: 'completed' | 'failed'; timestamp?: string }) {
+  return completion('buy_completion', options, { crypto_amount: amount(options.cryptoAmount), transaction_hash: options.transactionHash });
+}
+
 export function sellCompletion(options: { tradeId: number; fiatAmount?: Amount; paymentReference?: string; status?: 'completed' | 'failed'; timestamp?: string }) {
-  return withoutUndefined({
-    trade_id: options.tradeId,
-    status: options.status ?? 'completed',
-    fiat_amount: amount(options.fiatAmount),
-    payment_reference: options.paymentReference,
-    timestamp: options.timestamp ?? now(),
-    webhook_type: 'sell_completion',
-  });
+  return completion('sell_completion', options, { fiat_amount: amount(options.fiatAmount), payment_reference: options.paymentReference });
 }
 
 export function tradeStatus(options: {
