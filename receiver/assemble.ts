@@ -10,22 +10,22 @@ import { createReceiver, type Receiver } from './server';
  * The receiver wired from its configuration: batching publisher, metrics, HTTP server. The Kafka
  * and registry clients are the ones the start-up already used to create the topic and register
  * the schema: the registry client then holds the schema `schemaId` names, and no second pair of
- * clients is opened.
+ * clients is opened. Nothing connects here: `receiver.listen()` starts the publisher.
  */
-export async function assembleReceiver(options: {
+export function assembleReceiver(options: {
   config: ReceiverConfig;
   logger: Logger;
   kafka: Kafka;
   registry: SchemaRegistry;
   schemaId: number;
-}): Promise<{
+}): {
   receiver: Receiver;
   publisher: EventPublisher;
   metrics: ReceiverMetrics;
-}> {
+} {
   const { config, logger } = options;
   const metrics = createReceiverMetrics();
-  const publisher = await createEventPublisher({
+  const publisher = createEventPublisher({
     kafka: options.kafka,
     registry: options.registry,
     schemaId: options.schemaId,

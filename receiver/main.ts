@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const registry = createRegistry(config.schemaRegistryUrl);
   const schemaId = await untilDone('Registering the WebhookEvent schema', () => registerValueSchema(registry, config.topic, WEBHOOK_EVENT_SCHEMA_FILE), logger);
 
-  const { receiver } = await assembleReceiver({ config, logger, kafka, registry, schemaId });
+  const { receiver } = assembleReceiver({ config, logger, kafka, registry, schemaId });
   const address = await receiver.listen();
   logger.info({ port: address.port, topic: config.topic }, 'Receiver listening on port %d', address.port);
   stopOnSignals(logger, 'Receiver', () => receiver.close());

@@ -68,8 +68,8 @@ export async function startTestReceiver(options: { topic: string; env?: Record<s
   const registry = createRegistry(config.schemaRegistryUrl);
   const schemaId = await withinDeadline('registering the WebhookEvent schema', registerValueSchema(registry, config.topic, WEBHOOK_EVENT_SCHEMA_FILE));
   const kafka = createKafka({ clientId: 'trade-webhooks-receiver', brokers: config.kafkaBrokers, logger });
-  const { receiver, publisher } = await withinDeadline('assembling the receiver', assembleReceiver({ config, logger, kafka, registry, schemaId }));
-  const address: AddressInfo = await receiver.listen();
+  const { receiver, publisher } = assembleReceiver({ config, logger, kafka, registry, schemaId });
+  const address: AddressInfo = await withinDeadline('starting the receiver', receiver.listen());
   onCleanup(() => receiver.close());
   return { url: `http://127.0.0.1:${address.port}`, receiver, publisher, config, logs };
 }
