@@ -1,3 +1,4 @@
+import type { LogLevel } from './environment';
 import { TOPICS } from './topics';
 
 /**
@@ -12,7 +13,7 @@ export const SERVICE_DEFAULTS = Object.freeze({
   webhookEventsTopic: TOPICS.webhookEvents,
   /** Partitions of a topic a service has to create. */
   topicPartitions: 6,
-  logLevel: 'info',
+  logLevel: 'info' as LogLevel,
   /** Every interface: in a container, the published port reaches the service only there. */
   host: '0.0.0.0',
 });
