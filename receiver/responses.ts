@@ -14,7 +14,6 @@ export const RESPONSES = Object.freeze({
   method_not_allowed: { status: 405, body: { success: false, error: 'Method not allowed' } },
   rate_limited: { status: 429, body: { success: false, error: 'Too many requests' } },
   unavailable: { status: 503, body: { success: false, error: 'Temporarily unavailable' } },
-  bad_request: { status: 400, body: { success: false, error: 'Bad request' } },
 } as const);
 
 export type Outcome = keyof typeof RESPONSES | 'accepted';
