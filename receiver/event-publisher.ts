@@ -168,7 +168,7 @@ export function createEventPublisher(options: {
   async function flush(lane: Lane, batch: Pending[], bytes: number): Promise<void> {
     try {
       await withTimeout(send(lane, batch, bytes));
-      if (!ready) logger.info('Kafka producer is writing to %s', topic);
+      if (!ready) logger.info({ topic }, 'Kafka producer is writing to the topic');
       setReady(true);
       clearInterval(probe);
       probe = undefined;
@@ -180,12 +180,10 @@ export function createEventPublisher(options: {
         // The broker answered: the connection and the producer are fine, only this batch is not.
         logger.error(
           { err: error, events: batch.length, bytes },
-          "Kafka refused a batch (%d events, %d bytes) for what it holds: PUBLISH_BATCH_MAX_BYTES must stay under the topic's max.message.bytes",
-          batch.length,
-          bytes,
+          "Kafka refused a batch for what it holds: PUBLISH_BATCH_MAX_BYTES must stay under the topic's max.message.bytes",
         );
       } else {
-        if (ready) logger.error({ err: error }, 'Kafka did not acknowledge a batch of %d events', batch.length);
+        if (ready) logger.error({ err: error, events: batch.length }, 'Kafka did not acknowledge a batch');
         setReady(false);
         void replaceProducer(lane);
         probeUntilReady();

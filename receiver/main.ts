@@ -10,7 +10,7 @@ import { readReceiverConfig } from './config';
 async function main(): Promise<void> {
   const config = configOrExit(readReceiverConfig);
   const logger = createLogger({ level: config.logLevel, name: 'receiver' });
-  for (const warning of config.warnings) logger.warn(warning);
+  for (const warning of config.warnings) logger.warn({ warning }, 'Configuration warning');
 
   const kafka = createKafka({ clientId: 'trade-webhooks-receiver', brokers: config.kafkaBrokers, logger });
   await untilDone('Creating the topic', () => ensureTopics(kafka, [{ topic: config.topic, partitions: config.topicPartitions }]), logger);
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
 
   const { receiver } = assembleReceiver({ config, logger, kafka, registry, schemaId });
   const address = await receiver.listen();
-  logger.info({ port: address.port, topic: config.topic }, 'Receiver listening on port %d', address.port);
+  logger.info({ port: address.port, topic: config.topic }, 'Receiver listening');
   stopOnSignals(logger, 'Receiver', () => receiver.close());
 }
 
