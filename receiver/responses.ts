@@ -1,6 +1,7 @@
 /**
- * Every answer the receiver gives, with its status and exact body (the response table of the
- * design). Senders retry 5xx and never 4xx, so only "we could not persist it" is a 5xx.
+ * Every answer the receiver gives, with its status and exact body; openapi.yaml documents each.
+ * Senders retry 5xx and never 4xx, so only "we could not persist it" is a 5xx: a webhook we
+ * refused for what it holds is never retried, and one we could not write is always retried.
  */
 export const RESPONSES = Object.freeze({
   invalid_signature: { status: 401, body: { success: false, error: 'Invalid signature' } },
