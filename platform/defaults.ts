@@ -14,6 +14,6 @@ export const SERVICE_DEFAULTS = Object.freeze({
   /** Partitions of a topic a service has to create. */
   topicPartitions: 6,
   logLevel: 'info' as LogLevel,
-  /** Every interface: in a container, the published port reaches the service only there. */
+  /** Every interface: a container's published port arrives on its external interface, not on 127.0.0.1. */
   host: '0.0.0.0',
 });
