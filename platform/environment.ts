@@ -1,3 +1,5 @@
+import { isIP, isIPv4 } from 'node:net';
+
 /**
  * Reading a service's environment: each reader records a problem instead of throwing, so a
  * service's config.ts can report every problem at once. Both services' ConfigError is this one.
@@ -12,18 +14,98 @@ export class ConfigError extends Error {
   }
 }
 
+/** pino's levels; `silent` logs nothing. pino throws on any other name, so it is refused here with the rest. */
+export const LOG_LEVELS = Object.freeze(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+function isLogLevel(text: string): text is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(text);
+}
+
+/**
+ * Labels of letters, digits, hyphens and underscores, 1 to 63 characters, not starting or ending
+ * with a hyphen (RFC 1123 §2.1). Underscores are outside that RFC but resolve in Docker's DNS,
+ * whose container names hold them.
+ */
+const HOSTNAME_LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/i;
+
+/** A DNS name (one trailing dot allowed), at most 253 characters. */
+export function isHostname(text: string): boolean {
+  const name = text.endsWith('.') ? text.slice(0, -1) : text;
+  if (name.length === 0 || name.length > 253) return false;
+  const labels = name.split('.');
+  // An all-digit last label is a mistyped IPv4 address (999.1.1.1), never a name.
+  return labels.every((label) => HOSTNAME_LABEL.test(label)) && !/^\d+$/.test(labels[labels.length - 1]!);
+}
+
+/** An address to listen on: an IPv4 or IPv6 address, or a hostname. */
+export function isHost(text: string): boolean {
+  return isIP(text) !== 0 || isHostname(text);
+}
+
+/**
+ * A Kafka broker as kafkajs takes it: `host:port`. kafkajs splits the text at its colons, so the
+ * host is a hostname or an IPv4 address (an IPv6 address would not reach it).
+ */
+export function isBrokerAddress(text: string): boolean {
+  const colon = text.lastIndexOf(':');
+  if (colon === -1) return false;
+  const host = text.slice(0, colon);
+  const port = text.slice(colon + 1);
+  return (isIPv4(host) || isHostname(host)) && /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535;
+}
+
+/** Whether `text` is an absolute URL with one of `protocols` (each with its colon: `https:`). */
+export function hasProtocol(text: string, protocols: readonly string[]): boolean {
+  try {
+    return protocols.includes(new URL(text).protocol);
+  } catch {
+    return false;
+  }
+}
+
+export const HTTP_PROTOCOLS = Object.freeze(['http:', 'https:']);
+const POSTGRES_PROTOCOLS = Object.freeze(['postgres:', 'postgresql:']);
+
 export interface EnvironmentReader {
   readonly problems: string[];
   integer(name: string, fallback: number, min: number, max?: number): number;
   flag(name: string, fallback: boolean): boolean;
-  list(name: string, fallback: string): string[];
-  url(name: string, fallback: string, what: string): string;
+  /** An absolute http: or https: URL. */
+  httpUrl(name: string, fallback: string): string;
+  /** A postgres: or postgresql: URL, as node-postgres reads it. */
+  postgresUrl(name: string, fallback: string): string;
+  /** One of pino's levels (LOG_LEVELS). */
+  logLevel(name: string, fallback: LogLevel): LogLevel;
+  /** An IP address or a hostname. */
+  host(name: string, fallback: string): string;
+  /** One or more `host:port`, separated by commas. */
+  brokers(name: string, fallback: string): string[];
   /** Throws a ConfigError listing every problem, if there was any. */
   check(): void;
 }
 
+/**
+ * Numbers and flags that are set but empty read as unset. Text (URLs, hosts, levels, brokers) is
+ * taken as given when set, empty included: an empty value there is a mistake to report, not a
+ * request for the default.
+ */
 export function environmentReader(env: NodeJS.ProcessEnv): EnvironmentReader {
   const problems: string[] = [];
+
+  function text(name: string, fallback: string, valid: (value: string) => boolean, what: string): string {
+    const value = env[name] ?? fallback;
+    if (!valid(value)) problems.push(`${name} must be ${what}`);
+    return value;
+  }
+
+  function commaSeparated(name: string, fallback: string): string[] {
+    return (env[name] ?? fallback)
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
+  }
+
   return {
     problems,
     integer(name, fallback, min, max = Number.MAX_SAFE_INTEGER) {
@@ -44,22 +126,25 @@ export function environmentReader(env: NodeJS.ProcessEnv): EnvironmentReader {
       problems.push(`${name} must be true or false`);
       return fallback;
     },
-    list(name, fallback) {
-      const items = (env[name] ?? fallback)
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean);
-      if (items.length === 0) problems.push(`${name} must list at least one value`);
-      return items;
+    httpUrl(name, fallback) {
+      return text(name, fallback, (value) => hasProtocol(value, HTTP_PROTOCOLS), 'an absolute http:// or https:// URL');
     },
-    url(name, fallback, what) {
-      const value = env[name] ?? fallback;
-      try {
-        new URL(value);
-      } catch {
-        problems.push(`${name} must be ${what}`);
+    postgresUrl(name, fallback) {
+      return text(name, fallback, (value) => hasProtocol(value, POSTGRES_PROTOCOLS), 'a postgres:// or postgresql:// URL');
+    },
+    logLevel(name, fallback) {
+      const value = text(name, fallback, isLogLevel, `one of ${LOG_LEVELS.join(', ')}`);
+      return isLogLevel(value) ? value : fallback;
+    },
+    host(name, fallback) {
+      return text(name, fallback, isHost, 'an IP address or a hostname');
+    },
+    brokers(name, fallback) {
+      const items = commaSeparated(name, fallback);
+      if (items.length === 0 || !items.every(isBrokerAddress)) {
+        problems.push(`${name} must list one or more brokers as host:port (a hostname or an IPv4 address, a port from 1 to 65535), separated by commas`);
       }
-      return value;
+      return items;
     },
     check() {
       if (problems.length > 0) throw new ConfigError(problems);

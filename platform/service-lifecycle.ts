@@ -40,7 +40,7 @@ export async function untilDone<T>(
       if (!retriable) {
         throw new StartupError(`${what} failed (${code}), and retrying cannot fix it: ${error instanceof Error ? error.message : String(error)}`, code, { cause: error });
       }
-      logger.warn({ err: error, attempt, code }, `${what} failed; retrying`);
+      logger.warn({ err: error, step: what, attempt, code }, 'Start-up step failed; retrying');
       await sleep(Math.min(5000, 250 * 2 ** attempt));
     }
   }
@@ -61,7 +61,7 @@ export function configOrExit<T>(read: () => T): T {
 
 /**
  * SIGTERM and SIGINT run `stop` once, then exit 0 (1 if stopping failed) after the
- * asynchronous log lines are flushed.
+ * asynchronous log lines are flushed. `name` is the `service` field of the last line.
  */
 export function stopOnSignals(logger: Logger, name: string, stop: () => Promise<void>): void {
   let stopping = false;
@@ -71,7 +71,7 @@ export function stopOnSignals(logger: Logger, name: string, stop: () => Promise<
     logger.info({ signal }, 'Shutting down: finishing the work under way');
     stop().then(
       () => {
-        logger.info(`${name} stopped`);
+        logger.info({ service: name }, 'Service stopped');
         logger.flush(() => process.exit(0));
       },
       (error: Error) => {

@@ -1,4 +1,5 @@
-import { ConfigError, environmentReader } from '../platform/environment';
+import { SERVICE_DEFAULTS } from '../platform/defaults';
+import { ConfigError, environmentReader, type LogLevel } from '../platform/environment';
 import { TOPICS } from '../platform/topics';
 
 export interface ProcessorConfig {
@@ -26,7 +27,7 @@ export interface ProcessorConfig {
   readonly port: number;
   readonly host: string;
   readonly walletTables: boolean;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
 }
 
 export { ConfigError };
@@ -35,21 +36,20 @@ export { ConfigError };
 export function readProcessorConfig(env: NodeJS.ProcessEnv = process.env): ProcessorConfig {
   const read = environmentReader(env);
   const { problems, integer, flag } = read;
-  const databaseUrl = read.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/trade_webhooks', 'a postgres:// URL');
-  const brokers = read.list('KAFKA_BROKERS', '127.0.0.1:9092');
+  const databaseUrl = read.postgresUrl('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/trade_webhooks');
 
-  const webhookEventsTopic = env.WEBHOOK_EVENTS_TOPIC ?? TOPICS.webhookEvents;
+  const webhookEventsTopic = env.WEBHOOK_EVENTS_TOPIC ?? SERVICE_DEFAULTS.webhookEventsTopic;
   const config: ProcessorConfig = {
     databaseUrl,
     databaseSchema: env.DATABASE_SCHEMA || undefined,
     databasePoolMax: integer('DATABASE_POOL_MAX', 10, 2, 1000),
-    kafkaBrokers: Object.freeze(brokers),
-    schemaRegistryUrl: env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+    kafkaBrokers: Object.freeze(read.brokers('KAFKA_BROKERS', SERVICE_DEFAULTS.kafkaBrokers)),
+    schemaRegistryUrl: read.httpUrl('SCHEMA_REGISTRY_URL', SERVICE_DEFAULTS.schemaRegistryUrl),
     webhookEventsTopic,
     notificationsTopic: env.TRADE_NOTIFICATIONS_TOPIC ?? TOPICS.tradeNotifications,
     deadLetterTopic: env.DLQ_TOPIC ?? `${webhookEventsTopic}.dlq`,
     consumerGroup: env.CONSUMER_GROUP ?? 'trade-webhook-processor',
-    topicPartitions: integer('TOPIC_PARTITIONS', 6, 1, 10_000),
+    topicPartitions: integer('TOPIC_PARTITIONS', SERVICE_DEFAULTS.topicPartitions, 1, 10_000),
     partitionConcurrency: integer('PARTITION_CONCURRENCY', 6, 1, 1000),
     eventsPerTransaction: integer('EVENTS_PER_TRANSACTION', 500, 1, 10_000),
     retryInitialMs: integer('RETRY_INITIAL_MS', 100, 1),
@@ -58,9 +58,9 @@ export function readProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
     outboxPollMs: integer('OUTBOX_POLL_MS', 1000, 10),
     outboxGraceMs: integer('OUTBOX_GRACE_MS', 2000, 0),
     port: integer('PROCESSOR_PORT', 8001, 0, 65535),
-    host: env.PROCESSOR_HOST ?? '0.0.0.0',
+    host: read.host('PROCESSOR_HOST', SERVICE_DEFAULTS.host),
     walletTables: flag('MIGRATE_WALLET_TABLES', true),
-    logLevel: env.LOG_LEVEL ?? 'info',
+    logLevel: read.logLevel('LOG_LEVEL', SERVICE_DEFAULTS.logLevel),
   };
   if (config.databasePoolMax < config.partitionConcurrency + 1) {
     problems.push('DATABASE_POOL_MAX must exceed PARTITION_CONCURRENCY (one connection a partition, one for the outbox relay)');

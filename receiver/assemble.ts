@@ -1,22 +1,33 @@
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { createKafka } from '../platform/kafka';
-import { createRegistry } from '../platform/schema-registry';
 import type { ReceiverConfig } from './config';
 import { createEventPublisher, type EventPublisher } from './event-publisher';
 import { createReceiverMetrics, type ReceiverMetrics } from './metrics';
 import { createReceiver, type Receiver } from './server';
 
-/** The receiver wired from its configuration: Kafka client, batching publisher, metrics, HTTP server. */
-export async function assembleReceiver(options: { config: ReceiverConfig; logger: Logger; schemaId: number }): Promise<{
+/**
+ * The receiver wired from its configuration: batching publisher, metrics, HTTP server. The Kafka
+ * and registry clients are the ones the start-up already used to create the topic and register
+ * the schema: the registry client then holds the schema `schemaId` names, and no second pair of
+ * clients is opened. Nothing connects here: `receiver.listen()` starts the publisher.
+ */
+export function assembleReceiver(options: {
+  config: ReceiverConfig;
+  logger: Logger;
+  kafka: Kafka;
+  registry: SchemaRegistry;
+  schemaId: number;
+}): {
   receiver: Receiver;
   publisher: EventPublisher;
   metrics: ReceiverMetrics;
-}> {
+} {
   const { config, logger } = options;
   const metrics = createReceiverMetrics();
-  const publisher = await createEventPublisher({
-    kafka: createKafka({ clientId: 'trade-webhooks-receiver', brokers: config.kafkaBrokers, logger }),
-    registry: createRegistry(config.schemaRegistryUrl),
+  const publisher = createEventPublisher({
+    kafka: options.kafka,
+    registry: options.registry,
     schemaId: options.schemaId,
     topic: config.topic,
     maxBatch: config.batchMaxMessages,

@@ -1,4 +1,5 @@
-import { ConfigError, environmentReader } from '../platform/environment';
+import { SERVICE_DEFAULTS } from '../platform/defaults';
+import { ConfigError, environmentReader, hasProtocol, HTTP_PROTOCOLS, type LogLevel } from '../platform/environment';
 import { splitSecrets, standardWebhookKey, STANDARD_WEBHOOKS_MIN_KEY_BYTES, WHSEC_PREFIX } from '../schemas/signatures';
 import { WEBHOOKS, type WebhookType } from '../schemas/webhook-catalog';
 import { eventBytesBound, largestBodyFor } from './event-size';
@@ -43,7 +44,7 @@ export interface ReceiverConfig {
   readonly requestTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
   readonly retryAfterSeconds: number;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
   /** Problems that do not stop the receiver but that an operator must see. */
   readonly warnings: readonly string[];
 }
@@ -101,13 +102,7 @@ function relworxCallbackUrl(raw: string | undefined, problems: string[]): string
     problems.push(`${variable} must not contain whitespace or control characters (Relworx signs the URL exactly as registered, which has none)`);
     return raw;
   }
-  let protocol: string | undefined;
-  try {
-    protocol = new URL(raw).protocol;
-  } catch {
-    protocol = undefined;
-  }
-  if (protocol !== 'http:' && protocol !== 'https:') problems.push(`${variable} must be an absolute http(s) URL (the callback URL registered with Relworx)`);
+  if (!hasProtocol(raw, HTTP_PROTOCOLS)) problems.push(`${variable} must be an absolute http(s) URL (the callback URL registered with Relworx)`);
   return raw;
 }
 
@@ -130,15 +125,13 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
     secrets[webhook.type] = Object.freeze(list);
   }
 
-  const brokers = read.list('KAFKA_BROKERS', '127.0.0.1:9092');
-
   const fields = {
     port: integer('PORT', 8000, 0, 65535),
-    host: env.HOST ?? '0.0.0.0',
-    kafkaBrokers: Object.freeze(brokers),
-    schemaRegistryUrl: env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
-    topic: env.WEBHOOK_EVENTS_TOPIC ?? 'webhook-events',
-    topicPartitions: integer('TOPIC_PARTITIONS', 6, 1, 10_000),
+    host: read.host('HOST', SERVICE_DEFAULTS.host),
+    kafkaBrokers: Object.freeze(read.brokers('KAFKA_BROKERS', SERVICE_DEFAULTS.kafkaBrokers)),
+    schemaRegistryUrl: read.httpUrl('SCHEMA_REGISTRY_URL', SERVICE_DEFAULTS.schemaRegistryUrl),
+    topic: env.WEBHOOK_EVENTS_TOPIC ?? SERVICE_DEFAULTS.webhookEventsTopic,
+    topicPartitions: integer('TOPIC_PARTITIONS', SERVICE_DEFAULTS.topicPartitions, 1, 10_000),
     secrets: Object.freeze(secrets),
     relworxCallbackUrl: relworxCallbackUrl(env.RELWORX_CALLBACK_URL, problems),
     maxBodyBytes: integer('MAX_BODY_BYTES', 64 * 1024, 1, 16 * 1024 * 1024),
@@ -157,7 +150,7 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
     requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', 15_000, 100),
     keepAliveTimeoutMs: integer('KEEP_ALIVE_TIMEOUT_MS', 5000, 0),
     retryAfterSeconds: integer('RETRY_AFTER_SECONDS', 5, 1, 3600),
-    logLevel: env.LOG_LEVEL ?? 'info',
+    logLevel: read.logLevel('LOG_LEVEL', SERVICE_DEFAULTS.logLevel),
     warnings: Object.freeze(warnings),
   };
   const config: ReceiverConfig = {

@@ -7,6 +7,12 @@ import type { ReceiverMetrics } from './metrics';
 import { PublishError, publishFailure } from './publish-failure';
 
 export interface EventPublisher {
+  /**
+   * Loads the WebhookEvent schema (rejects if the registry cannot give it) and starts connecting
+   * the producers. It does not wait for Kafka: a receiver started while Kafka is down answers
+   * 503 and keeps trying, and `isReady()` turns true once every producer is connected.
+   */
+  start(): Promise<void>;
   /** Resolves once the event's batch is acknowledged by all in-sync replicas; else rejects with PublishError. */
   publish(key: string, record: WebhookEventRecord): Promise<void>;
   /** Connected, and the last batch was acknowledged. */
@@ -57,8 +63,10 @@ interface Lane {
  * A batch that fails or is not acknowledged within `ackTimeoutMs` fails all its requests (the
  * senders retry), and its producer is replaced: a fresh producer id starts with fresh sequence
  * numbers instead of inheriting a broken sequence.
+ *
+ * Constructing does no I/O; `start()` does (kafkajs's `producer()` / `connect()` split).
  */
-export async function createEventPublisher(options: {
+export function createEventPublisher(options: {
   kafka: Kafka;
   registry: SchemaRegistry;
   schemaId: number;
@@ -70,13 +78,14 @@ export async function createEventPublisher(options: {
   ackTimeoutMs: number;
   logger: Logger;
   metrics: ReceiverMetrics;
-}): Promise<EventPublisher> {
-  const { kafka, schemaId, topic, maxBatch, maxBatchBytes, lingerMs, ackTimeoutMs, logger, metrics } = options;
+}): EventPublisher {
+  const { kafka, registry, schemaId, topic, maxBatch, maxBatchBytes, lingerMs, ackTimeoutMs, logger, metrics } = options;
   // Confluent wire format: magic byte 0, the schema id, then the Avro body.
-  const schema = (await options.registry.getSchema(schemaId)) as unknown as { toBuffer(record: unknown): Buffer };
   const wireHeader = Buffer.alloc(5);
   wireHeader.writeInt32BE(schemaId, 1);
-  const encode = (record: WebhookEventRecord): Buffer => Buffer.concat([wireHeader, schema.toBuffer(record)]);
+  /** Set by start(), once the schema is loaded. */
+  let encode: ((record: WebhookEventRecord) => Buffer) | undefined;
+  let starting: Promise<void> | undefined;
 
   const queue: Pending[] = [];
   const lanes: Lane[] = Array.from({ length: options.lanes }, () => ({ busy: false }));
@@ -159,7 +168,7 @@ export async function createEventPublisher(options: {
   async function flush(lane: Lane, batch: Pending[], bytes: number): Promise<void> {
     try {
       await withTimeout(send(lane, batch, bytes));
-      if (!ready) logger.info('Kafka producer is writing to %s', topic);
+      if (!ready) logger.info({ topic }, 'Kafka producer is writing to the topic');
       setReady(true);
       clearInterval(probe);
       probe = undefined;
@@ -171,12 +180,10 @@ export async function createEventPublisher(options: {
         // The broker answered: the connection and the producer are fine, only this batch is not.
         logger.error(
           { err: error, events: batch.length, bytes },
-          "Kafka refused a batch (%d events, %d bytes) for what it holds: PUBLISH_BATCH_MAX_BYTES must stay under the topic's max.message.bytes",
-          batch.length,
-          bytes,
+          "Kafka refused a batch for what it holds: PUBLISH_BATCH_MAX_BYTES must stay under the topic's max.message.bytes",
         );
       } else {
-        if (ready) logger.error({ err: error }, 'Kafka did not acknowledge a batch of %d events', batch.length);
+        if (ready) logger.error({ err: error, events: batch.length }, 'Kafka did not acknowledge a batch');
         setReady(false);
         void replaceProducer(lane);
         probeUntilReady();
@@ -222,20 +229,36 @@ export async function createEventPublisher(options: {
     else setImmediate(dispatch);
   }
 
-  // Connect eagerly so /readyz tells the truth before the first webhook.
-  void Promise.all(lanes.map(connected)).then(
-    () => setReady(true),
-    (error: Error) => {
-      logger.error({ err: error }, 'Kafka producer could not connect; retrying');
-      probeUntilReady();
-    },
-  );
+  async function load(): Promise<void> {
+    const schema = (await registry.getSchema(schemaId)) as unknown as { toBuffer(record: unknown): Buffer };
+    encode = (record) => Buffer.concat([wireHeader, schema.toBuffer(record)]);
+    if (closed) return;
+    // Connect eagerly so /readyz tells the truth before the first webhook.
+    void Promise.all(lanes.map(connected)).then(
+      () => setReady(true),
+      (error: Error) => {
+        logger.error({ err: error }, 'Kafka producer could not connect; retrying');
+        probeUntilReady();
+      },
+    );
+  }
 
   return {
+    start() {
+      // Once: a second call waits for the first; a failed start may be tried again.
+      starting ??= load().catch((error: unknown) => {
+        starting = undefined;
+        throw error;
+      });
+      return starting;
+    },
     publish(key, record) {
       if (closed) return Promise.reject(new PublishError('shutting down'));
+      // A programmer error, not a Kafka failure: nothing can be encoded before the schema is loaded.
+      const toWire = encode;
+      if (!toWire) return Promise.reject(new Error('EventPublisher.publish() called before start() finished'));
       return new Promise<void>((resolve, reject) => {
-        const message = { key, value: encode(record), headers: cloudEventHeaders(record), timestamp: String(record.received_at) };
+        const message = { key, value: toWire(record), headers: cloudEventHeaders(record), timestamp: String(record.received_at) };
         const bytes = recordBytes(message);
         if (BATCH_OVERHEAD_BYTES + bytes > maxBatchBytes) {
           reject(new PublishError(`an event of ${bytes} bytes does not fit in a batch of ${maxBatchBytes} bytes`, 'RECORD_TOO_LARGE'));

@@ -10,16 +10,16 @@ import { readReceiverConfig } from './config';
 async function main(): Promise<void> {
   const config = configOrExit(readReceiverConfig);
   const logger = createLogger({ level: config.logLevel, name: 'receiver' });
-  for (const warning of config.warnings) logger.warn(warning);
+  for (const warning of config.warnings) logger.warn({ warning }, 'Configuration warning');
 
   const kafka = createKafka({ clientId: 'trade-webhooks-receiver', brokers: config.kafkaBrokers, logger });
   await untilDone('Creating the topic', () => ensureTopics(kafka, [{ topic: config.topic, partitions: config.topicPartitions }]), logger);
   const registry = createRegistry(config.schemaRegistryUrl);
   const schemaId = await untilDone('Registering the WebhookEvent schema', () => registerValueSchema(registry, config.topic, WEBHOOK_EVENT_SCHEMA_FILE), logger);
 
-  const { receiver } = await assembleReceiver({ config, logger, schemaId });
+  const { receiver } = assembleReceiver({ config, logger, kafka, registry, schemaId });
   const address = await receiver.listen();
-  logger.info({ port: address.port, topic: config.topic }, 'Receiver listening on port %d', address.port);
+  logger.info({ port: address.port, topic: config.topic }, 'Receiver listening');
   stopOnSignals(logger, 'Receiver', () => receiver.close());
 }
 

@@ -1,6 +1,7 @@
 /**
- * Every answer the receiver gives, with its status and exact body (the response table of the
- * design). Senders retry 5xx and never 4xx, so only "we could not persist it" is a 5xx.
+ * Every answer the receiver gives, with its status and exact body; openapi.yaml documents each.
+ * Senders retry 5xx and never 4xx, so only "we could not persist it" is a 5xx: a webhook we
+ * refused for what it holds is never retried, and one we could not write is always retried.
  */
 export const RESPONSES = Object.freeze({
   invalid_signature: { status: 401, body: { success: false, error: 'Invalid signature' } },
@@ -14,7 +15,6 @@ export const RESPONSES = Object.freeze({
   method_not_allowed: { status: 405, body: { success: false, error: 'Method not allowed' } },
   rate_limited: { status: 429, body: { success: false, error: 'Too many requests' } },
   unavailable: { status: 503, body: { success: false, error: 'Temporarily unavailable' } },
-  bad_request: { status: 400, body: { success: false, error: 'Bad request' } },
 } as const);
 
 export type Outcome = keyof typeof RESPONSES | 'accepted';

@@ -18,6 +18,7 @@ import { repeatedHeader, verifyRequest } from './verify-request';
 
 export interface Receiver {
   readonly server: Server;
+  /** Starts the publisher (loads the schema, starts connecting to Kafka), then listens. */
   listen(): Promise<AddressInfo>;
   /** Stops accepting, lets requests in flight finish, and flushes the publisher. */
   close(): Promise<void>;
@@ -197,7 +198,9 @@ export function createReceiver(options: {
 
   return {
     server,
-    listen() {
+    async listen() {
+      // Readiness still waits for the producers: /readyz answers 503 until they are connected.
+      await publisher.start();
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {

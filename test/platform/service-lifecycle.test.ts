@@ -12,9 +12,9 @@ describe('untilDone', () => {
     let calls = 0;
     const result = await untilDone('Starting', async () => (++calls < 3 ? Promise.reject(transient) : 'started'), createLogger({ level: 'info', name: 'test' }, logs), classify);
     expect(result).toBe('started');
-    expect(logs.lines.map(({ msg, code }) => [msg, code])).toEqual([
-      ['Starting failed; retrying', 'network_error'],
-      ['Starting failed; retrying', 'network_error'],
+    expect(logs.lines.map(({ msg, step, attempt, code }) => [msg, step, attempt, code])).toEqual([
+      ['Start-up step failed; retrying', 'Starting', 1, 'network_error'],
+      ['Start-up step failed; retrying', 'Starting', 2, 'network_error'],
     ]);
   });
 

@@ -26,9 +26,48 @@ describe('processor configuration', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems).toEqual([
-      'DATABASE_URL must be a postgres:// URL',
+      'DATABASE_URL must be a postgres:// or postgresql:// URL',
       'TOPIC_PARTITIONS must be a whole number from 1 to 10000',
       'MIGRATE_WALLET_TABLES must be true or false',
     ]);
+  });
+});
+
+describe('processor configuration: addresses and log level', () => {
+  it.each([
+    ['PROCESSOR_HOST', 'local host', 'PROCESSOR_HOST must be an IP address or a hostname'],
+    ['LOG_LEVEL', 'verbose', 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
+    ['SCHEMA_REGISTRY_URL', 'registry:8081', 'SCHEMA_REGISTRY_URL must be an absolute http:// or https:// URL'],
+    ['DATABASE_URL', 'mysql://db/trades', 'DATABASE_URL must be a postgres:// or postgresql:// URL'],
+    ['DATABASE_URL', 'http://db/trades', 'DATABASE_URL must be a postgres:// or postgresql:// URL'],
+    ['KAFKA_BROKERS', 'kafka:9092,kafka', 'KAFKA_BROKERS must list one or more brokers as host:port (a hostname or an IPv4 address, a port from 1 to 65535), separated by commas'],
+  ])('refuses %s=%p, naming the variable and not the value', (variable, value, problem) => {
+    let error: unknown;
+    try {
+      readProcessorConfig({ [variable]: value });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([problem]);
+  });
+
+  it('reads valid addresses and log level as given', () => {
+    const config = readProcessorConfig({
+      PROCESSOR_HOST: 'processor.internal',
+      LOG_LEVEL: 'debug',
+      SCHEMA_REGISTRY_URL: 'http://registry:8080/apis/ccompat/v7',
+      DATABASE_URL: 'postgresql://app@db:5432/trades',
+      KAFKA_BROKERS: 'kafka:29092',
+    });
+    expect(config).toEqual(
+      expect.objectContaining({
+        host: 'processor.internal',
+        logLevel: 'debug',
+        schemaRegistryUrl: 'http://registry:8080/apis/ccompat/v7',
+        databaseUrl: 'postgresql://app@db:5432/trades',
+        kafkaBrokers: ['kafka:29092'],
+      }),
+    );
   });
 });

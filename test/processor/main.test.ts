@@ -63,7 +63,7 @@ describe('npm run migrate and npm run processor', () => {
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);
-    expect(output).toContain('Processor stopped');
+    expect(logLines(output)).toContainEqual(expect.objectContaining({ msg: 'Service stopped', service: 'Processor' }));
   });
 
   it('gives up starting with one clear message when its notification schema is incompatible with the registered one', async () => {
@@ -78,7 +78,7 @@ describe('npm run migrate and npm run processor', () => {
     const [code] = await withinDeadline('the processor giving up', once(processor.child, 'exit'));
     expect(code).toBe(1);
     const lines = logLines(processor.output());
-    expect(lines.filter((line) => String(line.msg).includes('failed; retrying'))).toEqual([]);
+    expect(lines.filter((line) => line.msg === 'Start-up step failed; retrying')).toEqual([]);
     expect(lines.filter((line) => line.level === 50)).toEqual([
       expect.objectContaining({ code: 'schema_incompatible', msg: 'Starting the processor failed, and retrying cannot fix it', err: expect.objectContaining({ status: 409 }) }),
     ]);

@@ -178,3 +178,34 @@ describe('receiver configuration: batch size in bytes', () => {
     ]);
   });
 });
+
+describe('receiver configuration: addresses and log level', () => {
+  it.each([
+    ['HOST', 'local host', 'HOST must be an IP address or a hostname'],
+    ['HOST', '127.0.0.1:8000', 'HOST must be an IP address or a hostname'],
+    ['LOG_LEVEL', 'verbose', 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
+    ['LOG_LEVEL', 'INFO', 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
+    ['SCHEMA_REGISTRY_URL', 'registry:8081/apis/ccompat/v7', 'SCHEMA_REGISTRY_URL must be an absolute http:// or https:// URL'],
+    ['SCHEMA_REGISTRY_URL', '', 'SCHEMA_REGISTRY_URL must be an absolute http:// or https:// URL'],
+    ['KAFKA_BROKERS', 'kafka', 'KAFKA_BROKERS must list one or more brokers as host:port (a hostname or an IPv4 address, a port from 1 to 65535), separated by commas'],
+    ['KAFKA_BROKERS', 'kafka:9092,kafka:0', 'KAFKA_BROKERS must list one or more brokers as host:port (a hostname or an IPv4 address, a port from 1 to 65535), separated by commas'],
+  ])('refuses %s=%p, naming the variable', (variable, value, problem) => {
+    expect(problemsOf({ ...valid, [variable]: value })).toEqual([problem]);
+  });
+
+  it('reports every address problem together', () => {
+    expect(problemsOf({ ...valid, HOST: '', LOG_LEVEL: 'loud', SCHEMA_REGISTRY_URL: 'ftp://registry', KAFKA_BROKERS: '' })).toEqual([
+      'HOST must be an IP address or a hostname',
+      'KAFKA_BROKERS must list one or more brokers as host:port (a hostname or an IPv4 address, a port from 1 to 65535), separated by commas',
+      'SCHEMA_REGISTRY_URL must be an absolute http:// or https:// URL',
+      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    ]);
+  });
+
+  it('reads valid addresses and log level as given', () => {
+    const config = readReceiverConfig({ ...valid, HOST: '::', LOG_LEVEL: 'silent', SCHEMA_REGISTRY_URL: 'https://registry.example/apis/ccompat/v7', KAFKA_BROKERS: 'kafka-1:9092, kafka-2:9092' });
+    expect(config).toEqual(
+      expect.objectContaining({ host: '::', logLevel: 'silent', schemaRegistryUrl: 'https://registry.example/apis/ccompat/v7', kafkaBrokers: ['kafka-1:9092', 'kafka-2:9092'] }),
+    );
+  });
+});

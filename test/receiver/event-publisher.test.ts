@@ -1,4 +1,5 @@
 import { ConfigResourceTypes, type Admin } from 'kafkajs';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { createEventPublisher, type EventPublisher } from '../../receiver/event-publisher';
 import { createReceiverMetrics } from '../../receiver/metrics';
 import { PublishError } from '../../receiver/publish-failure';
@@ -15,6 +16,8 @@ import { CapturedLogs, startTestReceiver, TEST_SECRETS, type TestReceiver } from
 import { readTopic } from '../support/topic-reader';
 import { waitFor } from '../support/wait-for';
 import { envelopeFor } from '../support/events';
+import { freePort } from '../support/free-port';
+import { uniqueName } from '../support/names';
 
 const kafka = testKafka();
 
@@ -67,24 +70,32 @@ describe('receiver: produce batches stay under the broker size limit', () => {
     expect(fits).toBe(202);
 
     const refusal = receiver.logs.lines.find((line) => line.component === undefined && line.level === 50);
-    expect(refusal).toEqual(expect.objectContaining({ events: 1, msg: expect.stringMatching(/^Kafka refused a batch \(1 events, \d+ bytes\)/) }));
-    expect(receiver.logs.messages()).not.toContain('Kafka did not acknowledge a batch of 1 events');
+    expect(refusal).toEqual(
+      expect.objectContaining({
+        events: 1,
+        bytes: expect.any(Number),
+        msg: "Kafka refused a batch for what it holds: PUBLISH_BATCH_MAX_BYTES must stay under the topic's max.message.bytes",
+      }),
+    );
+    expect(receiver.logs.messages()).not.toContain('Kafka did not acknowledge a batch');
   });
 });
 
-/** A publisher of its own on `topic`, as the receiver builds it, with a byte cap of `maxBatchBytes`. */
-async function publisherFor(topic: string, maxBatchBytes: number): Promise<{ publisher: EventPublisher; logs: CapturedLogs }> {
+/** A publisher of its own, as the receiver builds it, not started; the test's services unless `brokers` or `registryUrl` say otherwise. */
+function unstartedPublisher(options: { schemaId: number; topic: string; maxBatchBytes?: number; brokers?: string[]; registryUrl?: string; registry?: SchemaRegistry }): {
+  publisher: EventPublisher;
+  logs: CapturedLogs;
+} {
   const endpoints = serviceEndpoints();
   const logs = new CapturedLogs();
   const logger = createLogger({ level: 'info', name: 'receiver' }, logs);
-  const registry = createRegistry(endpoints.schemaRegistryUrl);
-  const publisher = await createEventPublisher({
-    kafka: createKafka({ clientId: 'publisher-test', brokers: endpoints.kafkaBrokers, logger }),
-    registry,
-    schemaId: await registerValueSchema(registry, topic, WEBHOOK_EVENT_SCHEMA_FILE),
-    topic,
+  const publisher = createEventPublisher({
+    kafka: createKafka({ clientId: 'publisher-test', brokers: options.brokers ?? endpoints.kafkaBrokers, logger }),
+    registry: options.registry ?? createRegistry(options.registryUrl ?? endpoints.schemaRegistryUrl),
+    schemaId: options.schemaId,
+    topic: options.topic,
     maxBatch: 1000,
-    maxBatchBytes,
+    maxBatchBytes: options.maxBatchBytes ?? 64 * 1024,
     lingerMs: 0,
     lanes: 1,
     ackTimeoutMs: 10_000,
@@ -92,8 +103,16 @@ async function publisherFor(topic: string, maxBatchBytes: number): Promise<{ pub
     metrics: createReceiverMetrics(),
   });
   onCleanup(() => publisher.close());
-  await waitFor('the publisher to connect', async () => (publisher.isReady() ? true : undefined));
   return { publisher, logs };
+}
+
+/** A started publisher of its own on `topic`, with a byte cap of `maxBatchBytes`, once it is ready. */
+async function publisherFor(topic: string, maxBatchBytes: number): Promise<{ publisher: EventPublisher; logs: CapturedLogs }> {
+  const registry = createRegistry(serviceEndpoints().schemaRegistryUrl);
+  const started = unstartedPublisher({ schemaId: await registerValueSchema(registry, topic, WEBHOOK_EVENT_SCHEMA_FILE), topic, maxBatchBytes, registry });
+  await started.publisher.start();
+  await waitFor('the publisher to connect', async () => (started.publisher.isReady() ? true : undefined));
+  return started;
 }
 
 function event(n: number, bodyBytes: number): WebhookEventRecord {
@@ -119,5 +138,26 @@ describe('event publisher: batches bounded by bytes', () => {
     await publisher.publish('2', event(2, 1024));
     const messages = await readTopic(kafka, topic, { count: 1 });
     expect(messages.map((message) => message.key)).toEqual(['2']);
+  });
+});
+
+describe('event publisher: constructed without I/O, started by start()', () => {
+  it('constructs with nothing listening at the registry or the broker, refuses to publish before start(), and start() reports the registry', async () => {
+    const nowhere = await freePort();
+    const { publisher } = unstartedPublisher({ schemaId: 1, topic: uniqueName('unstarted'), brokers: [`127.0.0.1:${nowhere}`], registryUrl: `http://127.0.0.1:${nowhere}` });
+    expect(publisher.isReady()).toBe(false);
+    await expect(publisher.publish('1', event(1, 10))).rejects.toThrow('publish() called before start() finished');
+    await expect(publisher.start()).rejects.toThrow();
+    expect(publisher.isReady()).toBe(false);
+  });
+
+  it('starts while the broker is unreachable, and is not ready after its connection failed', async () => {
+    const topic = uniqueName('unreachable');
+    const registry = createRegistry(serviceEndpoints().schemaRegistryUrl);
+    const schemaId = await registerValueSchema(registry, topic, WEBHOOK_EVENT_SCHEMA_FILE);
+    const { publisher, logs } = unstartedPublisher({ schemaId, topic, registry, brokers: [`127.0.0.1:${await freePort()}`] });
+    await publisher.start();
+    await waitFor('the failed connection to be logged', async () => (logs.messages().includes('Kafka producer could not connect; retrying') ? true : undefined));
+    expect(publisher.isReady()).toBe(false);
   });
 });

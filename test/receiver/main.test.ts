@@ -12,6 +12,15 @@ import { readTopic } from '../support/topic-reader';
 
 const root = join(__dirname, '..', '..');
 
+const logLines = (output: string): Array<Record<string, unknown>> =>
+  output.split('\n').flatMap((line) => {
+    try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+
 describe('npm run receiver', () => {
   it('refuses to start without its secrets or the Relworx callback URL, naming each missing one', async () => {
     const child = spawn(process.execPath, [join(root, 'node_modules', '.bin', 'tsx'), 'receiver/main.ts'], {
@@ -53,7 +62,7 @@ describe('npm run receiver', () => {
     onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
-    while (!output.includes('Receiver listening')) {
+    while (!logLines(output).some((line) => line.msg === 'Receiver listening')) {
       if (child.exitCode !== null) throw new Error(`receiver exited: ${output}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -69,7 +78,9 @@ describe('npm run receiver', () => {
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);
-    expect(output).toContain('Receiver stopped');
+    const lines = logLines(output);
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'Receiver listening', port, topic }));
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'Service stopped', service: 'Receiver' }));
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
     expect(metadata?.partitions).toHaveLength(2);
     expect((await readTopic(testKafka(), topic, { count: 1 })).map((message) => message.value.body)).toEqual([body]);

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
+import { createKafka } from '../../platform/kafka';
 import { createRegistry, registerValueSchema } from '../../platform/schema-registry';
 import { readReceiverConfig, type ReceiverConfig } from '../../receiver/config';
 import { assembleReceiver } from '../../receiver/assemble';
@@ -64,9 +65,11 @@ export async function startTestReceiver(options: { topic: string; env?: Record<s
   });
   const logs = new CapturedLogs();
   const logger = createLogger({ level: config.logLevel, name: 'receiver' }, logs);
-  const schemaId = await withinDeadline('registering the WebhookEvent schema', registerValueSchema(createRegistry(config.schemaRegistryUrl), config.topic, WEBHOOK_EVENT_SCHEMA_FILE));
-  const { receiver, publisher } = await withinDeadline('assembling the receiver', assembleReceiver({ config, logger, schemaId }));
-  const address: AddressInfo = await receiver.listen();
+  const registry = createRegistry(config.schemaRegistryUrl);
+  const schemaId = await withinDeadline('registering the WebhookEvent schema', registerValueSchema(registry, config.topic, WEBHOOK_EVENT_SCHEMA_FILE));
+  const kafka = createKafka({ clientId: 'trade-webhooks-receiver', brokers: config.kafkaBrokers, logger });
+  const { receiver, publisher } = assembleReceiver({ config, logger, kafka, registry, schemaId });
+  const address: AddressInfo = await withinDeadline('starting the receiver', receiver.listen());
   onCleanup(() => receiver.close());
   return { url: `http://127.0.0.1:${address.port}`, receiver, publisher, config, logs };
 }
