@@ -1,4 +1,4 @@
-import { effectOf, type AcceptedEvent, type Effect, type TradeRow, type TradeState } from '../../processor/trade-effects';
+import { attemptRank, effectOf, MONEY_RECORDED_RANK, type AcceptedEvent, type Effect, type TradeRow, type TradeState } from '../../processor/trade-effects';
 import { parseJsonObject, validatePayload } from '../../schemas/payload-validation';
 import { webhookByType } from '../../schemas/webhook-catalog';
 
@@ -267,5 +267,23 @@ describe('effectOf: Relworx money rules', () => {
     expect(summary(effectOf(relworx({ internal_reference: 'RWX-10', status: 'failed' }), state))).toEqual(
       expect.objectContaining({ outcome: 'stale', reason: 'payment_already_received' }),
     );
+  });
+});
+
+describe('attemptRank: the order a mobile-money row moves through', () => {
+  it.each([
+    ['no recorded attempt', undefined, -1],
+    ['failed', 'failed', 0],
+    ['unverified', 'unverified', 1],
+    ['unapplied', 'unapplied', 2],
+    ['completed', 'completed', 3],
+    ["an operator's own status", 'refunded', 4],
+    ['an empty status (not one the processor writes)', '', 4],
+  ])('ranks %s at %d', (_name, status, rank) => {
+    expect(attemptRank(status)).toBe(rank);
+  });
+
+  it('takes unapplied as the first rank that records money', () => {
+    expect(MONEY_RECORDED_RANK).toBe(2);
   });
 });

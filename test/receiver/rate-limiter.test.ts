@@ -14,6 +14,14 @@ describe('rate limiter', () => {
     expect([limiter.take('a', 60_000), limiter.take('a', 60_000), limiter.take('a', 60_000)]).toEqual([0, 0, 1]);
   });
 
+  it('charges no token for a refused request, so a client retrying while refused gets its token on time', () => {
+    const limiter = createRateLimiter({ perSecond: 1, burst: 1, maxClients: 10 });
+    expect(limiter.take('a', 0)).toBe(0);
+    // Times whose refills add up exactly in binary floating point, so the token is due at 1000 ms to the bit.
+    expect([125, 250, 500, 750, 875].map((nowMs) => limiter.take('a', nowMs))).toEqual([1, 1, 1, 1, 1]);
+    expect(limiter.take('a', 1000)).toBe(0);
+  });
+
   it('keeps a bucket per client', () => {
     const limiter = createRateLimiter({ perSecond: 1, burst: 1, maxClients: 10 });
     expect([limiter.take('a', 0), limiter.take('b', 0), limiter.take('a', 0)]).toEqual([0, 0, 1]);

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { parse as losslessParse } from 'lossless-json';
-import { verifyRequest, type Verification } from '../../receiver/verify-request';
+import { repeatedHeader, verifyRequest, type Verification } from '../../receiver/verify-request';
 import { webhookByType, type WebhookType } from '../../schemas/webhook-catalog';
 
 // The real exact-number parser, counted: it is the expensive step an unsigned request must not reach.
@@ -197,5 +197,19 @@ describe('verifyRequest: Relworx', () => {
       expect(JSON.parse(twice)).toEqual(fields);
       expect(verify('relworx_payment', twice, [['Relworx-Signature', header]])).toEqual({ ok: false, reason: 'ambiguous_body' });
     });
+  });
+});
+
+describe('repeatedHeader', () => {
+  it.each([
+    ['a watched name given once', ['Content-Type', 'application/json'], ['content-type'], false],
+    ['a watched name given twice, in two cases', ['Content-Type', 'application/json', 'content-type', 'text/plain'], ['content-type'], true],
+    ['two watched names given once each', ['webhook-id', 'msg_1', 'Webhook-Signature', 'v1,x'], ['webhook-id', 'webhook-signature'], false],
+    ['the second of two watched names given twice', ['webhook-id', 'msg_1', 'webhook-signature', 'v1,x', 'WEBHOOK-SIGNATURE', 'v1,y'], ['webhook-id', 'webhook-signature'], true],
+    ['a name given twice that is not watched', ['Accept', 'a', 'accept', 'b'], ['content-type'], false],
+    ['a watched name appearing as a header value', ['X-Note', 'content-type', 'Content-Type', 'application/json'], ['content-type'], false],
+    ['no headers', [], ['content-type'], false],
+  ])('%s: %s', (_name, rawHeaders, names, repeated) => {
+    expect(repeatedHeader(rawHeaders, names)).toBe(repeated);
   });
 });

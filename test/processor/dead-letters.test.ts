@@ -1,0 +1,82 @@
+import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
+import type { ApplyResult } from '../../processor/apply-chunk';
+import { sendToDeadLetters } from '../../processor/dead-letters';
+import { onCleanup } from '../support/cleanup';
+import { createTestTopic, testAdmin, testKafka } from '../support/kafka';
+import { readTopic } from '../support/topic-reader';
+
+const kafka = testKafka();
+
+/** A record as the consumer handed it over. */
+function consumed(key: string | null, value: string, headers: IHeaders, offset: string): KafkaMessage {
+  return { key: key === null ? null : Buffer.from(key), value: Buffer.from(value), timestamp: '0', attributes: 0, offset, headers };
+}
+
+describe('sendToDeadLetters', () => {
+  let producer: Producer;
+  beforeAll(async () => {
+    producer = kafka.producer();
+    await producer.connect();
+    onCleanup(() => producer.disconnect());
+  });
+
+  it('copies each rejected record as it was, with headers saying why, from where and when', async () => {
+    const topic = await createTestTopic(await testAdmin());
+    const rejected: Array<{ message: KafkaMessage; result: ApplyResult }> = [
+      {
+        message: consumed('7', 'first record', { ce_id: 'e1', ce_type: 'buy_completion' }, '41'),
+        result: { outcome: 'rejected', eventId: 'e1', webhookType: 'buy_completion', reason: 'trade_not_found', detail: 'no trade 7' },
+      },
+      {
+        message: consumed(null, 'second record', {}, '42'),
+        result: { outcome: 'rejected', eventId: 'undecodable:webhook-events:4:42', webhookType: 'unknown' },
+      },
+    ];
+    const before = Date.now();
+    await sendToDeadLetters(producer, topic, { topic: 'webhook-events', partition: 4 }, rejected);
+    const after = Date.now();
+
+    const dead = await readTopic(kafka, topic, { count: 2, decode: false });
+    const failedAt = dead[0]!.headers.dlq_failed_at!;
+    expect(dead.map((record) => ({ key: record.key, value: record.raw.value?.toString(), headers: record.headers }))).toEqual([
+      {
+        key: '7',
+        value: 'first record',
+        headers: {
+          ce_id: 'e1',
+          ce_type: 'buy_completion',
+          dlq_reason: 'trade_not_found',
+          dlq_detail: 'no trade 7',
+          dlq_event_id: 'e1',
+          dlq_source_topic: 'webhook-events',
+          dlq_source_partition: '4',
+          dlq_source_offset: '41',
+          dlq_failed_at: failedAt,
+        },
+      },
+      {
+        key: null,
+        value: 'second record',
+        headers: {
+          dlq_reason: 'unknown',
+          dlq_detail: '',
+          dlq_event_id: 'undecodable:webhook-events:4:42',
+          dlq_source_topic: 'webhook-events',
+          dlq_source_partition: '4',
+          dlq_source_offset: '42',
+          dlq_failed_at: failedAt,
+        },
+      },
+    ]);
+    expect(new Date(failedAt).toISOString()).toBe(failedAt);
+    expect(Date.parse(failedAt)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(failedAt)).toBeLessThanOrEqual(after);
+  });
+
+  it('sends nothing when nothing was rejected', async () => {
+    // A producer that was never connected throws on any send: reaching it would fail the test.
+    const unconnected = kafka.producer();
+    await expect(unconnected.send({ topic: 'unused', messages: [{ value: 'x' }] })).rejects.toThrow('The producer is disconnected');
+    await expect(sendToDeadLetters(unconnected, 'unused', { topic: 'webhook-events', partition: 0 }, [])).resolves.toBeUndefined();
+  });
+});
