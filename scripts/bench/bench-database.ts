@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { createLogger } from '../../platform/logger';
 import { createDatabase } from '../../processor/database';
 import { migrationConfig } from '../../processor/migrations';
-import { insertPendingBuyTrades } from '../pending-trades';
+import { insertPendingBuyTrades } from '../harness/pending-trades';
 import { benchName } from './bench-env';
 
 /** A fresh, migrated schema holding `count` pending buy trades with ids 1..count. */

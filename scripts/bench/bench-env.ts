@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { servicesUp } from '../services';
-import { stopKafka } from '../services/kafka';
-import { stopRegistry } from '../services/registry';
-import { serviceSettings } from '../services/settings';
+import { servicesUp } from '../harness/native';
+import { stopKafka } from '../harness/native/kafka';
+import { stopRegistry } from '../harness/native/registry';
+import { serviceSettings } from '../harness/native/settings';
 
 export interface BenchServices {
   readonly kafkaBrokers: string;

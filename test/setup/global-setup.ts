@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { servicesDown, servicesUp } from '../../scripts/services';
-import { kafkaAnswers } from '../../scripts/services/kafka';
-import { postgresAnswers } from '../../scripts/services/postgres';
-import { startContainers, type StartedContainers } from './containers';
+import { servicesDown, servicesUp } from '../../scripts/harness/native';
+import { kafkaAnswers } from '../../scripts/harness/native/kafka';
+import { postgresAnswers } from '../../scripts/harness/native/postgres';
+import { startContainers, type StartedContainers } from '../../scripts/harness/containers';
 
 /** Shared with the global teardown, which runs in the same process. */
 export interface HarnessState {

@@ -1,7 +1,7 @@
-import { freePort } from '../support/free-port';
+import { freePort } from './free-port';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { PostgreSqlContainer } from '@testcontainers/postgresql';
-import { APICURIO_VERSION, KAFKA_VERSION } from '../../scripts/services/settings';
+import { APICURIO_VERSION, KAFKA_VERSION } from './native/settings';
 
 export interface StartedContainers {
   readonly kafkaBrokers: string;

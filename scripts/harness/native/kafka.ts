@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTopicsWithLeaders } from '../../platform/topics';
+import { createTopicsWithLeaders } from '../../../platform/topics';
 import { findJava } from './java';
 import { cached, copyDependencies } from './maven';
 import { logFile, runningProcess, startProcess, stopProcess } from './processes';
