@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { createTopicsWithLeaders } from '../../../platform/topics';
+import { serverProperties, singleNodeBroker } from '../broker-config';
 import { findJava } from './java';
 import { cached, copyDependencies } from './maven';
 import { logFile, runningProcess, startProcess, stopProcess } from './processes';
@@ -21,33 +22,9 @@ function kafkaLibs(settings: ServiceSettings): string {
   );
 }
 
-function serverProperties(settings: ServiceSettings, dataDir: string): string {
-  const { kafkaPort, kafkaControllerPort } = settings;
-  return [
-    'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@127.0.0.1:${kafkaControllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${kafkaPort},CONTROLLER://127.0.0.1:${kafkaControllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${kafkaPort}`,
-    'controller.listener.names=CONTROLLER',
-    'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-    `log.dirs=${dataDir}`,
-    // One node: the internal topics cannot have more replicas than brokers, or consumer
-    // groups and the idempotent producer wait forever for their coordinators.
-    'offsets.topic.replication.factor=1',
-    'offsets.topic.num.partitions=6',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
-    'transaction.state.log.num.partitions=1',
-    'share.coordinator.state.topic.replication.factor=1',
-    'share.coordinator.state.topic.min.isr=1',
-    'group.initial.rebalance.delay.ms=0',
-    'num.network.threads=2',
-    'num.io.threads=4',
-    'auto.create.topics.enable=false',
-    '',
-  ].join('\n');
+function brokerConfig(settings: ServiceSettings, dataDir: string): Record<string, string> {
+  const listeners = { bindHost: '127.0.0.1', advertisedHost: '127.0.0.1', port: settings.kafkaPort, controllerPort: settings.kafkaControllerPort };
+  return { ...singleNodeBroker(listeners), 'log.dirs': dataDir };
 }
 
 export async function kafkaAnswers(brokers: string[], timeoutMs = 3000): Promise<string> {
@@ -109,7 +86,7 @@ export async function startKafka(settings: ServiceSettings): Promise<StartResult
   const dataDir = join(home, 'data');
   const config = join(home, 'server.properties');
   mkdirSync(home, { recursive: true });
-  writeFileSync(config, serverProperties(settings, dataDir));
+  writeFileSync(config, serverProperties(brokerConfig(settings, dataDir)));
   const classpath = `${libs}/*`;
   const log4j = `-Dlog4j2.configurationFile=${join(__dirname, 'kafka-log4j2.xml')}`;
   if (!existsSync(join(dataDir, 'meta.properties'))) {
