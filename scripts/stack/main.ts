@@ -6,7 +6,7 @@ import { createLogger } from '../../platform/logger';
 import { SECRET_VARIABLES } from '../../platform/secret-variables';
 import { createDatabase } from '../../processor/database';
 import { normalizeDecimal } from '../../processor/decimal-compare';
-import { migrationConfig } from '../../processor/migrations';
+import { migrateDatabase } from '../../processor/migrations';
 import { servicesDown, servicesUp } from '../harness/native';
 import { serviceSettings } from '../harness/native/settings';
 import { startChild, type StackChild } from './child-process';
@@ -125,8 +125,7 @@ async function main(): Promise<void> {
 
     const logger = createLogger({ level: 'warn', name: 'stack' });
     const db = createDatabase({ url: env.DATABASE_URL!, schema: env.DATABASE_SCHEMA || undefined, poolMax: 2, logger });
-    if (env.DATABASE_SCHEMA) await db.raw('create schema if not exists ??', [env.DATABASE_SCHEMA]);
-    await db.migrate.latest({ ...migrationConfig({ walletTables: env.MIGRATE_WALLET_TABLES !== 'false' }), schemaName: env.DATABASE_SCHEMA || undefined });
+    await migrateDatabase(db, { schema: env.DATABASE_SCHEMA || undefined, walletTables: env.MIGRATE_WALLET_TABLES !== 'false' });
     const trades = await insertDemoTrades(db);
     await db.destroy();
     say('Migrations applied. Demo trades (development only):');
