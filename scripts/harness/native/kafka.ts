@@ -6,8 +6,9 @@ import { createTopicsWithLeaders } from '../../../platform/topics';
 import { serverProperties, singleNodeBroker } from '../broker-config';
 import { findJava } from './java';
 import { cached, copyDependencies } from './maven';
-import { logFile, runningProcess, startProcess, stopProcess } from './processes';
+import { startProcess, stopProcess, type ManagedProcess } from './processes';
 import { KAFKA_VERSION, type ServiceSettings } from './settings';
+import { startService, type StartResult } from './start-service';
 import { waitUntil } from './wait-until';
 
 const NAME = 'kafka';
@@ -70,16 +71,8 @@ async function warmUp(brokers: string[]): Promise<void> {
   }
 }
 
-export type StartResult = 'started' | 'running' | 'external';
-
-export async function startKafka(settings: ServiceSettings): Promise<StartResult> {
-  const brokers = [`127.0.0.1:${settings.kafkaPort}`];
-  if (runningProcess(settings.stateDir, NAME)) {
-    await waitUntil('Kafka', () => kafkaAnswers(brokers), { timeoutMs: settings.startTimeoutMs });
-    return 'running';
-  }
-  if (await kafkaAnswers(brokers).then(() => true, () => false)) return 'external';
-
+/** Formats the data folder on first use, then starts the broker in a process of its own. */
+function launchKafka(settings: ServiceSettings): ManagedProcess {
   const java = findJava(17);
   const libs = kafkaLibs(settings);
   const home = join(settings.stateDir, 'kafka');
@@ -102,21 +95,31 @@ export async function startKafka(settings: ServiceSettings): Promise<StartResult
       stdio: ['ignore', 'ignore', 'inherit'],
     });
   }
-  const started = startProcess({
+  const marker = `-Dtrade-webhooks.service=${NAME}:${home}`;
+  return startProcess({
     stateDir: settings.stateDir,
     name: NAME,
     command: java.path,
-    args: ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', `-Dtrade-webhooks.service=${NAME}:${home}`, log4j, '-cp', classpath, 'kafka.Kafka', config],
+    args: ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', marker, log4j, '-cp', classpath, 'kafka.Kafka', config],
     cwd: home,
-    marker: `-Dtrade-webhooks.service=${NAME}:${home}`,
+    marker,
   });
-  await waitUntil('Kafka', () => kafkaAnswers(brokers), {
-    timeoutMs: settings.startTimeoutMs,
-    alive: () => runningProcess(settings.stateDir, NAME)?.pid === started.pid,
-    hint: `See ${logFile(settings.stateDir, NAME)}; is port ${settings.kafkaPort} or ${settings.kafkaControllerPort} taken?`,
+}
+
+export async function startKafka(settings: ServiceSettings): Promise<StartResult> {
+  const brokers = [`127.0.0.1:${settings.kafkaPort}`];
+  const result = await startService({
+    settings,
+    name: NAME,
+    what: 'Kafka',
+    answers: () => kafkaAnswers(brokers),
+    launch: () => launchKafka(settings),
+    ports: [settings.kafkaPort, settings.kafkaControllerPort],
   });
-  await waitUntil('Kafka consumer groups and idempotent producers', () => warmUp(brokers), { timeoutMs: settings.startTimeoutMs });
-  return 'started';
+  if (result === 'started') {
+    await waitUntil('Kafka consumer groups and idempotent producers', () => warmUp(brokers), { timeoutMs: settings.startTimeoutMs });
+  }
+  return result;
 }
 
 /** Stops the broker this clone started and forgets its data (the registry keeps schemas in memory only). */
