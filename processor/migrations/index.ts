@@ -31,3 +31,30 @@ export function migrationConfig(options: { walletTables: boolean }): Knex.Migrat
   };
   return { migrationSource, tableName: 'knex_migrations' };
 }
+
+export interface MigrateOptions {
+  /**
+   * The PostgreSQL schema to migrate, created if missing; the search path's when unset. The
+   * migrations create their tables in the search path, so `db` must be bound to this schema
+   * (`createDatabase({ schema })`); it names where knex keeps its migration history.
+   */
+  readonly schema?: string;
+  readonly walletTables: boolean;
+}
+
+async function migratorFor(db: Knex, options: MigrateOptions): Promise<Knex.MigratorConfig> {
+  if (options.schema) await db.raw('create schema if not exists ??', [options.schema]);
+  return { ...migrationConfig({ walletTables: options.walletTables }), schemaName: options.schema };
+}
+
+/** Applies every pending migration; returns the batch number and the names applied. */
+export async function migrateDatabase(db: Knex, options: MigrateOptions): Promise<{ batch: number; applied: string[] }> {
+  const [batch, applied] = (await db.migrate.latest(await migratorFor(db, options))) as [number, string[]];
+  return { batch, applied };
+}
+
+/** Undoes the last batch of migrations; returns its number and the names undone. */
+export async function rollbackDatabase(db: Knex, options: MigrateOptions): Promise<{ batch: number; undone: string[] }> {
+  const [batch, undone] = (await db.migrate.rollback(await migratorFor(db, options))) as [number, string[]];
+  return { batch, undone };
+}

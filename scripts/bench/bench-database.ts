@@ -1,16 +1,15 @@
 import type { Knex } from 'knex';
 import { createLogger } from '../../platform/logger';
 import { createDatabase } from '../../processor/database';
-import { migrationConfig } from '../../processor/migrations';
-import { insertPendingBuyTrades } from '../pending-trades';
+import { migrateDatabase } from '../../processor/migrations';
+import { insertPendingBuyTrades } from '../harness/pending-trades';
 import { benchName } from './bench-env';
 
 /** A fresh, migrated schema holding `count` pending buy trades with ids 1..count. */
 export async function benchSchema(databaseUrl: string, count: number): Promise<{ db: Knex; schema: string; drop: () => Promise<void> }> {
   const schema = benchName('db');
   const db = createDatabase({ url: databaseUrl, schema, poolMax: 12, logger: createLogger({ level: 'warn', name: 'bench' }) });
-  await db.raw('create schema ??', [schema]);
-  await db.migrate.latest({ ...migrationConfig({ walletTables: true }), schemaName: schema });
+  await migrateDatabase(db, { schema, walletTables: true });
   await insertPendingBuyTrades(db, { count, referencePrefix: 'BENCH', users: 1000 });
   return {
     db,

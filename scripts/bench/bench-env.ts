@@ -1,34 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { servicesUp } from '../services';
-import { stopKafka } from '../services/kafka';
-import { stopRegistry } from '../services/registry';
-import { serviceSettings } from '../services/settings';
-
-export interface BenchServices {
-  readonly kafkaBrokers: string;
-  readonly schemaRegistryUrl: string;
-  readonly databaseUrl: string;
-  /** Stops the native services this run started; services that were already up stay up. */
-  release(): Promise<void>;
-}
-
-/** The services named by the environment, else the native ones (started if needed). */
-export async function benchServices(): Promise<BenchServices> {
-  const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL } = process.env;
-  if (KAFKA_BROKERS && SCHEMA_REGISTRY_URL && DATABASE_URL) {
-    return { kafkaBrokers: KAFKA_BROKERS, schemaRegistryUrl: SCHEMA_REGISTRY_URL, databaseUrl: DATABASE_URL, release: async () => undefined };
-  }
-  const native = await servicesUp();
-  return {
-    kafkaBrokers: native.kafkaBrokers,
-    schemaRegistryUrl: native.schemaRegistryUrl,
-    databaseUrl: native.databaseUrl,
-    async release() {
-      const settings = serviceSettings();
-      await Promise.all([native.kafka === 'started' && stopKafka(settings), native.registry === 'started' && stopRegistry(settings)]);
-    },
-  };
-}
 
 export const BENCH_SECRETS = Object.freeze({
   BUY_WEBHOOK_SECRET: 'bench-buy-secret-0123456789abcdef0123',

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startProjectProcess } from '../project-process';
+import { startProjectProcess } from '../harness/project-process';
 
 export interface BenchChild {
   readonly firstLine: Promise<string>;

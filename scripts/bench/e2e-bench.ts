@@ -7,7 +7,8 @@ import { webhookPath } from '../../schemas/webhook-event';
 import { createLogger } from '../../platform/logger';
 import { createDatabase } from '../../processor/database';
 import { signPayload } from '../../schemas/signatures';
-import { BENCH_SECRETS, benchName, type BenchServices } from './bench-env';
+import type { ChosenServices } from '../harness/choose-services';
+import { BENCH_SECRETS, benchName } from './bench-env';
 import { benchSchema } from './bench-database';
 import { startScript, waitReady } from './children';
 import { percentile } from './stats';
@@ -98,7 +99,7 @@ function post(agent: Agent, port: number, body: string, signature: string): Prom
  * ones were answered, and its latency runs from that scheduled time to the moment its
  * notification is read from trade-notifications — a slow answer cannot hide latency.
  */
-export async function e2eBench(options: { services: BenchServices; rounds: number; rate: number; seconds: number; receiverPort: number; processorPort: number }) {
+export async function e2eBench(options: { services: ChosenServices; rounds: number; rate: number; seconds: number; receiverPort: number; processorPort: number }) {
   const { services, rate, seconds } = options;
   const count = rate * seconds;
   // Sent first at the same rate and not measured: JIT compilation, connection pools, batch sizes settle.

@@ -1,5 +1,6 @@
 import { cpus, totalmem } from 'node:os';
-import { benchServices, integerEnv } from './bench-env';
+import { chooseServices } from '../harness/choose-services';
+import { integerEnv } from './bench-env';
 import { e2eBench } from './e2e-bench';
 import { processorBench } from './processor-bench';
 import { receiverBench } from './receiver-bench';
@@ -20,8 +21,9 @@ async function main(): Promise<void> {
   const e2eRounds = integerEnv('BENCH_E2E_ROUNDS', rounds);
   const basePort = integerEnv('BENCH_BASE_PORT', 18_400);
 
-  const services = await benchServices();
+  const services = await chooseServices();
   try {
+    console.error(`Services: ${services.how}`);
     console.error(`Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}`);
     console.error(`Receiver: ${rounds} rounds of ${seconds} s at ${connections} connections`);
     const receiver = await receiverBench({ services, rounds, seconds, connections, port: basePort });
@@ -75,7 +77,7 @@ async function main(): Promise<void> {
     for (const [name, value, note] of rows) console.log(`${name.padEnd(width)}  ${value.padEnd(valueWidth)}  ${note}`);
     console.log(JSON.stringify(figures));
   } finally {
-    await services.release();
+    await services.stop();
   }
   process.exit(0);
 }

@@ -9,7 +9,8 @@ import { createLogger } from '../../platform/logger';
 import { applyChunk } from '../../processor/apply-chunk';
 import { readProcessorConfig } from '../../processor/config';
 import { decodeEvent, type DecodedEvent } from '../../processor/decode-event';
-import { benchName, type BenchServices } from './bench-env';
+import type { ChosenServices } from '../harness/choose-services';
+import { benchName } from './bench-env';
 import { benchSchema, countRows } from './bench-database';
 import { startScript, waitReady } from './children';
 
@@ -27,7 +28,7 @@ function envelope(tradeId: number) {
 }
 
 /** kafkajs consuming the topic with a fresh group and doing nothing: the Kafka-side limit. */
-async function consumeOnly(services: BenchServices, topic: string, count: number): Promise<number> {
+async function consumeOnly(services: ChosenServices, topic: string, count: number): Promise<number> {
   const kafka = createKafka({ clientId: 'bench-consume', brokers: services.kafkaBrokers.split(','), logger: createLogger({ level: 'warn', name: 'bench' }) });
   const consumer = kafka.consumer({ groupId: benchName('consume'), maxWaitTimeInMs: 100 });
   await consumer.connect();
@@ -49,7 +50,7 @@ async function consumeOnly(services: BenchServices, topic: string, count: number
 }
 
 /** The apply step on the same events without Kafka: decode and apply, a stream per partition. */
-async function applyOnly(services: BenchServices, messages: Array<{ partition: number; message: KafkaMessage }>, topic: string): Promise<number> {
+async function applyOnly(services: ChosenServices, messages: Array<{ partition: number; message: KafkaMessage }>, topic: string): Promise<number> {
   const registry = createRegistry(services.schemaRegistryUrl);
   // The processor's own chunk size, so the baseline applies the same transactions.
   const chunk = readProcessorConfig(process.env).eventsPerTransaction;
@@ -72,7 +73,7 @@ async function applyOnly(services: BenchServices, messages: Array<{ partition: n
   }
 }
 
-export async function processorBench(options: { services: BenchServices; rounds: number; events: number; port: number }): Promise<{ rounds: ProcessorRound[]; peakRssMiB: number }> {
+export async function processorBench(options: { services: ChosenServices; rounds: number; events: number; port: number }): Promise<{ rounds: ProcessorRound[]; peakRssMiB: number }> {
   const { services, events } = options;
   const logger = createLogger({ level: 'warn', name: 'bench' });
   const kafka = createKafka({ clientId: 'bench-processor', brokers: services.kafkaBrokers.split(','), logger });

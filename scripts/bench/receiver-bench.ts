@@ -6,7 +6,8 @@ import { ensureTopics } from '../../platform/topics';
 import { webhookEvent, webhookPath } from '../../schemas/webhook-event';
 import { createLogger } from '../../platform/logger';
 import { signPayload } from '../../schemas/signatures';
-import { BENCH_SECRETS, benchName, type BenchServices } from './bench-env';
+import type { ChosenServices } from '../harness/choose-services';
+import { BENCH_SECRETS, benchName } from './bench-env';
 import { startScript, waitReady } from './children';
 import { runLoad, type LoadResult, type PreparedRequest } from './load';
 
@@ -28,7 +29,7 @@ function signedBuyRequests(count: number): PreparedRequest[] {
 }
 
 /** kafkajs sendBatch of the same events straight to the broker, one batch in flight, for `seconds`. */
-async function kafkaDirect(services: BenchServices, topic: string, requests: PreparedRequest[], seconds: number): Promise<number> {
+async function kafkaDirect(services: ChosenServices, topic: string, requests: PreparedRequest[], seconds: number): Promise<number> {
   const logger = createLogger({ level: 'warn', name: 'bench' });
   const kafka = createKafka({ clientId: 'bench-direct', brokers: services.kafkaBrokers.split(','), logger });
   const registry = createRegistry(services.schemaRegistryUrl);
@@ -53,7 +54,7 @@ async function kafkaDirect(services: BenchServices, topic: string, requests: Pre
   return sent / seconds;
 }
 
-export async function receiverBench(options: { services: BenchServices; rounds: number; seconds: number; connections: number; port: number }): Promise<{ rounds: ReceiverRound[]; peakRssMiB: number }> {
+export async function receiverBench(options: { services: ChosenServices; rounds: number; seconds: number; connections: number; port: number }): Promise<{ rounds: ReceiverRound[]; peakRssMiB: number }> {
   const { services, seconds, connections } = options;
   const topic = benchName('receiver');
   const logger = createLogger({ level: 'warn', name: 'bench' });

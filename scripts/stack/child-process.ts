@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import { startProjectProcess } from '../project-process';
+import { startProjectProcess } from '../harness/project-process';
 
 /** A service of the stack, its output prefixed with its name so the two logs can be told apart. */
 export interface StackChild {

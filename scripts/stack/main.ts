@@ -1,20 +1,17 @@
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../../platform/logger';
 import { SECRET_VARIABLES } from '../../platform/secret-variables';
 import { createDatabase } from '../../processor/database';
 import { normalizeDecimal } from '../../processor/decimal-compare';
-import { migrationConfig } from '../../processor/migrations';
-import { servicesDown, servicesUp } from '../services';
-import { serviceSettings } from '../services/settings';
+import { migrateDatabase } from '../../processor/migrations';
+import { chooseServices, type ChosenServices } from '../harness/choose-services';
+import { serviceSettings } from '../harness/native/settings';
 import { startChild, type StackChild } from './child-process';
 import { signedCurl } from './curl-commands';
 import { insertDemoTrades } from './demo-trades';
 import { acquireStackLock } from './stack-lock';
-
-const root = resolve(__dirname, '..', '..');
 
 /** Development secrets used when none are set: never for anything but a local stack. */
 const DEVELOPMENT_SECRETS: Record<string, string> = {
@@ -28,10 +25,6 @@ function say(line = ''): void {
   process.stdout.write(`${line}\n`);
 }
 
-function dockerAnswers(): boolean {
-  return spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 10_000, stdio: 'ignore' }).status === 0;
-}
-
 async function ready(url: string): Promise<boolean> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
@@ -40,44 +33,6 @@ async function ready(url: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-interface Services {
-  env: Record<string, string>;
-  how: string;
-  stop: () => Promise<void>;
-}
-
-/** The same choice as the test harness: the environment, else Docker, else native. */
-async function startServices(): Promise<Services> {
-  const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL } = process.env;
-  if (KAFKA_BROKERS && SCHEMA_REGISTRY_URL && DATABASE_URL) {
-    return { env: { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL }, how: 'named by the environment', stop: async () => undefined };
-  }
-  if (dockerAnswers()) {
-    const up = spawnSync('docker', ['compose', 'up', '-d', '--wait', 'kafka', 'registry', 'postgres'], { cwd: root, stdio: 'inherit' });
-    if (up.status !== 0) throw new Error('docker compose up failed (see above)');
-    return {
-      env: {
-        KAFKA_BROKERS: 'localhost:9092',
-        SCHEMA_REGISTRY_URL: 'http://localhost:8081/apis/ccompat/v7',
-        DATABASE_URL: 'postgres://postgres@localhost:5432/trade_webhooks',
-      },
-      how: 'Docker (docker compose)',
-      stop: async () => {
-        spawnSync('docker', ['compose', 'stop', 'kafka', 'registry', 'postgres'], { cwd: root, stdio: 'inherit' });
-      },
-    };
-  }
-  const native = await servicesUp();
-  const started = native.kafka === 'started' || native.registry === 'started';
-  return {
-    env: { KAFKA_BROKERS: native.kafkaBrokers, SCHEMA_REGISTRY_URL: native.schemaRegistryUrl, DATABASE_URL: native.databaseUrl },
-    how: `native (Kafka ${native.kafka}, schema registry ${native.registry})`,
-    stop: async () => {
-      if (started) await servicesDown();
-    },
-  };
 }
 
 async function main(): Promise<void> {
@@ -89,7 +44,7 @@ async function main(): Promise<void> {
   }
 
   const children: StackChild[] = [];
-  let services: Services | undefined;
+  let services: ChosenServices | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (code: number): Promise<void> =>
     (stopping ??= (async () => {
@@ -105,7 +60,7 @@ async function main(): Promise<void> {
 
   try {
     say('Starting the services...');
-    services = await startServices();
+    services = await chooseServices();
     say(`Services: ${services.how}`);
 
     const port = process.env.PORT || '8000';
@@ -114,9 +69,11 @@ async function main(): Promise<void> {
     const variables = Object.values(SECRET_VARIABLES);
     const usingDevelopmentSecrets = variables.some((variable) => !process.env[variable]);
     for (const variable of variables) secrets[variable] = process.env[variable] || DEVELOPMENT_SECRETS[variable]!;
+    // Docker's services are on ports of its choosing: the CLI finds them through stack.env.
+    const servicesEnv = { KAFKA_BROKERS: services.kafkaBrokers, SCHEMA_REGISTRY_URL: services.schemaRegistryUrl, DATABASE_URL: services.databaseUrl };
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      ...services.env,
+      ...servicesEnv,
       ...secrets,
       PORT: port,
       PROCESSOR_PORT: processorPort,
@@ -125,8 +82,7 @@ async function main(): Promise<void> {
 
     const logger = createLogger({ level: 'warn', name: 'stack' });
     const db = createDatabase({ url: env.DATABASE_URL!, schema: env.DATABASE_SCHEMA || undefined, poolMax: 2, logger });
-    if (env.DATABASE_SCHEMA) await db.raw('create schema if not exists ??', [env.DATABASE_SCHEMA]);
-    await db.migrate.latest({ ...migrationConfig({ walletTables: env.MIGRATE_WALLET_TABLES !== 'false' }), schemaName: env.DATABASE_SCHEMA || undefined });
+    await migrateDatabase(db, { schema: env.DATABASE_SCHEMA || undefined, walletTables: env.MIGRATE_WALLET_TABLES !== 'false' });
     const trades = await insertDemoTrades(db);
     await db.destroy();
     say('Migrations applied. Demo trades (development only):');
@@ -153,7 +109,7 @@ async function main(): Promise<void> {
     }
 
     const stackEnv = join(settings.stateDir, 'stack.env');
-    writeFileSync(stackEnv, Object.entries(secrets).map(([name, value]) => `export ${name}='${value}'`).join('\n') + '\n', { mode: 0o600 });
+    writeFileSync(stackEnv, Object.entries({ ...servicesEnv, ...secrets }).map(([name, value]) => `export ${name}='${value}'`).join('\n') + '\n', { mode: 0o600 });
     const [buy, sell] = trades;
     const buyBody = JSON.stringify({ trade_id: buy!.id, status: 'completed', crypto_amount: 0.001, transaction_hash: '0x1234567890abcdef' });
     const sellBody = JSON.stringify({ trade_id: sell!.id, status: 'completed', fiat_amount: 100.0, payment_reference: 'PAY_REF_123456' });

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { isAlive } from '../services/processes';
+import { isAlive } from '../harness/native/processes';
 
 /**
  * One stack per clone: a second `npm run stack` finds the first one's pid here and says so

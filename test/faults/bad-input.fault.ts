@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { signPayload } from '../../sender';
 import { testAdmin } from '../support/kafka';
 import { uniqueName } from '../support/names';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../scripts/harness/free-port';
 import { TEST_SECRETS, receiverProcess } from '../support/receiver';
 import type { ServiceProcess } from '../support/service-process';
 import { BAD_REQUEST_KINDS, badRequests, type Case } from './bad-requests';

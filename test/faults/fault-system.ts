@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
 import { Kafka, logLevel } from 'kafkajs';
-import { insertPendingBuyTrades } from '../../scripts/pending-trades';
+import { insertPendingBuyTrades } from '../../scripts/harness/pending-trades';
 import { buyCompletion, sendWebhook, serializePayload, tradeStatus } from '../../sender';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { createTestTopics, migratedDatabase, systemEnv, type TestTopics } from '../support/processor';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../scripts/harness/free-port';
 import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
 import { serviceProcess, type ServiceProcess } from '../support/service-process';
 import { installChangeLog } from '../support/change-log';

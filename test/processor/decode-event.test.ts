@@ -7,7 +7,7 @@ import { decodeEvent, type DecodedEvent } from '../../processor/decode-event';
 import { classifyFailure } from '../../processor/errors';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { envelopeFor } from '../support/events';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../scripts/harness/free-port';
 import { uniqueName } from '../support/names';
 
 const source = { topic: 'webhook-events', partition: 0, offset: '42' };

@@ -17,7 +17,7 @@ import { createRegistry, registerValueSchema } from '../../platform/schema-regis
 import { classifyFailure, FAILURE_TABLE, refusalDetail, type FailureCode } from '../../processor/errors';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from '../support/cleanup';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../scripts/harness/free-port';
 import { uniqueName } from '../support/names';
 
 // kafkajs's own table of broker error codes, with their `retriable` flags.

@@ -8,7 +8,7 @@ import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from '../support/cleanup';
 import { testDatabase } from '../support/database';
 import { envelopeFor, eventWriter } from '../support/events';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../scripts/harness/free-port';
 import { testAdmin } from '../support/kafka';
 import { createTestTopics, insertTrade, migratedDatabase, systemEnv, testKafka } from '../support/processor';
 import { waitFor, withinDeadline } from '../support/wait-for';

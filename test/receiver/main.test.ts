@@ -6,7 +6,7 @@ import { serviceEndpoints } from '../setup/service-endpoints';
 import { testAdmin, testKafka } from '../support/kafka';
 import { onCleanup } from '../support/cleanup';
 import { uniqueName } from '../support/names';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../scripts/harness/free-port';
 import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
 import { readTopic } from '../support/topic-reader';
 

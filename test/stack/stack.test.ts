@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { isAlive } from '../../scripts/services/processes';
+import { isAlive } from '../../scripts/harness/native/processes';
 import { onCleanup } from '../support/cleanup';
 import { testDatabase } from '../support/database';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../scripts/harness/free-port';
 import { createTestTopics, systemEnv } from '../support/processor';
 import { waitFor } from '../support/wait-for';
 

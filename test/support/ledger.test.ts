@@ -1,6 +1,6 @@
 import type { WebhookType } from '../../schemas/webhook-catalog';
 import type { Knex } from 'knex';
-import { insertPendingBuyTrades } from '../../scripts/pending-trades';
+import { insertPendingBuyTrades } from '../../scripts/harness/pending-trades';
 import { buyCompletion, serializePayload, tradeStatus } from '../../sender';
 import { envelopeFor, eventWriter } from './events';
 import { installChangeLog } from './change-log';

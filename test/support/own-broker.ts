@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startKafka, stopKafka } from '../../scripts/services/kafka';
-import { runningProcess } from '../../scripts/services/processes';
-import { serviceSettings, type ServiceSettings } from '../../scripts/services/settings';
+import { startKafka, stopKafka } from '../../scripts/harness/native/kafka';
+import { runningProcess } from '../../scripts/harness/native/processes';
+import { serviceSettings, type ServiceSettings } from '../../scripts/harness/native/settings';
 import { onCleanup } from './cleanup';
-import { freePort } from './free-port';
+import { freePort } from '../../scripts/harness/free-port';
 
 /**
  * A Kafka broker of the test's own (native, on free ports), for tests that stop, kill and

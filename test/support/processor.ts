@@ -4,7 +4,7 @@ import { createKafka } from '../../platform/kafka';
 import { createRegistry } from '../../platform/schema-registry';
 import { createLogger } from '../../platform/logger';
 import { readProcessorConfig, type ProcessorConfig } from '../../processor/config';
-import { migrationConfig } from '../../processor/migrations';
+import { migrateDatabase } from '../../processor/migrations';
 import { createProcessorMetrics, type ProcessorMetrics } from '../../processor/metrics';
 import { createProcessor, type Processor } from '../../processor/processor';
 import { serviceEndpoints } from '../setup/service-endpoints';
@@ -52,7 +52,7 @@ export function systemEnv(options: { schema: string; topics: TestTopics; brokers
 /** A database schema of the test's own, migrated. */
 export async function migratedDatabase(): Promise<{ db: Knex; schema: string }> {
   const database = await testDatabase();
-  await database.db.migrate.latest({ ...migrationConfig({ walletTables: true }), schemaName: database.schema });
+  await migrateDatabase(database.db, { schema: database.schema, walletTables: true });
   return database;
 }
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startProjectProcess, type ProjectProcess } from '../../scripts/project-process';
+import { startProjectProcess, type ProjectProcess } from '../../scripts/harness/project-process';
 import { onCleanup } from './cleanup';
 
 /** The receiver or the processor as a real process of its own, that a test can kill -9. */

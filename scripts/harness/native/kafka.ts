@@ -2,11 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTopicsWithLeaders } from '../../platform/topics';
+import { createTopicsWithLeaders } from '../../../platform/topics';
+import { serverProperties, singleNodeBroker } from '../broker-config';
 import { findJava } from './java';
 import { cached, copyDependencies } from './maven';
-import { logFile, runningProcess, startProcess, stopProcess } from './processes';
+import { startProcess, stopProcess, type ManagedProcess } from './processes';
 import { KAFKA_VERSION, type ServiceSettings } from './settings';
+import { startService, type StartResult } from './start-service';
 import { waitUntil } from './wait-until';
 
 const NAME = 'kafka';
@@ -21,33 +23,9 @@ function kafkaLibs(settings: ServiceSettings): string {
   );
 }
 
-function serverProperties(settings: ServiceSettings, dataDir: string): string {
-  const { kafkaPort, kafkaControllerPort } = settings;
-  return [
-    'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@127.0.0.1:${kafkaControllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${kafkaPort},CONTROLLER://127.0.0.1:${kafkaControllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${kafkaPort}`,
-    'controller.listener.names=CONTROLLER',
-    'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-    `log.dirs=${dataDir}`,
-    // One node: the internal topics cannot have more replicas than brokers, or consumer
-    // groups and the idempotent producer wait forever for their coordinators.
-    'offsets.topic.replication.factor=1',
-    'offsets.topic.num.partitions=6',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
-    'transaction.state.log.num.partitions=1',
-    'share.coordinator.state.topic.replication.factor=1',
-    'share.coordinator.state.topic.min.isr=1',
-    'group.initial.rebalance.delay.ms=0',
-    'num.network.threads=2',
-    'num.io.threads=4',
-    'auto.create.topics.enable=false',
-    '',
-  ].join('\n');
+function brokerConfig(settings: ServiceSettings, dataDir: string): Record<string, string> {
+  const listeners = { bindHost: '127.0.0.1', advertisedHost: '127.0.0.1', port: settings.kafkaPort, controllerPort: settings.kafkaControllerPort };
+  return { ...singleNodeBroker(listeners), 'log.dirs': dataDir };
 }
 
 export async function kafkaAnswers(brokers: string[], timeoutMs = 3000): Promise<string> {
@@ -93,23 +71,15 @@ async function warmUp(brokers: string[]): Promise<void> {
   }
 }
 
-export type StartResult = 'started' | 'running' | 'external';
-
-export async function startKafka(settings: ServiceSettings): Promise<StartResult> {
-  const brokers = [`127.0.0.1:${settings.kafkaPort}`];
-  if (runningProcess(settings.stateDir, NAME)) {
-    await waitUntil('Kafka', () => kafkaAnswers(brokers), { timeoutMs: settings.startTimeoutMs });
-    return 'running';
-  }
-  if (await kafkaAnswers(brokers).then(() => true, () => false)) return 'external';
-
+/** Formats the data folder on first use, then starts the broker in a process of its own. */
+function launchKafka(settings: ServiceSettings): ManagedProcess {
   const java = findJava(17);
   const libs = kafkaLibs(settings);
   const home = join(settings.stateDir, 'kafka');
   const dataDir = join(home, 'data');
   const config = join(home, 'server.properties');
   mkdirSync(home, { recursive: true });
-  writeFileSync(config, serverProperties(settings, dataDir));
+  writeFileSync(config, serverProperties(brokerConfig(settings, dataDir)));
   const classpath = `${libs}/*`;
   const log4j = `-Dlog4j2.configurationFile=${join(__dirname, 'kafka-log4j2.xml')}`;
   if (!existsSync(join(dataDir, 'meta.properties'))) {
@@ -125,21 +95,31 @@ export async function startKafka(settings: ServiceSettings): Promise<StartResult
       stdio: ['ignore', 'ignore', 'inherit'],
     });
   }
-  const started = startProcess({
+  const marker = `-Dtrade-webhooks.service=${NAME}:${home}`;
+  return startProcess({
     stateDir: settings.stateDir,
     name: NAME,
     command: java.path,
-    args: ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', `-Dtrade-webhooks.service=${NAME}:${home}`, log4j, '-cp', classpath, 'kafka.Kafka', config],
+    args: ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', marker, log4j, '-cp', classpath, 'kafka.Kafka', config],
     cwd: home,
-    marker: `-Dtrade-webhooks.service=${NAME}:${home}`,
+    marker,
   });
-  await waitUntil('Kafka', () => kafkaAnswers(brokers), {
-    timeoutMs: settings.startTimeoutMs,
-    alive: () => runningProcess(settings.stateDir, NAME)?.pid === started.pid,
-    hint: `See ${logFile(settings.stateDir, NAME)}; is port ${settings.kafkaPort} or ${settings.kafkaControllerPort} taken?`,
+}
+
+export async function startKafka(settings: ServiceSettings): Promise<StartResult> {
+  const brokers = [`127.0.0.1:${settings.kafkaPort}`];
+  const result = await startService({
+    settings,
+    name: NAME,
+    what: 'Kafka',
+    answers: () => kafkaAnswers(brokers),
+    launch: () => launchKafka(settings),
+    ports: [settings.kafkaPort, settings.kafkaControllerPort],
   });
-  await waitUntil('Kafka consumer groups and idempotent producers', () => warmUp(brokers), { timeoutMs: settings.startTimeoutMs });
-  return 'started';
+  if (result === 'started') {
+    await waitUntil('Kafka consumer groups and idempotent producers', () => warmUp(brokers), { timeoutMs: settings.startTimeoutMs });
+  }
+  return result;
 }
 
 /** Stops the broker this clone started and forgets its data (the registry keeps schemas in memory only). */

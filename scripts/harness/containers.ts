@@ -1,7 +1,8 @@
-import { freePort } from '../support/free-port';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { PostgreSqlContainer } from '@testcontainers/postgresql';
-import { APICURIO_VERSION, KAFKA_VERSION } from '../../scripts/services/settings';
+import { kafkaImageEnvironment, singleNodeBroker } from './broker-config';
+import { freePort } from './free-port';
+import { APICURIO_VERSION, KAFKA_VERSION } from './native/settings';
 
 export interface StartedContainers {
   readonly kafkaBrokers: string;
@@ -11,27 +12,15 @@ export interface StartedContainers {
 }
 
 /**
- * The same services as docker-compose.yml, on testcontainers. Kafka is published on a host
- * port equal to its container port, so the address it advertises is the one clients reach.
+ * The services of docker-compose.yml, on testcontainers, the broker with the shared
+ * configuration (broker-config.ts). Kafka is published on a host port equal to its container
+ * port, so the address it advertises is the one clients reach.
  */
 export async function startContainers(): Promise<StartedContainers> {
   const kafkaPort = await freePort();
   const kafka = await new GenericContainer(`apache/kafka:${KAFKA_VERSION}`)
     .withExposedPorts({ container: kafkaPort, host: kafkaPort })
-    .withEnvironment({
-      KAFKA_NODE_ID: '1',
-      KAFKA_PROCESS_ROLES: 'broker,controller',
-      KAFKA_LISTENERS: `PLAINTEXT://0.0.0.0:${kafkaPort},CONTROLLER://0.0.0.0:9093`,
-      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://localhost:${kafkaPort}`,
-      KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
-      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-      KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
-      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
-      KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
-      KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
-      KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
-      KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
-    })
+    .withEnvironment(kafkaImageEnvironment(singleNodeBroker({ bindHost: '0.0.0.0', advertisedHost: 'localhost', port: kafkaPort, controllerPort: 9093 })))
     .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
     .start();
   const registry = await new GenericContainer(`apicurio/apicurio-registry:${APICURIO_VERSION}`)

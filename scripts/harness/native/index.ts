@@ -1,7 +1,8 @@
-import { kafkaAnswers, startKafka, stopKafka, type StartResult } from './kafka';
+import { kafkaAnswers, startKafka, stopKafka } from './kafka';
 import { ensurePostgres } from './postgres';
 import { registryUrl, startRegistry, stopRegistry } from './registry';
 import { serviceSettings, type ServiceSettings } from './settings';
+import type { StartResult } from './start-service';
 
 export interface NativeServices {
   readonly kafkaBrokers: string;

@@ -32,7 +32,7 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/trade_webhooks';
 
 export function serviceSettings(env: NodeJS.ProcessEnv = process.env): ServiceSettings {
-  const root = resolve(__dirname, '..', '..');
+  const root = resolve(__dirname, '..', '..', '..');
   return Object.freeze({
     root,
     cacheDir: env.SERVICES_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'trade-webhooks'),

@@ -2,10 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { findJava } from './java';
 import { cached, copyArtifact } from './maven';
-import { logFile, runningProcess, startProcess, stopProcess } from './processes';
+import { startProcess, stopProcess, type ManagedProcess } from './processes';
 import { APICURIO_VERSION, type ServiceSettings } from './settings';
-import type { StartResult } from './kafka';
-import { waitUntil } from './wait-until';
+import { startService, type StartResult } from './start-service';
 
 const NAME = 'registry';
 
@@ -28,19 +27,12 @@ function apicurioHome(settings: ServiceSettings): string {
   });
 }
 
-export async function startRegistry(settings: ServiceSettings): Promise<StartResult> {
-  const url = registryUrl(settings);
-  if (runningProcess(settings.stateDir, NAME)) {
-    await waitUntil('Schema registry', () => registryAnswers(url), { timeoutMs: settings.startTimeoutMs });
-    return 'running';
-  }
-  if (await registryAnswers(url).then(() => true, () => false)) return 'external';
-
+function launchRegistry(settings: ServiceSettings): ManagedProcess {
   // Apicurio Registry 3.3 is built for Java 21.
   const java = findJava(21);
   const home = apicurioHome(settings);
   const marker = `-Dtrade-webhooks.service=${NAME}:${settings.stateDir}`;
-  const started = startProcess({
+  return startProcess({
     stateDir: settings.stateDir,
     name: NAME,
     command: java.path,
@@ -64,12 +56,18 @@ export async function startRegistry(settings: ServiceSettings): Promise<StartRes
     cwd: home,
     marker,
   });
-  await waitUntil('Schema registry', () => registryAnswers(url), {
-    timeoutMs: settings.startTimeoutMs,
-    alive: () => runningProcess(settings.stateDir, NAME)?.pid === started.pid,
-    hint: `See ${logFile(settings.stateDir, NAME)}; is port ${settings.registryPort} or ${settings.registryManagementPort} taken?`,
+}
+
+export function startRegistry(settings: ServiceSettings): Promise<StartResult> {
+  const url = registryUrl(settings);
+  return startService({
+    settings,
+    name: NAME,
+    what: 'Schema registry',
+    answers: () => registryAnswers(url),
+    launch: () => launchRegistry(settings),
+    ports: [settings.registryPort, settings.registryManagementPort],
   });
-  return 'started';
 }
 
 export function stopRegistry(settings: ServiceSettings): Promise<boolean> {

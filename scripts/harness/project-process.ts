@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const root = resolve(__dirname, '..');
+const root = resolve(__dirname, '..', '..');
 
 /** A TypeScript entry point of the project (the receiver, the processor, a bench helper) in a process of its own. */
 export interface ProjectProcess {
