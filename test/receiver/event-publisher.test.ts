@@ -16,7 +16,7 @@ import { CapturedLogs, startTestReceiver, TEST_SECRETS, type TestReceiver } from
 import { readTopic } from '../support/topic-reader';
 import { waitFor } from '../support/wait-for';
 import { envelopeFor } from '../support/events';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../scripts/harness/free-port';
 import { uniqueName } from '../support/names';
 
 const kafka = testKafka();
