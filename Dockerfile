@@ -6,6 +6,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY schemas schemas
+COPY platform platform
 COPY receiver receiver
 COPY processor processor
 COPY sender sender
