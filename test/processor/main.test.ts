@@ -12,6 +12,7 @@ import { freePort } from '../../scripts/harness/free-port';
 import { testAdmin } from '../support/kafka';
 import { createTestTopics, insertTrade, migratedDatabase, systemEnv, testKafka } from '../support/processor';
 import { waitFor, withinDeadline } from '../support/wait-for';
+import { logLines } from '../support/log-lines';
 
 const root = join(__dirname, '..', '..');
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
@@ -26,14 +27,6 @@ function startProcessorProcess(env: NodeJS.ProcessEnv): { child: ChildProcess; o
   return { child, output: () => output };
 }
 
-const logLines = (output: string): Array<Record<string, unknown>> =>
-  output.split('\n').flatMap((line) => {
-    try {
-      return [JSON.parse(line) as Record<string, unknown>];
-    } catch {
-      return [];
-    }
-  });
 
 describe('npm run migrate and npm run processor', () => {
   it('migrates, becomes ready, and exits 0 on SIGTERM', async () => {

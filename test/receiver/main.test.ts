@@ -9,17 +9,10 @@ import { uniqueName } from '../support/names';
 import { freePort } from '../../scripts/harness/free-port';
 import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
 import { readTopic } from '../support/topic-reader';
+import { logLines } from '../support/log-lines';
 
 const root = join(__dirname, '..', '..');
 
-const logLines = (output: string): Array<Record<string, unknown>> =>
-  output.split('\n').flatMap((line) => {
-    try {
-      return [JSON.parse(line) as Record<string, unknown>];
-    } catch {
-      return [];
-    }
-  });
 
 describe('npm run receiver', () => {
   it('refuses to start without its secrets or the Relworx callback URL, naming each missing one', async () => {
