@@ -24,14 +24,26 @@ export interface TlsPostgres {
   stop(): Promise<void>;
 }
 
-/** Where this machine's server binaries are: Debian keeps one folder per major version, newest wins. */
+/** The folders named `<prefix><major version>` in `parent`, newest first. */
+function versionFolders(parent: string, prefix: string): string[] {
+  if (!existsSync(parent)) return [];
+  const version = (name: string): number => Number(name.slice(prefix.length));
+  return readdirSync(parent)
+    .filter((name) => name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)))
+    .sort((a, b) => version(b) - version(a))
+    .map((name) => join(parent, name));
+}
+
+/**
+ * Where this machine's server binaries are: Debian keeps one folder per major version
+ * (/usr/lib/postgresql/15/bin), the PGDG packages for Red Hat too (/usr/pgsql-16/bin); the
+ * newest wins. Elsewhere (Homebrew, a source build) `pg_config --bindir` says.
+ */
 export function postgresBinDir(): string {
-  const candidates: string[] = [];
-  for (const root of ['/usr/lib/postgresql']) {
-    if (!existsSync(root)) continue;
-    const versions = readdirSync(root).filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a));
-    candidates.push(...versions.map((version) => join(root, version, 'bin')));
-  }
+  const candidates = [
+    ...versionFolders('/usr/lib/postgresql', '').map((folder) => join(folder, 'bin')),
+    ...versionFolders('/usr', 'pgsql-').map((folder) => join(folder, 'bin')),
+  ];
   try {
     // pg_config belongs to the client library's package, which may be newer than the server: a candidate, checked like the rest.
     candidates.push(execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
@@ -53,10 +65,11 @@ function databaseOwner(): { uid: number; gid: number } | undefined {
   return { uid: id('-u'), gid: id('-g') };
 }
 
-function runAsOwner(owner: { uid: number; gid: number } | undefined, command: string, args: string[]): void {
+/** `cwd`: initdb gives up in a working folder it cannot read (a clone under /root, run as `postgres`). */
+function runAsOwner(owner: { uid: number; gid: number } | undefined, cwd: string, command: string, args: string[]): void {
   const [file, argv] = owner ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
   try {
-    execFileSync(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(file, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
     const { stderr, stdout } = error as { stderr?: Buffer; stdout?: Buffer };
     throw new Error(`${command} ${args[0] ?? ''} failed: ${String(stderr ?? '') || String(stdout ?? '') || (error as Error).message}`);
@@ -88,7 +101,7 @@ export async function startTlsPostgres(options: { stateDir?: string; database?: 
   const password = randomBytes(18).toString('hex');
   let running = false;
 
-  const pgCtl = (...args: string[]): void => runAsOwner(owner, join(bin, 'pg_ctl'), ['-D', dataDir, ...args]);
+  const pgCtl = (...args: string[]): void => runAsOwner(owner, dir, join(bin, 'pg_ctl'), ['-D', dataDir, ...args]);
   const stop = async (): Promise<void> => {
     try {
       if (running) {
@@ -109,7 +122,7 @@ export async function startTlsPostgres(options: { stateDir?: string; database?: 
     writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
     if (owner) chownTree(dir, owner);
 
-    runAsOwner(owner, join(bin, 'initdb'), [
+    runAsOwner(owner, dir, join(bin, 'initdb'), [
       '-D', dataDir, '-U', 'postgres', `--pwfile=${passwordFile}`,
       '--auth-local=trust', '--auth-host=scram-sha-256', '--encoding=UTF8', '--no-locale', '--no-sync',
     ]);
@@ -147,7 +160,7 @@ export async function startTlsPostgres(options: { stateDir?: string; database?: 
     );
     pgCtl('start', '-w', '-t', '30', '-l', logFile);
     running = true;
-    runAsOwner(owner, join(bin, 'createdb'), ['-h', dir, '-p', String(port), '-U', 'postgres', database]);
+    runAsOwner(owner, dir, join(bin, 'createdb'), ['-h', dir, '-p', String(port), '-U', 'postgres', database]);
 
     return {
       port,
