@@ -36,12 +36,14 @@ export interface RegistryDatasource {
   readonly password?: string;
 }
 
-/** libpq's connection parameters that pgjdbc reads under the same name and with the same meaning. */
+/** libpq's connection parameters that pgjdbc reads under the same name. */
 const SHARED_PARAMETERS = new Set(['sslmode', 'sslrootcert']);
 
 /**
- * A `postgres://` URL as pgjdbc takes it. A parameter pgjdbc would read differently (or not at
- * all) is refused rather than dropped, so a registry never connects with less than was asked.
+ * A `postgres://` URL as pgjdbc takes it. A parameter pgjdbc would not read is refused rather
+ * than dropped, so a registry never connects with less than was asked. One meaning differs:
+ * libpq's `sslmode=require` with a root certificate checks the server's certificate against it
+ * (as `verify-ca`), pgjdbc's accepts any certificate, so it is handed on as `verify-ca`.
  */
 export function jdbcDatasource(databaseUrl: string): RegistryDatasource {
   const url = new URL(databaseUrl);
@@ -49,6 +51,7 @@ export function jdbcDatasource(databaseUrl: string): RegistryDatasource {
   if (unshared.length > 0) {
     throw new Error(`The registry's database URL has parameters the registry's JDBC driver does not share with libpq: ${unshared.join(', ')}`);
   }
+  if (url.searchParams.get('sslmode') === 'require' && url.searchParams.has('sslrootcert')) url.searchParams.set('sslmode', 'verify-ca');
   const jdbc = `jdbc:postgresql://${url.hostname || '127.0.0.1'}:${url.port || '5432'}${url.pathname}${url.search}`;
   // libpq's default user, when the URL names none, is the operating system's.
   const username = decodeURIComponent(url.username) || userInfo().username;

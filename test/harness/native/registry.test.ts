@@ -58,7 +58,14 @@ describe("the registry's database settings", () => {
     });
   });
 
-  it('refuses a parameter pgjdbc does not read as libpq does, naming it', () => {
+  it("checks the server's certificate where libpq would: sslmode=require with a root certificate is verify-ca", () => {
+    expect(jdbcDatasource('postgres://postgres@db.internal/apicurio_registry?sslmode=require&sslrootcert=ca.pem').url).toBe(
+      'jdbc:postgresql://db.internal:5432/apicurio_registry?sslmode=verify-ca&sslrootcert=ca.pem',
+    );
+    expect(jdbcDatasource('postgres://postgres@db.internal/apicurio_registry?sslmode=require').url).toBe('jdbc:postgresql://db.internal:5432/apicurio_registry?sslmode=require');
+  });
+
+  it('refuses a parameter pgjdbc does not read, naming it', () => {
     expect(() => jdbcDatasource('postgres://postgres@127.0.0.1/apicurio_registry?sslmode=require&application_name=x&connect_timeout=3')).toThrow(
       /application_name, connect_timeout$/,
     );
