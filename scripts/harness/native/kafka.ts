@@ -122,9 +122,15 @@ export async function startKafka(settings: ServiceSettings): Promise<StartResult
   return result;
 }
 
-/** Stops the broker this clone started and forgets its data (the registry keeps schemas in memory only). */
-export async function stopKafka(settings: ServiceSettings): Promise<boolean> {
-  const stopped = await stopProcess(settings.stateDir, NAME, 30_000);
+/**
+ * Stops the broker this clone started. Its data stays: the next start has the same topics and
+ * committed offsets, whose records name schemas the registry keeps in its database.
+ */
+export function stopKafka(settings: ServiceSettings): Promise<boolean> {
+  return stopProcess(settings.stateDir, NAME, 30_000);
+}
+
+/** Deletes the stopped broker's data: the next start formats an empty one. */
+export function deleteKafkaData(settings: ServiceSettings): void {
   rmSync(join(settings.stateDir, 'kafka'), { recursive: true, force: true });
-  return stopped;
 }
