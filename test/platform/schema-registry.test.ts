@@ -129,7 +129,7 @@ describe('registry client: credentials and a private CA', () => {
   });
 
   it('checks the registry name against its certificate', async () => {
-    const front = await securedRegistry({ serverNames: ['DNS:registry.internal'] });
+    const front = await securedRegistry({ serverNames: ['registry.internal'] });
     const failure = await registerValueSchema(createRegistry(front.url, { auth: front.credentials, ca: front.ca.pem }), uniqueName('misnamed'), WEBHOOK_EVENT_SCHEMA_FILE).then(
       () => undefined,
       (error: unknown) => error as Error,

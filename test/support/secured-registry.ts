@@ -17,10 +17,10 @@ export interface SecuredRegistry {
  * certificate from a CA made for the test, and one user. A request without the right
  * credentials gets the 401 a Confluent-compatible registry answers; the rest go to the registry,
  * without the credentials (the registry behind it has none of its own to check). Its certificate
- * names 127.0.0.1 and localhost, or `serverNames` (subjectAltName entries).
+ * names 127.0.0.1 and localhost, or `serverNames` (IP addresses and DNS names).
  */
 export async function securedRegistry(options: { serverNames?: readonly string[] } = {}): Promise<SecuredRegistry> {
-  const certificates = testCertificates('schema registry', options.serverNames);
+  const certificates = testCertificates('schema-registry', options.serverNames);
   const credentials = { username: 'trade-webhooks', password: 'registry-password-for-tests' };
   const expected = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64')}`;
   const seen: string[] = [];
