@@ -1,3 +1,4 @@
+import { Agent } from 'node:https';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import Timeout from 'mappersmith/middleware/timeout';
 import { isTimeoutError } from 'mappersmith/gateway/timeout-error';
@@ -26,12 +27,20 @@ const REGISTRY_RETRY = Object.freeze({ retries: 3, validateRetry: worthRetrying,
  *
  * Every Avro `long` is read and written exactly (schemas/exact-long.ts): ids are bigints, and a
  * double would round those above 2^53 or refuse to encode them.
+ *
+ * `auth` is sent as HTTP basic authentication; `ca` (PEM) is trusted instead of Node's CAs for
+ * an https registry, through an agent of this client's own.
  */
-export function createRegistry(url: string, options: { timeoutMs?: number } = {}): SchemaRegistry {
+export function createRegistry(
+  url: string,
+  options: { timeoutMs?: number; auth?: { readonly username: string; readonly password: string }; ca?: string | Buffer } = {},
+): SchemaRegistry {
   return new SchemaRegistry(
     {
       host: url,
       retry: REGISTRY_RETRY,
+      ...(options.auth && { auth: { username: options.auth.username, password: options.auth.password } }),
+      ...(options.ca && { agent: new Agent({ ca: options.ca, keepAlive: true }) }),
       middlewares: [Timeout(options.timeoutMs ?? 5_000)],
     },
     { [SchemaType.AVRO]: { typeHook: exactLongHook } },
