@@ -146,7 +146,9 @@ export async function reachKafka(connection: KafkaConnection): Promise<void> {
     ...(connection.sasl && { sasl: { ...connection.sasl } }),
     logLevel: logLevel.NOTHING,
     connectionTimeout: PROBE_TIMEOUT_MS,
-    retry: { retries: 0 },
+    // kafkajs tries another bootstrap broker on each retry: one try each, so one broker down of
+    // several does not fail the attempt.
+    retry: { retries: connection.brokers.length - 1, initialRetryTime: 100 },
   });
   const admin = kafka.admin();
   try {

@@ -69,7 +69,7 @@ function readSasl(read: EnvironmentReader): KafkaSasl | undefined {
   if (read.text('KAFKA_SASL_MECHANISM') === undefined) {
     const stray = ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_SASL_PASSWORD_FILE'].filter((name) => read.text(name) !== undefined);
     // Credentials without a mechanism would be ignored, and the broker would close the connection without saying why.
-    if (stray.length > 0) read.problems.push(`${stray.join(' and ')} ${stray.length === 1 ? 'is' : 'are'} set, but KAFKA_SASL_MECHANISM is not: set it to ${SASL_MECHANISMS.join(', ')}`);
+    if (stray.length > 0) read.problems.push(`${stray.join(' and ')} ${stray.length === 1 ? 'is' : 'are'} set, but KAFKA_SASL_MECHANISM is not: set it to one of ${SASL_MECHANISMS.join(', ')}`);
     return undefined;
   }
   const username = read.text('KAFKA_SASL_USERNAME');

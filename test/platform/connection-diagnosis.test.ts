@@ -41,6 +41,10 @@ describe('reaching Kafka: a failure only an operator can fix names its cause', (
     await expect(reachKafka({ brokers: serviceEndpoints().kafkaBrokers })).resolves.toBeUndefined();
   });
 
+  it('reaches the cluster through another bootstrap broker when the first is down', async () => {
+    await expect(reachKafka({ brokers: [`127.0.0.1:${await freePort()}`, ...serviceEndpoints().kafkaBrokers] })).resolves.toBeUndefined();
+  });
+
   it.each<[string, string, () => Promise<KafkaConnection>]>([
     ['a self-signed certificate, with Node’s CAs trusted', 'broker_certificate_untrusted', async () => ({ brokers: [await tlsListener(certificates.selfSigned)], ssl: { rejectUnauthorized: true } })],
     ['a certificate of a CA not in KAFKA_SSL_CA_FILE', 'broker_certificate_untrusted', async () => ({ brokers: [await tlsListener(certificates.server)], ssl: { ca: certificates.selfSigned.cert, rejectUnauthorized: true } })],

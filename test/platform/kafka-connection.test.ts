@@ -100,7 +100,7 @@ describe('Kafka connection settings: problems', () => {
     [
       'credentials without a mechanism',
       { KAFKA_SASL_USERNAME: 'alice', KAFKA_SASL_PASSWORD: SECRET },
-      ['KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are set, but KAFKA_SASL_MECHANISM is not: set it to plain, scram-sha-256, scram-sha-512'],
+      ['KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are set, but KAFKA_SASL_MECHANISM is not: set it to one of plain, scram-sha-256, scram-sha-512'],
     ],
     [
       'the password and its file both set',
