@@ -48,7 +48,7 @@ type KafkaAnswer = 'none' | 'api-versions' | 'metadata';
  * alert, a plaintext one a TLS handshake with nothing), `api-versions` (it answered ApiVersions,
  * then closed the connection on Metadata: it requires SASL), or `metadata` (it served both).
  */
-export function kafkaAnswers({ host, port }: Address, ssl?: KafkaConnection['ssl']): Promise<KafkaAnswer> {
+function kafkaAnswers({ host, port }: Address, ssl?: KafkaConnection['ssl']): Promise<KafkaAnswer> {
   return new Promise((resolve) => {
     let answered: KafkaAnswer = 'none';
     let received = Buffer.alloc(0);
@@ -82,7 +82,7 @@ export function kafkaAnswers({ host, port }: Address, ssl?: KafkaConnection['ssl
 }
 
 /** What a TLS handshake with `address` met: the far end's TLS (and its certificate's verdict), or no TLS at all. */
-export interface HandshakeOutcome {
+interface HandshakeOutcome {
   /** The far end answered in TLS: a certificate (trusted or not) or an alert. */
   readonly tls: boolean;
   /** The TLS error code; undefined when the handshake completed and the certificate was trusted. */
@@ -90,7 +90,7 @@ export interface HandshakeOutcome {
 }
 
 /** A TLS handshake with the name checking and trust the services use; `ca` replaces Node's CAs. */
-export function tlsHandshake({ host, port }: Address, ca?: string | Buffer): Promise<HandshakeOutcome> {
+function tlsHandshake({ host, port }: Address, ca?: string | Buffer): Promise<HandshakeOutcome> {
   return new Promise((resolve) => {
     const socket = connectTls({ host, port, ...(isIP(host) === 0 && { servername: host }), ...(ca && { ca }), rejectUnauthorized: true }, () => settle({ tls: true }));
     const settle = (outcome: HandshakeOutcome): void => {
@@ -119,7 +119,7 @@ function closedBroker(error: unknown): string | undefined {
  * a client behind a proxy whose broker is down, which waiting fixes: only a broker that answers
  * as the other kind of listener proves the mismatch.
  */
-export async function diagnoseKafkaFailure(error: unknown, connection: KafkaConnection): Promise<ConnectionProblem | undefined> {
+async function diagnoseKafkaFailure(error: unknown, connection: KafkaConnection): Promise<ConnectionProblem | undefined> {
   if (connectionFailure(error)) return undefined;
   const broker = closedBroker(error);
   if (broker === undefined) return undefined;
@@ -166,7 +166,7 @@ export async function reachKafka(connection: KafkaConnection): Promise<void> {
  * status 400, with the socket's error only in its message): a TLS handshake with the registry
  * finds an untrusted or misnamed certificate, or a registry that speaks the other protocol.
  */
-export async function diagnoseRegistryFailure(error: unknown, connection: RegistryConnection): Promise<ConnectionProblem | undefined> {
+async function diagnoseRegistryFailure(error: unknown, connection: RegistryConnection): Promise<ConnectionProblem | undefined> {
   if (connectionFailure(error)) return undefined;
   const { name, status } = (error ?? {}) as { name?: unknown; status?: unknown };
   if (name !== 'ResponseError' || status !== 400) return undefined;
