@@ -12,7 +12,7 @@ import { onCleanup } from './cleanup';
  */
 export async function registryProxy(
   intercept: (incoming: IncomingMessage, outgoing: ServerResponse) => string | undefined,
-  options: { onClose?: () => void; tls?: { cert: string; key: string } } = {},
+  options: { onClose?: () => void; tls?: { cert: string | Buffer; key: string | Buffer } } = {},
 ): Promise<{ url: string; connections: () => number }> {
   const target = new URL(serviceEndpoints().schemaRegistryUrl);
   const forward: RequestListener = (incoming, outgoing) => {
