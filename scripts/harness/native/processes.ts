@@ -109,6 +109,16 @@ export async function stopProcess(stateDir: string, name: string, graceMs = 20_0
   return true;
 }
 
+/** SIGKILL, as in a crash: no shutdown hook runs. Resolves once it is gone; returns whether it had been running. */
+export async function killProcess(stateDir: string, name: string): Promise<boolean> {
+  const record = readRecord(stateDir, name);
+  rmSync(pidFile(stateDir, name), { force: true });
+  if (!record || !isOurs(record)) return false;
+  signal(record.pid, 'SIGKILL');
+  while (isAlive(record.pid)) await sleep(20);
+  return true;
+}
+
 function signal(pid: number, name: NodeJS.Signals): void {
   try {
     // The whole group: a service's own children go with it.

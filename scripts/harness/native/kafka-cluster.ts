@@ -1,0 +1,234 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SCRAM_MECHANISMS, type BrokerPorts, type ClusterShape, type KafkaSecurity } from '../broker-config';
+import { generateKafkaCertificates, keytoolOf, type KafkaCertificates } from './kafka-certificates';
+import { brokerServes, kafkaAnswers, warmUp, type KafkaEndpoint } from './kafka-client';
+import { formatNodes, kafkaHome, launchNode, nativeNodes, nodeLog, nodeProcess, writeNodeConfig, type NativeNode } from './kafka-nodes';
+import { findJava } from './java';
+import { runningProcess, stopProcess } from './processes';
+import type { StartResult } from './start-service';
+import { waitUntil } from './wait-until';
+
+/** What a native cluster is to be: `npm run services:up` plans one from its settings, tests on free ports. */
+export interface ClusterPlan {
+  /** Pid files, logs and the cluster's files (`<stateDir>/kafka`). */
+  readonly stateDir: string;
+  /** Where the Kafka jars are kept between runs. */
+  readonly cacheDir: string;
+  readonly security: KafkaSecurity;
+  readonly controllerPort: number;
+  /** One entry per broker; `sasl_ssl` brokers need all three ports. */
+  readonly brokers: readonly BrokerPorts[];
+  readonly brokerHeapMb: readonly [number, number];
+  readonly startTimeoutMs: number;
+}
+
+/** A cluster's files written and its nodes known: ready to start, or to be driven by a test. */
+export interface PreparedCluster {
+  readonly plan: ClusterPlan;
+  readonly clusterId: string;
+  readonly nodes: readonly NativeNode[];
+  /** The nodes clients connect to, broker 1 first. */
+  readonly brokers: readonly NativeNode[];
+  /** PLAINTEXT, or SASL_SSL with SCRAM-SHA-512 and the run's CA. */
+  readonly endpoint: KafkaEndpoint;
+  /** `sasl_ssl` only: the SSL listeners, with the run's client certificate. */
+  readonly mutualTls?: KafkaEndpoint;
+  readonly certificates?: KafkaCertificates;
+}
+
+/** The SCRAM user a `sasl_ssl` cluster is formatted with (every mechanism, one password). */
+export const SCRAM_USER = 'trade-webhooks';
+
+/** The host every node binds and advertises: the certificates are made for it. */
+const HOST = '127.0.0.1';
+
+/** What `<stateDir>/kafka/cluster.json` records of the cluster whose files are there. */
+interface ClusterRecord {
+  readonly clusterId: string;
+  readonly security: KafkaSecurity;
+  readonly controllerPort: number;
+  readonly brokers: readonly BrokerPorts[];
+}
+
+function describeShape(shape: { security: KafkaSecurity; brokers: readonly BrokerPorts[] }): string {
+  const ports = shape.brokers.map(({ port }) => port).join(', ');
+  return `${shape.brokers.length} broker${shape.brokers.length === 1 ? '' : 's'} (${shape.security}, port${shape.brokers.length === 1 ? '' : 's'} ${ports})`;
+}
+
+/** Pid files of this clone's Kafka nodes, by name. */
+function kafkaProcessNames(stateDir: string): string[] {
+  const run = join(stateDir, 'run');
+  if (!existsSync(run)) return [];
+  return readdirSync(run).filter((file) => /^kafka(-[\w-]+)?\.pid$/.test(file)).map((file) => file.slice(0, -'.pid'.length));
+}
+
+/** A Kafka cluster id: 16 random bytes, base64url; never starting with '-', which the tool would take for an option. */
+function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+/**
+ * The cluster recorded in `<stateDir>/kafka/cluster.json`. Files of another shape are removed
+ * (their data is of another cluster) unless it still runs, which is an error: one cluster per
+ * state folder. Files without a record (a single node from before records were kept) are
+ * adopted as they are, data and all.
+ */
+function clusterRecord(plan: ClusterPlan): ClusterRecord {
+  const home = kafkaHome(plan.stateDir);
+  const file = join(home, 'cluster.json');
+  const wanted = { security: plan.security, controllerPort: plan.controllerPort, brokers: plan.brokers };
+  if (existsSync(file)) {
+    const recorded = JSON.parse(readFileSync(file, 'utf8')) as ClusterRecord;
+    const { clusterId: _id, ...shape } = recorded;
+    if (JSON.stringify(shape) === JSON.stringify(wanted)) return recorded;
+    if (kafkaProcessNames(plan.stateDir).some((name) => runningProcess(plan.stateDir, name))) {
+      throw new Error(`Kafka already runs from ${plan.stateDir} as ${describeShape(shape)}, not ${describeShape(wanted)}: stop it first (npm run services:down).`);
+    }
+    rmSync(home, { recursive: true, force: true });
+  }
+  const record = { clusterId: newClusterId(), ...wanted };
+  mkdirSync(home, { recursive: true });
+  writeFileSync(file, JSON.stringify(record, null, 2));
+  return record;
+}
+
+/** The run's password of the SCRAM user, made once and kept in a file of its own. */
+function scramPasswordFile(home: string): string {
+  const file = join(home, 'security', 'client.password');
+  mkdirSync(join(home, 'security'), { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) writeFileSync(file, randomBytes(18).toString('hex'), { mode: 0o600 });
+  return file;
+}
+
+function endpoints(plan: ClusterPlan, certificates?: KafkaCertificates, passwordFile?: string): Pick<PreparedCluster, 'endpoint' | 'mutualTls'> {
+  const addresses = (port: (broker: BrokerPorts) => number | undefined) => plan.brokers.map((broker) => `${HOST}:${port(broker)}`);
+  if (plan.security === 'plaintext' || !certificates || !passwordFile) {
+    const bootstrap = addresses((broker) => broker.port);
+    return { endpoint: { bootstrap, client: {}, env: { KAFKA_BROKERS: bootstrap.join(',') } } };
+  }
+  const ca = readFileSync(certificates.caFile, 'utf8');
+  const sasl = addresses((broker) => broker.port);
+  const ssl = addresses((broker) => broker.sslPort);
+  return {
+    endpoint: {
+      bootstrap: sasl,
+      client: { ssl: { ca: [ca] }, sasl: { mechanism: 'scram-sha-512', username: SCRAM_USER, password: readFileSync(passwordFile, 'utf8') } },
+      env: {
+        KAFKA_BROKERS: sasl.join(','),
+        KAFKA_SSL: 'true',
+        KAFKA_SSL_CA_FILE: certificates.caFile,
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_USERNAME: SCRAM_USER,
+        KAFKA_SASL_PASSWORD_FILE: passwordFile,
+      },
+    },
+    mutualTls: {
+      bootstrap: ssl,
+      client: { ssl: { ca: [ca], cert: readFileSync(certificates.clientCertFile, 'utf8'), key: readFileSync(certificates.clientKeyFile, 'utf8') } },
+      env: {
+        KAFKA_BROKERS: ssl.join(','),
+        KAFKA_SSL: 'true',
+        KAFKA_SSL_CA_FILE: certificates.caFile,
+        KAFKA_SSL_CERT_FILE: certificates.clientCertFile,
+        KAFKA_SSL_KEY_FILE: certificates.clientKeyFile,
+      },
+    },
+  };
+}
+
+/**
+ * Writes the cluster's files: its record, for `sasl_ssl` the run's certificates and SCRAM
+ * password (made once, kept while the cluster's files are), and every node's properties.
+ */
+export function prepareCluster(plan: ClusterPlan): PreparedCluster {
+  const { clusterId } = clusterRecord(plan);
+  const home = kafkaHome(plan.stateDir);
+  let certificates: KafkaCertificates | undefined;
+  let passwordFile: string | undefined;
+  let shape: ClusterShape = { security: plan.security, bindHost: HOST, advertisedHost: HOST, controllerPort: plan.controllerPort, brokers: plan.brokers };
+  if (plan.security === 'sasl_ssl') {
+    certificates = generateKafkaCertificates(join(home, 'security', 'tls'), { dnsNames: ['localhost'], ipAddresses: [HOST], keytool: keytoolOf(findJava(17).path) });
+    passwordFile = scramPasswordFile(home);
+    const stores = { keystore: certificates.keystore, truststore: certificates.truststore, password: readFileSync(certificates.storePasswordFile, 'utf8') };
+    shape = { ...shape, stores };
+  }
+  const nodes = nativeNodes(plan.stateDir, shape);
+  for (const node of nodes) writeNodeConfig(node);
+  return { plan, clusterId, nodes, brokers: nodes.filter((node) => node.roles.includes('broker')), certificates, ...endpoints(plan, certificates, passwordFile) };
+}
+
+function scramCredentials(cluster: PreparedCluster): string[] {
+  const passwordFile = cluster.endpoint.env.KAFKA_SASL_PASSWORD_FILE;
+  if (!passwordFile) return [];
+  const password = readFileSync(passwordFile, 'utf8');
+  return SCRAM_MECHANISMS.map((mechanism) => `${mechanism}=[name=${SCRAM_USER},password=${password}]`);
+}
+
+/** Formats and launches `nodes` (those not already running), and fails fast if one exits. */
+async function launch(cluster: PreparedCluster, nodes: readonly NativeNode[]): Promise<() => boolean> {
+  const { plan } = cluster;
+  await formatNodes(nodes, { cacheDir: plan.cacheDir, clusterId: cluster.clusterId, scram: scramCredentials(cluster) });
+  const launched = nodes.map((node) => ({ node, pid: launchNode(node, plan).pid }));
+  return () => launched.every(({ node, pid }) => nodeProcess(plan.stateDir, node)?.pid === pid);
+}
+
+function logHint(cluster: PreparedCluster, nodes: readonly NativeNode[]): string {
+  const ports = [cluster.plan.controllerPort, ...cluster.plan.brokers.flatMap((broker) => [broker.port, broker.sslPort, broker.internalPort])].filter(Boolean);
+  return `See ${nodes.map((node) => nodeLog(cluster.plan.stateDir, node)).join(', ')}; is one of ports ${ports.join(', ')} taken?`;
+}
+
+/**
+ * Starts the cluster's nodes that are not running, then waits until it accepts an idempotent
+ * produce with acks=all on a topic replicated to every broker, and a consumer group. `running`:
+ * every node was already running (started earlier by this clone); `external`: none was, and
+ * something else answers on the first broker's port, which is used and left alone.
+ */
+export async function startCluster(cluster: PreparedCluster): Promise<StartResult> {
+  const { plan, endpoint } = cluster;
+  const answers = () => kafkaAnswers(endpoint.bootstrap, 3000, endpoint.client);
+  const stopped = cluster.nodes.filter((node) => !nodeProcess(plan.stateDir, node));
+  if (stopped.length === 0) {
+    await waitUntil('Kafka', answers, { timeoutMs: plan.startTimeoutMs });
+    return 'running';
+  }
+  if (stopped.length === cluster.nodes.length && (await answers().then(() => true, () => false))) return 'external';
+  const alive = await launch(cluster, stopped);
+  const hint = logHint(cluster, stopped);
+  await waitUntil('Kafka', answers, { timeoutMs: plan.startTimeoutMs, alive, hint });
+  await waitUntil(`Kafka's ${cluster.brokers.length} broker(s) taking idempotent produces (acks=all) and consumer groups`, () => warmUp(endpoint, cluster.brokers.length), {
+    timeoutMs: plan.startTimeoutMs,
+    alive,
+    hint,
+  });
+  return 'started';
+}
+
+/** Starts one broker of the cluster again and waits until it serves as part of the cluster. */
+export async function startBroker(cluster: PreparedCluster, broker: NativeNode): Promise<void> {
+  if (nodeProcess(cluster.plan.stateDir, broker)) return;
+  const alive = await launch(cluster, [broker]);
+  const index = cluster.brokers.indexOf(broker);
+  await waitUntil(`Kafka broker ${broker.nodeId}`, () => brokerServes(cluster.endpoint.bootstrap[index]!, broker.nodeId, cluster.endpoint.client), {
+    timeoutMs: cluster.plan.startTimeoutMs,
+    alive,
+    hint: logHint(cluster, [broker]),
+  });
+}
+
+/**
+ * Stops every Kafka node this clone runs from `stateDir`: the brokers first, with a controlled
+ * shutdown each, then the controller they report to. Returns whether any was running.
+ */
+export async function stopCluster(stateDir: string, nodes?: readonly NativeNode[]): Promise<boolean> {
+  const names = nodes ? nodes.map((node) => node.name) : kafkaProcessNames(stateDir);
+  const brokers = names.filter((name) => name.startsWith('kafka-broker-'));
+  const others = names.filter((name) => !brokers.includes(name));
+  const stopped = await Promise.all(brokers.map((name) => stopProcess(stateDir, name, 60_000)));
+  stopped.push(...(await Promise.all(others.map((name) => stopProcess(stateDir, name, 60_000)))));
+  return stopped.some(Boolean);
+}
