@@ -22,3 +22,8 @@ export function scenarioRandom(scenario: string): { next: () => number; between:
   const next = seededRandom(hash);
   return { next, between: (min, max) => min + next() * (max - min) };
 }
+
+/** Prints the moments a scenario's seed chose, with the seed that repeats them. */
+export function printMoments(scenario: string, moments: readonly string[]): void {
+  process.stdout.write(`\n${scenario} (seed ${FAULT_SEED}):\n${moments.map((moment) => `  ${moment}`).join('\n')}\n`);
+}

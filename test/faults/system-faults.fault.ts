@@ -5,35 +5,17 @@ import type { Admin } from 'kafkajs';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { testAdmin } from '../support/kafka';
 import { tradeChangeCount } from '../support/change-log';
-import { Ledger, printLedger, type LedgerSummary } from '../support/ledger';
+import { Ledger } from '../support/ledger';
 import { ownBroker } from '../support/own-broker';
-import type { TestTopics } from '../support/processor';
 import { readTopic } from '../support/topic-reader';
 import { waitFor } from '../support/wait-for';
 import { PROGRESS_UPDATES, faultSystem, sendEvent, sendStream, tradeEvents, type FaultSystem } from './fault-system';
-import { FAULT_SEED, scenarioRandom } from './seeded-random';
+import { FAULT_SEED, printMoments, scenarioRandom } from './seeded-random';
+import { committedOffsets, expectClean, settle, uncommittedRecords } from './settle';
 
 process.stdout.write(`\nFault suite seed: ${FAULT_SEED} (repeat with FAULT_SEED=${FAULT_SEED})\n`);
 
 const EVENTS_PER_TRADE = PROGRESS_UPDATES + 1;
-
-/** The group's committed offset of each partition of the events topic (-1: none yet). */
-async function committedOffsets(admin: Admin, topics: TestTopics): Promise<Map<number, number>> {
-  const [committed] = await admin.fetchOffsets({ groupId: topics.group, topics: [topics.events] });
-  return new Map((committed?.partitions ?? []).map((partition) => [partition.partition, Number(partition.offset)]));
-}
-
-/** Records of the events topic the consumer group has not committed yet, over all partitions. */
-async function uncommittedRecords(admin: Admin, topics: TestTopics): Promise<number> {
-  const ends = await admin.fetchTopicOffsets(topics.events);
-  const committed = await committedOffsets(admin, topics);
-  let behind = 0;
-  for (const end of ends) {
-    const offset = committed.get(end.partition) ?? -1;
-    behind += Number(end.high) - (offset < 0 ? Number(end.low) : offset);
-  }
-  return behind;
-}
 
 /**
  * Whether the processor has applied events whose offsets its group has not committed: what a
@@ -64,28 +46,6 @@ async function appliedButUncommitted(system: FaultSystem, admin: Admin): Promise
   return Number(rows[0]!.count);
 }
 
-/**
- * Waits until the group has committed every record of the events topic (each one processed)
- * and the outbox is empty, then reconciles and prints the ledger.
- */
-async function settle(system: FaultSystem, ledger: Ledger): Promise<LedgerSummary> {
-  const admin = await testAdmin(system.kafka);
-  await waitFor('every record of the events topic processed and committed', async () => ((await uncommittedRecords(admin, system.topics)) === 0 ? true : undefined), 180_000);
-  await waitFor('the outbox drained', async () => ((await system.db('outbox').whereNull('sent_at').first()) ? undefined : true), 60_000);
-  const summary = await ledger.reconcile({ db: system.db, kafka: system.kafka, topics: system.topics });
-  printLedger(summary);
-  return summary;
-}
-
-function expectClean(summary: LedgerSummary): void {
-  expect(summary.accepted).toBeGreaterThan(0);
-  expect(summary.lost).toBe(0);
-  expect(summary.doubleApplied).toBe(0);
-  expect(summary.deadLettered).toBe(0);
-  expect(summary.applied).toBe(summary.accepted);
-  expect(summary.notified).toBe(summary.accepted);
-}
-
 /** Polls `check` every few milliseconds until it is true (true) or `timeoutMs` passed (false); the caller acts at once. */
 async function untilTrue(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -94,10 +54,6 @@ async function untilTrue(check: () => Promise<boolean>, timeoutMs: number): Prom
     await sleep(10);
   }
   return false;
-}
-
-function printMoments(scenario: string, moments: readonly string[]): void {
-  process.stdout.write(`\n${scenario} (seed ${FAULT_SEED}):\n${moments.map((moment) => `  ${moment}`).join('\n')}\n`);
 }
 
 describe('faults: nothing acknowledged lost, nothing applied twice', () => {
