@@ -106,7 +106,10 @@ async function underLoad(scenario: string, maxSeconds: number): Promise<Load> {
     async finish() {
       stopping = true;
       await stream;
-      const summary = await settle(system, ledger);
+      const summary = await settle(system, ledger).catch((error: Error) => {
+        // What the processor said is where a stall shows.
+        throw new Error(`${error.message}\nprocessor output, last lines:\n${processor.output().split('\n').slice(-15).join('\n')}`);
+      });
       const inTopic = new Set((await readTopic(system.kafka, system.topics.events, { quietMs: 3000, timeoutMs: 120_000 })).map((message) => message.value.event_id as string));
       const missingFromTopic = ledger.acceptedEventIds().filter((id) => !inTopic.has(id));
       await system.receiver.stop();
