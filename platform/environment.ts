@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isIP, isIPv4 } from 'node:net';
 
 /**
@@ -67,13 +68,33 @@ export function hasProtocol(text: string, protocols: readonly string[]): boolean
 export const HTTP_PROTOCOLS = Object.freeze(['http:', 'https:']);
 const POSTGRES_PROTOCOLS = Object.freeze(['postgres:', 'postgresql:']);
 
+/** A file an environment variable named, as read at start. */
+export interface NamedFile {
+  readonly path: string;
+  readonly content: Buffer;
+}
+
 export interface EnvironmentReader {
   readonly problems: string[];
   integer(name: string, fallback: number, min: number, max?: number): number;
+  /** A whole number from `min` to `max`, or undefined when unset. */
+  optionalInteger(name: string, min: number, max: number): number | undefined;
+  /** Text as given, or undefined when unset or empty. */
+  text(name: string): string | undefined;
+  /**
+   * A secret: the value of `name`, or the content of the file `<name>_FILE` names (the Docker
+   * and Kubernetes secrets convention), its trailing newlines removed. Undefined when neither is
+   * set. Setting both is a problem: which one wins would be a guess.
+   */
+  secret(name: string): string | undefined;
+  /** The file `name` names, read whole; undefined when unset or empty. */
+  file(name: string): NamedFile | undefined;
+  /** One of `choices`, compared without regard to case and returned as listed; undefined when unset or empty. */
+  oneOf<T extends string>(name: string, choices: readonly T[]): T | undefined;
   flag(name: string, fallback: boolean): boolean;
   /** An absolute http: or https: URL. */
   httpUrl(name: string, fallback: string): string;
-  /** A postgres: or postgresql: URL, as node-postgres reads it. */
+  /** A postgres: or postgresql: URL, as node-postgres reads it; also from `<name>_FILE` (it holds a password). */
   postgresUrl(name: string, fallback: string): string;
   /** One of pino's levels (LOG_LEVELS). */
   logLevel(name: string, fallback: LogLevel): LogLevel;
@@ -86,9 +107,9 @@ export interface EnvironmentReader {
 }
 
 /**
- * Numbers and flags that are set but empty read as unset. Text (URLs, hosts, levels, brokers) is
- * taken as given when set, empty included: an empty value there is a mistake to report, not a
- * request for the default.
+ * Numbers, flags, optional text, choices and file names that are set but empty read as unset.
+ * Text with a fallback (URLs, hosts, levels, brokers) is taken as given when set, empty included:
+ * an empty value there is a mistake to report, not a request for the default.
  */
 export function environmentReader(env: NodeJS.ProcessEnv): EnvironmentReader {
   const problems: string[] = [];
@@ -99,6 +120,25 @@ export function environmentReader(env: NodeJS.ProcessEnv): EnvironmentReader {
     return value;
   }
 
+  /**
+   * The problem names the variable, the path and the system's reason (ENOENT, EACCES, EISDIR),
+   * never a byte of the file: it may be a key.
+   */
+  function readNamedFile(name: string, path: string): Buffer | undefined {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      problems.push(`${name} names ${path}, which cannot be read (${code})`);
+      return undefined;
+    }
+  }
+
+  function optional(name: string): string | undefined {
+    const value = env[name];
+    return value === undefined || value === '' ? undefined : value;
+  }
+
   function commaSeparated(name: string, fallback: string): string[] {
     return (env[name] ?? fallback)
       .split(',')
@@ -106,17 +146,50 @@ export function environmentReader(env: NodeJS.ProcessEnv): EnvironmentReader {
       .filter(Boolean);
   }
 
+  function integer(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  }
+
+  function secret(name: string): string | undefined {
+    const fileVariable = `${name}_FILE`;
+    const path = optional(fileVariable);
+    if (path === undefined) return env[name];
+    if (optional(name) !== undefined) {
+      problems.push(`${name} and ${fileVariable} are both set: set one of them`);
+      return env[name];
+    }
+    // A file written by `echo` or an editor ends with a newline that is no part of the secret.
+    return readNamedFile(fileVariable, path)?.toString('utf8').replace(/(?:\r?\n)+$/, '');
+  }
+
   return {
     problems,
-    integer(name, fallback, min, max = Number.MAX_SAFE_INTEGER) {
-      const raw = env[name];
-      if (raw === undefined || raw.trim() === '') return fallback;
-      const value = Number(raw);
-      if (!Number.isInteger(value) || value < min || value > max) {
-        problems.push(`${name} must be a whole number from ${min} to ${max}`);
-        return fallback;
-      }
-      return value;
+    integer,
+    optionalInteger(name, min, max) {
+      const value = integer(name, Number.NaN, min, max);
+      return Number.isNaN(value) ? undefined : value;
+    },
+    text: optional,
+    secret,
+    file(name) {
+      const path = optional(name);
+      if (path === undefined) return undefined;
+      const content = readNamedFile(name, path);
+      return content === undefined ? undefined : Object.freeze({ path, content });
+    },
+    oneOf(name, choices) {
+      const raw = optional(name);
+      if (raw === undefined) return undefined;
+      const found = choices.find((choice) => choice.toLowerCase() === raw.trim().toLowerCase());
+      if (found === undefined) problems.push(`${name} must be one of ${choices.join(', ')}`);
+      return found;
     },
     flag(name, fallback) {
       const raw = env[name];
@@ -130,7 +203,10 @@ export function environmentReader(env: NodeJS.ProcessEnv): EnvironmentReader {
       return text(name, fallback, (value) => hasProtocol(value, HTTP_PROTOCOLS), 'an absolute http:// or https:// URL');
     },
     postgresUrl(name, fallback) {
-      return text(name, fallback, (value) => hasProtocol(value, POSTGRES_PROTOCOLS), 'a postgres:// or postgresql:// URL');
+      // It holds the database password: it may come from a secret file too.
+      const value = secret(name) ?? fallback;
+      if (!hasProtocol(value, POSTGRES_PROTOCOLS)) problems.push(`${name} must be a postgres:// or postgresql:// URL`);
+      return value;
     },
     logLevel(name, fallback) {
       const value = text(name, fallback, isLogLevel, `one of ${LOG_LEVELS.join(', ')}`);

@@ -1,3 +1,4 @@
+import { Agent } from 'node:https';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import Timeout from 'mappersmith/middleware/timeout';
 import { isTimeoutError } from 'mappersmith/gateway/timeout-error';
@@ -14,12 +15,25 @@ function worthRetrying(response: Response): boolean {
 
 const REGISTRY_RETRY = Object.freeze({ retries: 3, validateRetry: worthRetrying, enableRetry: () => true });
 
+export interface RegistryOptions {
+  /** How long a request may go without a byte from the registry (default 5 s). */
+  readonly timeoutMs?: number;
+  /** HTTP basic credentials, sent with every request. */
+  readonly auth?: { readonly username: string; readonly password: string };
+  /**
+   * PEM certificates to trust for an https registry instead of Node's trusted CAs: a private CA.
+   * The registry's name is checked against its certificate all the same.
+   */
+  readonly ca?: string | Buffer;
+}
+
 /**
  * The registry client. It sets no deadline of its own, so each request gets one: `timeoutMs`
  * (5 s by default) without a byte from the registry. A request that timed out or got a 5xx is
  * sent again up to three times with backoff, whatever its method: every call we make (schema
  * by id, config, register) is idempotent — registering a schema again returns the same id — and
- * one stalled request must not fail a service's start or a batch.
+ * one stalled request must not fail a service's start or a batch. Anything else (a 401, a
+ * certificate the CA does not vouch for) fails at once.
  *
  * The library merges `retry` into one object shared by every client it makes, so these
  * options must be the same for every client: they are constants here.
@@ -27,12 +41,19 @@ const REGISTRY_RETRY = Object.freeze({ retries: 3, validateRetry: worthRetrying,
  * Every Avro `long` is read and written exactly (schemas/exact-long.ts): ids are bigints, and a
  * double would round those above 2^53 or refuse to encode them.
  */
-export function createRegistry(url: string, options: { timeoutMs?: number } = {}): SchemaRegistry {
+export function createRegistry(url: string, options: RegistryOptions = {}): SchemaRegistry {
+  // The library hands the agent to every request; an https agent on an http URL fails each one.
+  if (options.ca !== undefined && new URL(url).protocol !== 'https:') {
+    throw new TypeError(`a CA for the schema registry needs an https:// URL, got ${new URL(url).protocol}//`);
+  }
   return new SchemaRegistry(
     {
       host: url,
       retry: REGISTRY_RETRY,
       middlewares: [Timeout(options.timeoutMs ?? 5_000)],
+      ...(options.auth ? { auth: { username: options.auth.username, password: options.auth.password } } : {}),
+      // Keep-alive, as Node's global agent does, which serves when there is no CA of our own.
+      ...(options.ca !== undefined ? { agent: new Agent({ ca: options.ca, keepAlive: true }) } : {}),
     },
     { [SchemaType.AVRO]: { typeHook: exactLongHook } },
   );

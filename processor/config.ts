@@ -1,19 +1,29 @@
 import { SERVICE_DEFAULTS } from '../platform/defaults';
 import { ConfigError, environmentReader, type LogLevel } from '../platform/environment';
-import { TOPICS } from '../platform/topics';
+import { readKafkaConnection, type KafkaConnection } from '../platform/kafka-connection';
+import { readRegistryConnection, type RegistryConnection } from '../platform/registry-connection';
+import { readTopicReplication, TOPICS, type TopicReplication } from '../platform/topics';
 
 export interface ProcessorConfig {
   readonly databaseUrl: string;
   /** PostgreSQL schema the tables live in (search_path); undefined: the server default. */
   readonly databaseSchema: string | undefined;
   readonly databasePoolMax: number;
+  /** How to reach Kafka: brokers, and TLS and SASL when the cluster asks for them. */
+  readonly kafka: KafkaConnection;
+  /** How to reach the schema registry: URL, credentials, CA. */
+  readonly registry: RegistryConnection;
+  /** `kafka.brokers`. */
   readonly kafkaBrokers: readonly string[];
+  /** `registry.url`. */
   readonly schemaRegistryUrl: string;
   readonly webhookEventsTopic: string;
   readonly notificationsTopic: string;
   readonly deadLetterTopic: string;
   readonly consumerGroup: string;
   readonly topicPartitions: number;
+  /** Replication of the topics the processor has to create; unset parts follow from the cluster's size. */
+  readonly topicReplication: TopicReplication;
   /** Partitions processed at the same time by this instance. */
   readonly partitionConcurrency: number;
   /** Events of one partition applied in one database transaction. */
@@ -39,17 +49,23 @@ export function readProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
   const databaseUrl = read.postgresUrl('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/trade_webhooks');
 
   const webhookEventsTopic = env.WEBHOOK_EVENTS_TOPIC ?? SERVICE_DEFAULTS.webhookEventsTopic;
+  const databasePoolMax = integer('DATABASE_POOL_MAX', 10, 2, 1000);
+  const kafka = readKafkaConnection(read);
+  const registry = readRegistryConnection(read);
   const config: ProcessorConfig = {
     databaseUrl,
     databaseSchema: env.DATABASE_SCHEMA || undefined,
-    databasePoolMax: integer('DATABASE_POOL_MAX', 10, 2, 1000),
-    kafkaBrokers: Object.freeze(read.brokers('KAFKA_BROKERS', SERVICE_DEFAULTS.kafkaBrokers)),
-    schemaRegistryUrl: read.httpUrl('SCHEMA_REGISTRY_URL', SERVICE_DEFAULTS.schemaRegistryUrl),
+    databasePoolMax,
+    kafka,
+    registry,
+    kafkaBrokers: kafka.brokers,
+    schemaRegistryUrl: registry.url,
     webhookEventsTopic,
     notificationsTopic: env.TRADE_NOTIFICATIONS_TOPIC ?? TOPICS.tradeNotifications,
     deadLetterTopic: env.DLQ_TOPIC ?? `${webhookEventsTopic}.dlq`,
     consumerGroup: env.CONSUMER_GROUP ?? 'trade-webhook-processor',
     topicPartitions: integer('TOPIC_PARTITIONS', SERVICE_DEFAULTS.topicPartitions, 1, 10_000),
+    topicReplication: readTopicReplication(read),
     partitionConcurrency: integer('PARTITION_CONCURRENCY', 6, 1, 1000),
     eventsPerTransaction: integer('EVENTS_PER_TRANSACTION', 500, 1, 10_000),
     retryInitialMs: integer('RETRY_INITIAL_MS', 100, 1),

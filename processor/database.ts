@@ -1,6 +1,7 @@
 import knex, { type Knex } from 'knex';
 import type { Logger } from 'pino';
 import { types } from 'pg';
+import { databaseConnection } from './database-connection';
 
 /**
  * numeric stays text: amounts are exact decimals, and a JS number would round them (bigint stays
@@ -13,12 +14,18 @@ function keepNumericAsText(): void {
   types.setTypeParser(types.builtins.NUMERIC, (value) => value);
 }
 
+/**
+ * A Knex on the database at `url`; TLS as its `sslmode` and `sslrootcert` say (see
+ * `databaseConnection`: `require` verifies the certificate and the host name, like
+ * `verify-full`). Throws a ConfigError, before connecting, for a TLS setting it cannot honour.
+ */
 export function createDatabase(options: { url: string; schema?: string; poolMax: number; logger: Logger }): Knex {
+  const connection = databaseConnection(options.url);
   keepNumericAsText();
   const log = options.logger.child({ component: 'knex' });
   return knex({
     client: 'pg',
-    connection: options.url,
+    connection,
     searchPath: options.schema ? [options.schema] : undefined,
     pool: { min: 0, max: options.poolMax },
     acquireConnectionTimeout: 10_000,

@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { reachKafka } from '../platform/connection-diagnosis';
+import { connectionFailure, ConnectionProblem } from '../platform/connection-failures';
 import { createKafka } from '../platform/kafka';
 import { createLogger } from '../platform/logger';
 import { readProcessorConfig } from './config';
@@ -31,7 +33,12 @@ async function main(): Promise<number> {
     return 2;
   }
   const config = readProcessorConfig();
-  const kafka = createKafka({ clientId: 'dlq-replay', brokers: config.kafkaBrokers, logger: createLogger({ level: 'warn', name: 'dlq-replay' }) });
+  // One quiet attempt first: a refused certificate or password fails here at once, with its
+  // cause; a broker that is merely away is left to the client's own retries, as before.
+  await reachKafka(config.kafka).catch((error: unknown) => {
+    if (connectionFailure(error)) throw error;
+  });
+  const kafka = createKafka({ clientId: 'dlq-replay', logger: createLogger({ level: 'warn', name: 'dlq-replay' }), ...config.kafka });
   const result = await replayDeadLetters({
     kafka,
     deadLetterTopic: config.deadLetterTopic,
@@ -51,7 +58,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => (process.exitCode = code),
   (error: Error) => {
-    console.error(`dlq:replay: ${error.message}`);
+    const failure = error instanceof ConnectionProblem ? undefined : connectionFailure(error);
+    console.error(`dlq:replay: ${failure ? `${failure.reason} (${error.message})` : error.message}`);
     process.exitCode = 1;
   },
 );

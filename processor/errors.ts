@@ -1,6 +1,7 @@
-import { KafkaJSError, KafkaJSSASLAuthenticationError, KafkaJSTimeout } from 'kafkajs';
+import { KafkaJSError, KafkaJSTimeout } from 'kafkajs';
 import { KnexTimeoutError } from 'knex';
 import { DatabaseError } from 'pg';
+import { connectionFailure } from '../platform/connection-failures';
 
 /** What the processor does about a failure: wait and try again, record it and move on, or stop. */
 export type Decision = 'retry' | 'dead_letter' | 'stop';
@@ -40,15 +41,31 @@ const FAILURES = {
   registry_throttled: { retriable: true, decision: 'retry' },
   registry_timeout: { retriable: true, decision: 'retry' },
   registry_unreachable: { retriable: true, decision: 'retry' },
+  // Connection failures (platform/connection-failures.ts): the registry's are waited out, as credentials are.
   registry_unauthorized: { retriable: false, decision: 'retry' },
+  registry_certificate_untrusted: { retriable: false, decision: 'retry' },
+  registry_certificate_name_mismatch: { retriable: false, decision: 'retry' },
+  registry_certificate_expired: { retriable: false, decision: 'retry' },
+  registry_expects_tls: { retriable: false, decision: 'retry' },
+  registry_expects_plaintext: { retriable: false, decision: 'retry' },
   schema_incompatible: { retriable: false, decision: 'stop' },
   schema_rejected: { retriable: false, decision: 'stop' },
   registry_misconfigured: { retriable: false, decision: 'stop' },
   registry_refused: { retriable: false, decision: 'stop' },
   // Kafka, by kafkajs's own `retriable`.
   broker_unavailable: { retriable: true, decision: 'retry' },
-  broker_unauthorized: { retriable: false, decision: 'stop' },
   broker_refused: { retriable: false, decision: 'stop' },
+  // Connection failures (platform/connection-failures.ts): without the broker the processor does nothing, so it stops.
+  broker_unauthorized: { retriable: false, decision: 'stop' },
+  broker_sasl_not_enabled: { retriable: false, decision: 'stop' },
+  broker_expects_sasl: { retriable: false, decision: 'stop' },
+  broker_not_authorized: { retriable: false, decision: 'stop' },
+  broker_certificate_untrusted: { retriable: false, decision: 'stop' },
+  broker_certificate_name_mismatch: { retriable: false, decision: 'stop' },
+  broker_certificate_expired: { retriable: false, decision: 'stop' },
+  broker_refused_client_certificate: { retriable: false, decision: 'stop' },
+  broker_expects_tls: { retriable: false, decision: 'stop' },
+  broker_expects_plaintext: { retriable: false, decision: 'stop' },
   // Our own code, and whatever this table does not know: never retried, never dead-lettered.
   programmer_error: { retriable: false, decision: 'stop' },
   unknown: { retriable: false, decision: 'stop' },
@@ -143,7 +160,6 @@ function registryFailure(status: number): FailureCode {
 }
 
 function kafkaFailure(error: KafkaJSError): FailureCode {
-  if (error instanceof KafkaJSSASLAuthenticationError) return 'broker_unauthorized';
   // kafkajs's retrier wraps the error it stopped on, as the cause: when its retries ran out, and
   // when a retrier nested inside another one gave up (then the outer error says "non-retriable"
   // of a lost connection). Judge the error it stopped on, as kafkajs's own consumer does.
@@ -156,6 +172,9 @@ function kafkaFailure(error: KafkaJSError): FailureCode {
 }
 
 function classify(error: unknown): FailureCode {
+  // Credentials, certificates, the wrong listener: judged in one place for both services.
+  const connection = connectionFailure(error);
+  if (connection) return connection.code;
   if (error instanceof DatabaseError) {
     const sqlstate = error.code ?? '';
     return SQLSTATES[sqlstate] ?? SQLSTATE_CLASSES[sqlstate.slice(0, 2)] ?? 'db_unexpected';

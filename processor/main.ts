@@ -1,3 +1,5 @@
+import { reachKafka, withRegistryDiagnosis } from '../platform/connection-diagnosis';
+import { connectionFailureReason } from '../platform/connection-failures';
 import { createKafka } from '../platform/kafka';
 import { createRegistry } from '../platform/schema-registry';
 import { createLogger } from '../platform/logger';
@@ -13,8 +15,8 @@ async function main(): Promise<void> {
   const config = configOrExit(readProcessorConfig);
   const logger = createLogger({ level: config.logLevel, name: 'processor' });
   const db = createDatabase({ url: config.databaseUrl, schema: config.databaseSchema, poolMax: config.databasePoolMax, logger });
-  const kafka = createKafka({ clientId: 'trade-webhooks-processor', brokers: config.kafkaBrokers, logger });
-  const registry = createRegistry(config.schemaRegistryUrl);
+  const kafka = createKafka({ clientId: 'trade-webhooks-processor', logger, ...config.kafka });
+  const registry = createRegistry(config.registry.url, { auth: config.registry.auth, ca: config.registry.ca });
   const metrics = createProcessorMetrics();
 
   const processor = createProcessor({ config, db, kafka, registry, logger, metrics });
@@ -32,11 +34,13 @@ async function main(): Promise<void> {
 
   try {
     // Kafka, the registry and the database may come up after us: wait for them, but not for a
-    // problem only an operator can fix (credentials, an incompatible schema, a missing migration).
-    await untilDone('Starting the processor', () => processor.start(), logger, classifyFailure);
+    // problem only an operator can fix (credentials, certificates, the wrong listener, an
+    // incompatible schema, a missing migration).
+    await untilDone('Reaching Kafka', () => reachKafka(config.kafka), logger, classifyFailure);
+    await untilDone('Starting the processor', () => withRegistryDiagnosis(config.registry, () => processor.start()), logger, classifyFailure);
   } catch (error) {
     if (!(error instanceof StartupError)) throw error;
-    logger.error({ err: error.cause, code: error.code }, 'Starting the processor failed, and retrying cannot fix it');
+    logger.error({ err: error.cause, code: error.code, reason: connectionFailureReason(error.code) }, 'Starting the processor failed, and retrying cannot fix it');
     return exitFailed();
   }
   logger.info({ topic: config.webhookEventsTopic, group: config.consumerGroup }, 'Processor consuming');

@@ -86,11 +86,16 @@ export function createProcessor(options: {
     failed,
     async start() {
       await db.raw('select 1 from webhook_events limit 0');
-      await ensureTopics(kafka, [
-        { topic: config.webhookEventsTopic, partitions: config.topicPartitions },
-        { topic: config.notificationsTopic, partitions: config.topicPartitions },
-        { topic: config.deadLetterTopic, partitions: 1 },
-      ]);
+      const created = await ensureTopics(
+        kafka,
+        [
+          { topic: config.webhookEventsTopic, partitions: config.topicPartitions },
+          { topic: config.notificationsTopic, partitions: config.topicPartitions },
+          { topic: config.deadLetterTopic, partitions: 1 },
+        ],
+        config.topicReplication,
+      );
+      if (created) logger.info(created, 'Created topics');
       await producer.connect();
       await relay.start();
       await consumer.start();

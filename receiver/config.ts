@@ -4,15 +4,26 @@ import { splitSecrets, standardWebhookKey, STANDARD_WEBHOOKS_MIN_KEY_BYTES, WHSE
 import { WEBHOOKS, type WebhookType } from '../schemas/webhook-catalog';
 import { eventBytesBound, largestBodyFor } from './event-size';
 import { SECRET_VARIABLES } from '../platform/secret-variables';
+import { readKafkaConnection, type KafkaConnection } from '../platform/kafka-connection';
+import { readRegistryConnection, type RegistryConnection } from '../platform/registry-connection';
+import { readTopicReplication, type TopicReplication } from '../platform/topics';
 
 export interface ReceiverConfig {
   readonly port: number;
   readonly host: string;
+  /** How to reach Kafka: brokers, and TLS and SASL when the cluster asks for them. */
+  readonly kafka: KafkaConnection;
+  /** How to reach the schema registry: URL, credentials, CA. */
+  readonly registry: RegistryConnection;
+  /** `kafka.brokers`. */
   readonly kafkaBrokers: readonly string[];
+  /** `registry.url`. */
   readonly schemaRegistryUrl: string;
   readonly topic: string;
   /** Partitions of the topic when the receiver has to create it. */
   readonly topicPartitions: number;
+  /** Its replication when the receiver has to create it; unset parts follow from the cluster's size. */
+  readonly topicReplication: TopicReplication;
   /** Secrets per webhook type, each list holding the current and any rotated-out secret. */
   readonly secrets: Readonly<Record<WebhookType, readonly string[]>>;
   readonly relworxCallbackUrl: string;
@@ -116,8 +127,10 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
   const secrets = {} as Record<WebhookType, readonly string[]>;
   for (const webhook of WEBHOOKS) {
     const variable = SECRET_VARIABLES[webhook.type];
-    const list = splitSecrets(env[variable] ?? '');
-    if (list.length === 0) problems.push(`${variable} is required (the secret of the ${webhook.name} webhook)`);
+    const before = problems.length;
+    const list = splitSecrets(read.secret(variable) ?? '');
+    // Unless reading it was the problem (both it and its _FILE set, a file that cannot be read).
+    if (list.length === 0 && problems.length === before) problems.push(`${variable} is required (the secret of the ${webhook.name} webhook)`);
     problems.push(...whsecProblems(variable, list));
     if (list.some((secret) => !secret.startsWith(WHSEC_PREFIX) && Buffer.byteLength(secret) < MIN_SECRET_BYTES)) {
       warnings.push(`${variable} holds a secret shorter than ${MIN_SECRET_BYTES} bytes`);
@@ -128,10 +141,11 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
   const fields = {
     port: integer('PORT', 8000, 0, 65535),
     host: read.host('HOST', SERVICE_DEFAULTS.host),
-    kafkaBrokers: Object.freeze(read.brokers('KAFKA_BROKERS', SERVICE_DEFAULTS.kafkaBrokers)),
-    schemaRegistryUrl: read.httpUrl('SCHEMA_REGISTRY_URL', SERVICE_DEFAULTS.schemaRegistryUrl),
+    kafka: readKafkaConnection(read),
+    registry: readRegistryConnection(read),
     topic: env.WEBHOOK_EVENTS_TOPIC ?? SERVICE_DEFAULTS.webhookEventsTopic,
     topicPartitions: integer('TOPIC_PARTITIONS', SERVICE_DEFAULTS.topicPartitions, 1, 10_000),
+    topicReplication: readTopicReplication(read),
     secrets: Object.freeze(secrets),
     relworxCallbackUrl: relworxCallbackUrl(env.RELWORX_CALLBACK_URL, problems),
     maxBodyBytes: integer('MAX_BODY_BYTES', 64 * 1024, 1, 16 * 1024 * 1024),
@@ -155,6 +169,8 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
   };
   const config: ReceiverConfig = {
     ...fields,
+    kafkaBrokers: fields.kafka.brokers,
+    schemaRegistryUrl: fields.registry.url,
     relworxMaxBodyBytes: integer('RELWORX_MAX_BODY_BYTES', Math.min(8 * 1024, fields.maxBodyBytes), 1, fields.maxBodyBytes),
   };
   if (eventBytesBound(config.maxBodyBytes) > config.batchMaxBytes) {

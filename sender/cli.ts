@@ -4,6 +4,7 @@ import { signPayload, signStandardWebhook } from '../schemas/signatures';
 import { webhookByName, WEBHOOKS } from '../schemas/webhook-catalog';
 import { buyCompletion, relworxPayment, sellCompletion, serializePayload, tradeStatus } from './payloads';
 import { sendWebhook } from './send-webhook';
+import { environmentReader } from '../platform/environment';
 import { SECRET_VARIABLES } from '../platform/secret-variables';
 
 const HELP = `trade-webhooks — sign and send the exchange's trade webhooks
@@ -81,8 +82,11 @@ function readInput(source: string): string {
 function secretFor(type: string, values: Values): string {
   const definition = webhookByName(type)!;
   const variable = SECRET_VARIABLES[definition.type];
-  const secret = values.secret ?? process.env[variable];
-  if (!secret) throw new UsageError(`no secret: pass --secret or set ${variable}`);
+  if (values.secret) return values.secret;
+  const read = environmentReader(process.env);
+  const secret = read.secret(variable);
+  if (read.problems.length > 0) throw new UsageError(read.problems.join('; '));
+  if (!secret) throw new UsageError(`no secret: pass --secret or set ${variable} (or ${variable}_FILE)`);
   return secret;
 }
 

@@ -44,7 +44,7 @@ export function startProjectProcess(script: string, env: NodeJS.ProcessEnv): Pro
     async stop(graceMs) {
       if (gone) return;
       child.kill('SIGTERM');
-      const done = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
+      const done = await Promise.race([exited.then(() => true), sleep(graceMs, undefined, { ref: false }).then(() => false)]);
       if (!done) await kill();
     },
     kill,

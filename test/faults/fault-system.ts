@@ -30,6 +30,8 @@ export interface FaultSystem {
 export async function faultSystem(options: {
   trades: number;
   brokers?: string[];
+  /** Another schema registry than the suite's, e.g. one of the scenario's own. */
+  registryUrl?: string;
   topics?: TestTopics;
   /** Settings of the scenario's processors on top of the suite's. */
   processorEnv?: Record<string, string>;
@@ -42,7 +44,7 @@ export async function faultSystem(options: {
   const topics = options.topics ?? (await createTestTopics(6));
   const receiverPort = await freePort();
   const common = {
-    ...systemEnv({ schema, topics, brokers }),
+    ...systemEnv({ schema, topics, brokers, registryUrl: options.registryUrl }),
     TOPIC_PARTITIONS: '6',
     LOG_LEVEL: 'warn',
   };

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, environmentReader, type EnvironmentReader } from '../../platform/environment';
+import { onCleanup } from '../support/cleanup';
 
 /** A value that looks like a (base64) secret someone put into the wrong variable. */
 const SECRET = 'S3CR3T+relworx/value=0123456789abcdef';
@@ -180,5 +184,133 @@ describe('environment readers: KAFKA_BROKERS', () => {
     ['a space inside', 'kafka 1:9092'],
   ])('refuses %s', (_name, raw) => {
     expect(reading((reader) => reader.brokers('VALUE', 'x:1'), raw).problems).toEqual([BROKERS_PROBLEM]);
+  });
+});
+
+/** A file holding `content` in a directory of its own, removed after the tests. */
+function fileHolding(content: string | Buffer, name = 'value'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'environment-test-'));
+  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+describe('environment readers: secrets and their _FILE variants', () => {
+  it('reads the variable itself when no file is named', () => {
+    expect(reading((reader) => reader.secret('VALUE'), SECRET)).toEqual({ value: SECRET, problems: [] });
+  });
+
+  it('reads nothing, and reports nothing, when neither is set', () => {
+    expect(reading((reader) => reader.secret('VALUE'), undefined)).toEqual({ value: undefined, problems: [] });
+  });
+
+  it.each([
+    ['no newline', SECRET],
+    ['a trailing newline, as echo writes it', `${SECRET}\n`],
+    ['a CRLF and a blank line', `${SECRET}\r\n\r\n`],
+  ])('reads the content of the file <NAME>_FILE names, with %s, without its trailing newlines', (_name, content) => {
+    const reader = environmentReader({ VALUE_FILE: fileHolding(content) });
+    expect(reader.secret('VALUE')).toBe(SECRET);
+    expect(reader.problems).toEqual([]);
+  });
+
+  it('keeps leading and inner whitespace of the file: it may be part of the secret', () => {
+    const reader = environmentReader({ VALUE_FILE: fileHolding(` a b\tc \n`) });
+    expect(reader.secret('VALUE')).toBe(' a b\tc ');
+  });
+
+  it('reads the file when the variable itself is set but empty', () => {
+    const reader = environmentReader({ VALUE: '', VALUE_FILE: fileHolding(SECRET) });
+    expect(reader.secret('VALUE')).toBe(SECRET);
+    expect(reader.problems).toEqual([]);
+  });
+
+  it('refuses both set, naming both and printing neither', () => {
+    const error = refusal((reader) => reader.secret('KAFKA_SASL_PASSWORD'), { KAFKA_SASL_PASSWORD: SECRET, KAFKA_SASL_PASSWORD_FILE: fileHolding('other-secret-in-file') });
+    expect(error.problems).toEqual(['KAFKA_SASL_PASSWORD and KAFKA_SASL_PASSWORD_FILE are both set: set one of them']);
+    expect(error.message).not.toContain(SECRET);
+    expect(error.message).not.toContain('other-secret-in-file');
+  });
+
+  it('refuses a file that does not exist, naming the variable, the path and the reason', () => {
+    const path = join(tmpdir(), `missing-${process.pid}`, 'password');
+    const error = refusal((reader) => reader.secret('KAFKA_SASL_PASSWORD'), { KAFKA_SASL_PASSWORD_FILE: path });
+    expect(error.problems).toEqual([`KAFKA_SASL_PASSWORD_FILE names ${path}, which cannot be read (ENOENT)`]);
+  });
+
+  it('refuses a directory, and never prints a byte of what is beside it', () => {
+    const path = fileHolding(SECRET);
+    const dir = join(path, '..');
+    const error = refusal((reader) => reader.secret('KAFKA_SASL_PASSWORD'), { KAFKA_SASL_PASSWORD_FILE: dir });
+    expect(error.problems).toEqual([`KAFKA_SASL_PASSWORD_FILE names ${dir}, which cannot be read (EISDIR)`]);
+    expect(error.message).not.toContain(SECRET);
+  });
+
+  it('reads DATABASE_URL from DATABASE_URL_FILE, and checks it like the variable', () => {
+    const good = environmentReader({ DATABASE_URL_FILE: fileHolding('postgres://app:hunter2@db/trades\n') });
+    expect(good.postgresUrl('DATABASE_URL', 'postgres://x')).toBe('postgres://app:hunter2@db/trades');
+    expect(good.problems).toEqual([]);
+    const error = refusal((reader) => reader.postgresUrl('DATABASE_URL', 'postgres://x'), { DATABASE_URL_FILE: fileHolding('mysql://app:hunter2@db/trades') });
+    expect(error.problems).toEqual(['DATABASE_URL must be a postgres:// or postgresql:// URL']);
+    expect(error.message).not.toContain('hunter2');
+  });
+});
+
+describe('environment readers: files that must exist', () => {
+  it('reads the file a variable names, with its path', () => {
+    const path = fileHolding('-----BEGIN CERTIFICATE-----\n');
+    const reader = environmentReader({ KAFKA_SSL_CA_FILE: path });
+    expect(reader.file('KAFKA_SSL_CA_FILE')).toEqual({ path, content: Buffer.from('-----BEGIN CERTIFICATE-----\n') });
+    expect(reader.problems).toEqual([]);
+  });
+
+  it.each([undefined, ''])('reads %p as unset', (value) => {
+    expect(reading((reader) => reader.file('VALUE'), value)).toEqual({ value: undefined, problems: [] });
+  });
+
+  it('refuses a file that cannot be read, naming the variable and the path', () => {
+    const path = join(tmpdir(), `missing-${process.pid}`, 'ca.pem');
+    expect(reading((reader) => reader.file('VALUE'), path)).toEqual({ value: undefined, problems: [`VALUE names ${path}, which cannot be read (ENOENT)`] });
+  });
+});
+
+describe('environment readers: choices, optional numbers and text', () => {
+  const MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
+  it.each([
+    ['plain', 'plain'],
+    ['SCRAM-SHA-512', 'scram-sha-512'],
+    [' Scram-Sha-256 ', 'scram-sha-256'],
+  ])('reads %p as %p, whatever its case', (raw, value) => {
+    expect(reading((reader) => reader.oneOf('VALUE', MECHANISMS), raw)).toEqual({ value, problems: [] });
+  });
+
+  it.each([undefined, ''])('reads %p as unset', (raw) => {
+    expect(reading((reader) => reader.oneOf('VALUE', MECHANISMS), raw)).toEqual({ value: undefined, problems: [] });
+  });
+
+  it('refuses anything else, listing the choices and not the value', () => {
+    const error = refusal((reader) => reader.oneOf('KAFKA_SASL_MECHANISM', MECHANISMS), { KAFKA_SASL_MECHANISM: SECRET });
+    expect(error.problems).toEqual(['KAFKA_SASL_MECHANISM must be one of plain, scram-sha-256, scram-sha-512']);
+    expect(error.message).not.toContain(SECRET);
+  });
+
+  it.each([
+    [undefined, undefined, []],
+    ['', undefined, []],
+    ['3', 3, []],
+    ['0', undefined, ['VALUE must be a whole number from 1 to 32767']],
+    ['two', undefined, ['VALUE must be a whole number from 1 to 32767']],
+  ])('reads the optional number %p as %p', (raw, value, problems) => {
+    expect(reading((reader) => reader.optionalInteger('VALUE', 1, 32767), raw)).toEqual({ value, problems });
+  });
+
+  it.each([
+    [undefined, undefined],
+    ['', undefined],
+    [' alice ', ' alice '],
+  ])('reads the optional text %p as %p', (raw, value) => {
+    expect(reading((reader) => reader.text('VALUE'), raw)).toEqual({ value, problems: [] });
   });
 });

@@ -1,9 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import { TRADE_NOTIFICATION_SCHEMA_FILE, WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
 import { createRegistry, registerValueSchema } from '../../platform/schema-registry';
+import { classifyFailure } from '../../processor/errors';
 import { serviceEndpoints } from '../setup/service-endpoints';
+import { testCertificates } from '../support/certificates';
 import { uniqueName } from '../support/names';
 import { registryProxy } from '../support/registry-proxy';
+import { securedRegistry } from '../support/secured-registry';
 
 /**
  * An HTTP proxy in front of the real registry that leaves the first `count` requests with
@@ -76,5 +79,67 @@ describe('registry client: Avro longs', () => {
     const topic = uniqueName('twice');
     const first = await registerValueSchema(registry, topic, TRADE_NOTIFICATION_SCHEMA_FILE);
     expect(await registerValueSchema(registry, topic, TRADE_NOTIFICATION_SCHEMA_FILE)).toBe(first);
+  });
+});
+
+describe('registry client: credentials and a private CA', () => {
+  it('registers a schema and reads it back through an https registry with basic auth, trusting its CA', async () => {
+    const front = await securedRegistry();
+    const options = { auth: front.credentials, ca: front.ca.pem };
+    const id = await registerValueSchema(createRegistry(front.url, options), uniqueName('secured'), WEBHOOK_EVENT_SCHEMA_FILE);
+
+    // Another client, so the schema is read back through the front, not from the first one's cache.
+    const schema = (await createRegistry(front.url, options).getSchema(id)) as unknown as { name: string };
+    expect(schema.name).toBe('exchange.trade_webhooks.WebhookEvent');
+    expect(front.seen.length).toBeGreaterThan(1);
+    expect(front.seen.filter((line) => !line.endsWith(' forwarded'))).toEqual([]);
+  });
+
+  it.each([
+    ['a wrong password', (front: { credentials: { username: string } }) => ({ auth: { username: front.credentials.username, password: 'wrong' } })],
+    ['no credentials', () => ({})],
+  ])('with %s: a 401 at once, asked once, that the processor calls registry_unauthorized', async (_, credentials) => {
+    const front = await securedRegistry();
+    const failure = await registerValueSchema(createRegistry(front.url, { ...credentials(front), ca: front.ca.pem }), uniqueName('refused'), WEBHOOK_EVENT_SCHEMA_FILE).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+    expect(failure).toMatchObject({ name: 'ResponseError', status: 401 });
+    expect(classifyFailure(failure).code).toBe('registry_unauthorized');
+    expect(front.seen).toHaveLength(1);
+  });
+
+  it('fails the handshake with a registry whose certificate another CA signed: one connection, no request, the reason in the message', async () => {
+    const front = await securedRegistry();
+    const stranger = testCertificates('another');
+    const began = performance.now();
+    const failure = await registerValueSchema(createRegistry(front.url, { auth: front.credentials, ca: stranger.ca.pem }), uniqueName('untrusted'), WEBHOOK_EVENT_SCHEMA_FILE).then(
+      () => undefined,
+      (error: unknown) => error as Error & { status?: number },
+    );
+
+    // mappersmith reports a request that got no response as a 400 of its own, and the library
+    // keeps only the status and the text of the TLS error, not its code.
+    expect(failure).toMatchObject({ name: 'ResponseError', status: 400 });
+    expect(failure!.message).toBe('Confluent_Schema_Registry - Error, status 400: unable to verify the first certificate');
+    expect(front.connections()).toBe(1);
+    expect(front.seen).toEqual([]);
+    expect(performance.now() - began).toBeLessThan(2000);
+  });
+
+  it('checks the registry name against its certificate', async () => {
+    const front = await securedRegistry({ serverNames: ['registry.internal'] });
+    const failure = await registerValueSchema(createRegistry(front.url, { auth: front.credentials, ca: front.ca.pem }), uniqueName('misnamed'), WEBHOOK_EVENT_SCHEMA_FILE).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+
+    expect(failure?.message).toMatch(/IP: 127\.0\.0\.1 is not in the cert's list/);
+    expect(front.seen).toEqual([]);
+  });
+
+  it('refuses a CA for a plain http URL when it is made, not at the first request', () => {
+    expect(() => createRegistry('http://127.0.0.1:8081/apis/ccompat/v7', { ca: 'any' })).toThrow(TypeError);
   });
 });

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, readProcessorConfig } from '../../processor/config';
+import { onCleanup } from '../support/cleanup';
 
 describe('processor configuration', () => {
   it('has the documented defaults and is frozen', () => {
@@ -67,6 +71,48 @@ describe('processor configuration: addresses and log level', () => {
         schemaRegistryUrl: 'http://registry:8080/apis/ccompat/v7',
         databaseUrl: 'postgresql://app@db:5432/trades',
         kafkaBrokers: ['kafka:29092'],
+      }),
+    );
+  });
+});
+
+describe('processor configuration: secrets from files and reaching Kafka', () => {
+  it('reads DATABASE_URL from DATABASE_URL_FILE', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'processor-config-test-'));
+    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'database-url'), 'postgresql://app:db-password@db:5432/trades?sslmode=verify-full\n');
+    expect(readProcessorConfig({ DATABASE_URL_FILE: join(dir, 'database-url') }).databaseUrl).toBe('postgresql://app:db-password@db:5432/trades?sslmode=verify-full');
+  });
+
+  it('refuses DATABASE_URL set both ways without printing either', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'processor-config-test-'));
+    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'database-url'), 'postgresql://app:file-password@db/trades');
+    let error: unknown;
+    try {
+      readProcessorConfig({ DATABASE_URL: 'postgresql://app:env-password@db/trades', DATABASE_URL_FILE: join(dir, 'database-url') });
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as ConfigError).problems).toEqual(['DATABASE_URL and DATABASE_URL_FILE are both set: set one of them']);
+    expect((error as ConfigError).message).not.toMatch(/env-password|file-password/);
+  });
+
+  it('reads TLS, SASL, the registry’s credentials and the topic replication', () => {
+    const config = readProcessorConfig({
+      KAFKA_SSL: 'yes',
+      KAFKA_SASL_MECHANISM: 'PLAIN',
+      KAFKA_SASL_USERNAME: 'processor',
+      KAFKA_SASL_PASSWORD: 'kafka-password',
+      SCHEMA_REGISTRY_USERNAME: 'processor',
+      SCHEMA_REGISTRY_PASSWORD: 'registry-password',
+      TOPIC_REPLICATION_FACTOR: '3',
+    });
+    expect(config).toEqual(
+      expect.objectContaining({
+        kafka: { brokers: ['127.0.0.1:9092'], ssl: { rejectUnauthorized: true }, sasl: { mechanism: 'plain', username: 'processor', password: 'kafka-password' } },
+        registry: { url: 'http://127.0.0.1:8081/apis/ccompat/v7', auth: { username: 'processor', password: 'registry-password' } },
+        topicReplication: { replicationFactor: 3 },
       }),
     );
   });

@@ -15,6 +15,7 @@ import { COMPATIBILITY, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { TRADE_NOTIFICATION_SCHEMA_FILE } from '../../schemas/avro-schemas';
 import { createRegistry, registerValueSchema } from '../../platform/schema-registry';
 import { classifyFailure, FAILURE_TABLE, refusalDetail, type FailureCode } from '../../processor/errors';
+import { ConnectionProblem } from '../../platform/connection-failures';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from '../support/cleanup';
 import { freePort } from '../../scripts/harness/free-port';
@@ -55,6 +56,11 @@ async function registryAnswering(status: number): Promise<unknown> {
 /** Exported by kafkajs at run time, though not by its type declarations. */
 const { KafkaJSConnectionClosedError } = kafkajs as unknown as Record<string, new (message: string, details: object) => Error>;
 
+/** What kafkajs rejects with once it gave up on a TLS connection whose socket failed with `code`. */
+function brokerTlsFailure(code: string): KafkaJSNumberOfRetriesExceeded {
+  return new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError(`Connection error: ${code}`, { broker: 'kafka-1.example:9093', code } as object), { retryCount: 5, retryTime: 3000 });
+}
+
 /** kafkajs's retrier (retry/index.js) rejects with this when the error it stopped on is not retriable to it. */
 function nestedRetrierGaveUp(cause: Error & { cause?: unknown }): KafkaJSNonRetriableError {
   return Reflect.construct(KafkaJSNonRetriableError, [cause, { cause: (cause.cause as Error | undefined) ?? cause }]);
@@ -85,13 +91,27 @@ describe('failure classification: every code has one decision', () => {
       registry_timeout: { retriable: true, decision: 'retry' },
       registry_unreachable: { retriable: true, decision: 'retry' },
       registry_unauthorized: { retriable: false, decision: 'retry' },
+      registry_certificate_untrusted: { retriable: false, decision: 'retry' },
+      registry_certificate_name_mismatch: { retriable: false, decision: 'retry' },
+      registry_certificate_expired: { retriable: false, decision: 'retry' },
+      registry_expects_tls: { retriable: false, decision: 'retry' },
+      registry_expects_plaintext: { retriable: false, decision: 'retry' },
       schema_incompatible: { retriable: false, decision: 'stop' },
       schema_rejected: { retriable: false, decision: 'stop' },
       registry_misconfigured: { retriable: false, decision: 'stop' },
       registry_refused: { retriable: false, decision: 'stop' },
       broker_unavailable: { retriable: true, decision: 'retry' },
-      broker_unauthorized: { retriable: false, decision: 'stop' },
       broker_refused: { retriable: false, decision: 'stop' },
+      broker_unauthorized: { retriable: false, decision: 'stop' },
+      broker_sasl_not_enabled: { retriable: false, decision: 'stop' },
+      broker_expects_sasl: { retriable: false, decision: 'stop' },
+      broker_not_authorized: { retriable: false, decision: 'stop' },
+      broker_certificate_untrusted: { retriable: false, decision: 'stop' },
+      broker_certificate_name_mismatch: { retriable: false, decision: 'stop' },
+      broker_certificate_expired: { retriable: false, decision: 'stop' },
+      broker_refused_client_certificate: { retriable: false, decision: 'stop' },
+      broker_expects_tls: { retriable: false, decision: 'stop' },
+      broker_expects_plaintext: { retriable: false, decision: 'stop' },
       programmer_error: { retriable: false, decision: 'stop' },
       unknown: { retriable: false, decision: 'stop' },
     });
@@ -151,13 +171,21 @@ describe('failure classification: every code has one decision', () => {
     ['a request timed out on the broker', () => createErrorFromCode(7), 'broker_unavailable'],
     ['kafkajs giving up retrying a connection error', () => new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('Connection timeout'), { retryCount: 5, retryTime: 3000 }), 'broker_unavailable'],
     ['a broker connection lock that timed out (kafkajs marks it non-retriable)', () => Reflect.construct(KafkaJSLockTimeout, ['Timeout while acquiring lock (1 waiting locks): "connect to broker 127.0.0.1:9092"']), 'broker_unavailable'],
-    ['a topic we may not write (kafkajs non-retriable)', () => createErrorFromCode(29), 'broker_refused'],
+    ['a topic the user has no ACL for', () => createErrorFromCode(29), 'broker_not_authorized'],
     ['a message too large for the broker', () => createErrorFromCode(10), 'broker_refused'],
     ['a non-retriable kafkajs error', () => new KafkaJSNonRetriableError('Invalid partition'), 'broker_refused'],
     // What producer.send throws while the broker is down: a nested retrier gave up, and the outer one wrapped its cause.
     ['a lost connection kafkajs wraps as non-retriable', () => nestedRetrierGaveUp(new KafkaJSConnectionClosedError!('Closed connection', { host: '127.0.0.1', port: 9092 })), 'broker_unavailable'],
     ['a refusal kafkajs wraps as non-retriable', () => nestedRetrierGaveUp(createErrorFromCode(10)), 'broker_refused'],
     ['a failed SASL authentication', () => Reflect.construct(KafkaJSSASLAuthenticationError, ['SASL SCRAM-SHA-256 authentication failed: Authentication failed']), 'broker_unauthorized'],
+    ['SASL on a listener without it', () => createErrorFromCode(34), 'broker_sasl_not_enabled'],
+    ['a broker certificate of an unknown CA, kafkajs having given up', () => brokerTlsFailure('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), 'broker_certificate_untrusted'],
+    ['a broker certificate for another name', () => brokerTlsFailure('ERR_TLS_CERT_ALTNAME_INVALID'), 'broker_certificate_name_mismatch'],
+    ['an expired broker certificate', () => brokerTlsFailure('CERT_HAS_EXPIRED'), 'broker_certificate_expired'],
+    ['a client certificate the broker refused', () => brokerTlsFailure('ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE'), 'broker_refused_client_certificate'],
+    ...(['broker_expects_sasl', 'broker_expects_tls', 'broker_expects_plaintext', 'registry_certificate_untrusted', 'registry_certificate_name_mismatch', 'registry_certificate_expired', 'registry_expects_tls', 'registry_expects_plaintext'] as const).map(
+      (code): [string, () => unknown, FailureCode] => [`a connection problem found by probing (${code})`, () => new ConnectionProblem(code, 'kafka-1.example:9093', { cause: undefined }), code],
+    ),
     ['a TypeError of our own code', () => new TypeError("Cannot read properties of undefined (reading 'event_id')"), 'programmer_error'],
     ['a RangeError of our own code', () => new RangeError('Invalid time value'), 'programmer_error'],
     ['a ReferenceError of our own code', () => new ReferenceError('trade is not defined'), 'programmer_error'],

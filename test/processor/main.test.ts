@@ -13,6 +13,10 @@ import { testAdmin } from '../support/kafka';
 import { createTestTopics, insertTrade, migratedDatabase, systemEnv, testKafka } from '../support/processor';
 import { waitFor, withinDeadline } from '../support/wait-for';
 import { logLines } from '../support/log-lines';
+import { CONNECTION_FAILURES, type ConnectionFailureCode } from '../../platform/connection-failures';
+import { uniqueName } from '../support/names';
+import { testCertificates } from '../support/tls-certificates';
+import { tlsListener } from '../support/tls-listener';
 
 const root = join(__dirname, '..', '..');
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
@@ -114,5 +118,35 @@ describe('npm run migrate and npm run processor', () => {
     expect(stops).toEqual([expect.objectContaining({ level: 50, code: 'db_not_migrated', err: expect.objectContaining({ code: '42P01' }) })]);
     const offsets = await (await testAdmin()).fetchTopicOffsets(topics.deadLetters);
     expect(offsets.map(({ high }) => high)).toEqual(['0']);
+  });
+});
+
+describe('npm run processor: a Kafka it cannot use', () => {
+  const certificates = testCertificates();
+
+  it.each<[string, ConnectionFailureCode, () => Promise<NodeJS.ProcessEnv>]>([
+    ['a broker certificate it does not trust', 'broker_certificate_untrusted', async () => ({ KAFKA_BROKERS: await tlsListener(certificates.selfSigned), KAFKA_SSL: 'true' })],
+    ['a plaintext broker, with KAFKA_SSL=true', 'broker_expects_plaintext', async () => ({ KAFKA_BROKERS: serviceEndpoints().kafkaBrokers.join(','), KAFKA_SSL: 'true' })],
+    ['a TLS listener, without KAFKA_SSL', 'broker_expects_tls', async () => ({ KAFKA_BROKERS: await tlsListener(certificates.server) })],
+  ])('meeting %s, exits 1 after one error line naming the cause (%s), retrying nothing', async (_name, code, kafkaEnv) => {
+    const endpoints = serviceEndpoints();
+    const processor = startProcessorProcess({
+      PATH: process.env.PATH,
+      SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
+      DATABASE_URL: endpoints.databaseUrl,
+      WEBHOOK_EVENTS_TOPIC: uniqueName('unreached'),
+      PROCESSOR_PORT: String(await freePort()),
+      PROCESSOR_HOST: '127.0.0.1',
+      ...(await kafkaEnv()),
+    });
+
+    const [exitCode] = await withinDeadline('the processor giving up', once(processor.child, 'exit'), 20_000);
+    expect(exitCode).toBe(1);
+    const lines = logLines(processor.output());
+    expect(lines.filter((line) => (line.level as number) >= 40)).toEqual([
+      expect.objectContaining({ level: 50, msg: 'Starting the processor failed, and retrying cannot fix it', code, reason: CONNECTION_FAILURES[code] }),
+    ]);
+    // Nothing but log lines: no stack trace printed beside them.
+    expect(processor.output().trim().split('\n')).toHaveLength(lines.length);
   });
 });

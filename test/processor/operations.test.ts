@@ -149,3 +149,20 @@ describe('replaying the whole dead-letter topic', () => {
     expect(await deadLettered(late.event_id)).toHaveLength(1);
   });
 });
+
+describe('operator tools: a Kafka they cannot use', () => {
+  it('dlq:replay exits 1 naming the cause, at once, when KAFKA_SSL is on for a plaintext broker', async () => {
+    const endpoints = serviceEndpoints();
+    const failed = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'processor/dlq-replay-cli.ts', '--all', '--dry-run'], {
+      cwd: root,
+      env: { PATH: process.env.PATH, KAFKA_BROKERS: endpoints.kafkaBrokers.join(','), KAFKA_SSL: 'true' },
+    }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+    expect(failed).toEqual(
+      expect.objectContaining({
+        code: 1,
+        stdout: '',
+        stderr: `dlq:replay: the broker's listener speaks plaintext, but KAFKA_SSL is on: put the broker's TLS listener in KAFKA_BROKERS, or set KAFKA_SSL=false (${endpoints.kafkaBrokers[0]})\n`,
+      }),
+    );
+  });
+});

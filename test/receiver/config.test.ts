@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, readReceiverConfig } from '../../receiver/config';
 import { eventBytesBound, largestBodyFor } from '../../receiver/event-size';
+import { onCleanup } from '../support/cleanup';
 import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
 
 const valid = { ...TEST_SECRETS, RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL };
@@ -207,5 +211,80 @@ describe('receiver configuration: addresses and log level', () => {
     expect(config).toEqual(
       expect.objectContaining({ host: '::', logLevel: 'silent', schemaRegistryUrl: 'https://registry.example/apis/ccompat/v7', kafkaBrokers: ['kafka-1:9092', 'kafka-2:9092'] }),
     );
+  });
+});
+
+describe('receiver configuration: secrets from files', () => {
+  function fileHolding(content: string): string {
+    const dir = mkdtempSync(join(tmpdir(), 'receiver-config-test-'));
+    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'secret'), content);
+    return join(dir, 'secret');
+  }
+
+  it('reads each webhook secret from its _FILE, trailing newline removed, rotation lists included', () => {
+    const next = 'next-sell-secret-0123456789abcdef0123';
+    const config = readReceiverConfig({
+      ...valid,
+      BUY_WEBHOOK_SECRET: undefined,
+      SELL_WEBHOOK_SECRET: undefined,
+      BUY_WEBHOOK_SECRET_FILE: fileHolding(`${TEST_SECRETS.BUY_WEBHOOK_SECRET}\n`),
+      SELL_WEBHOOK_SECRET_FILE: fileHolding(`${TEST_SECRETS.SELL_WEBHOOK_SECRET},${next}\n`),
+    });
+    expect(config.secrets.buy_completion).toEqual([TEST_SECRETS.BUY_WEBHOOK_SECRET]);
+    expect(config.secrets.sell_completion).toEqual([TEST_SECRETS.SELL_WEBHOOK_SECRET, next]);
+  });
+
+  it('refuses a secret set both ways, or a file it cannot read, once each and without the secret', () => {
+    const missing = join(tmpdir(), `missing-${process.pid}`, 'trade-secret');
+    const problems = problemsOf({ ...valid, BUY_WEBHOOK_SECRET_FILE: fileHolding('file-secret-0123456789abcdef0123456789'), TRADE_WEBHOOK_SECRET: undefined, TRADE_WEBHOOK_SECRET_FILE: missing });
+    expect(problems).toEqual([
+      'BUY_WEBHOOK_SECRET and BUY_WEBHOOK_SECRET_FILE are both set: set one of them',
+      `TRADE_WEBHOOK_SECRET_FILE names ${missing}, which cannot be read (ENOENT)`,
+    ]);
+    expect(problems.join('\n')).not.toContain(TEST_SECRETS.BUY_WEBHOOK_SECRET);
+    expect(problems.join('\n')).not.toContain('file-secret');
+  });
+
+  it('calls a secret file that holds nothing missing', () => {
+    expect(problemsOf({ ...valid, RELWORX_WEBHOOK_SECRET: undefined, RELWORX_WEBHOOK_SECRET_FILE: fileHolding('\n') })).toEqual(['RELWORX_WEBHOOK_SECRET is required (the secret of the relworx webhook)']);
+  });
+});
+
+describe('receiver configuration: reaching Kafka and the registry', () => {
+  it('reads TLS, SASL, the registry’s credentials and the topic replication into one description each', () => {
+    const config = readReceiverConfig({
+      ...valid,
+      KAFKA_BROKERS: 'b-1.kafka.example:9096',
+      KAFKA_SSL: 'true',
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'webhooks',
+      KAFKA_SASL_PASSWORD: 'kafka-password',
+      SCHEMA_REGISTRY_URL: 'https://registry.example/apis/ccompat/v7',
+      SCHEMA_REGISTRY_USERNAME: 'webhooks',
+      SCHEMA_REGISTRY_PASSWORD: 'registry-password',
+      TOPIC_REPLICATION_FACTOR: '3',
+      TOPIC_MIN_INSYNC_REPLICAS: '2',
+    });
+    expect(config).toEqual(
+      expect.objectContaining({
+        kafka: { brokers: ['b-1.kafka.example:9096'], ssl: { rejectUnauthorized: true }, sasl: { mechanism: 'scram-sha-512', username: 'webhooks', password: 'kafka-password' } },
+        registry: { url: 'https://registry.example/apis/ccompat/v7', auth: { username: 'webhooks', password: 'registry-password' } },
+        kafkaBrokers: ['b-1.kafka.example:9096'],
+        schemaRegistryUrl: 'https://registry.example/apis/ccompat/v7',
+        topicReplication: { replicationFactor: 3, minInsyncReplicas: 2 },
+      }),
+    );
+  });
+
+  it('reports connection problems with the others', () => {
+    expect(problemsOf({ ...valid, PORT: 'eighty', KAFKA_SASL_MECHANISM: 'kerberos', SCHEMA_REGISTRY_USERNAME: 'webhooks', TOPIC_MIN_INSYNC_REPLICAS: '3', TOPIC_REPLICATION_FACTOR: '2' })).toEqual([
+      'PORT must be a whole number from 0 to 65535',
+      'KAFKA_SASL_MECHANISM must be one of plain, scram-sha-256, scram-sha-512',
+      'KAFKA_SASL_USERNAME must be set when KAFKA_SASL_MECHANISM is',
+      'KAFKA_SASL_PASSWORD (or KAFKA_SASL_PASSWORD_FILE) must be set and not empty when KAFKA_SASL_MECHANISM is',
+      'SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD (or SCHEMA_REGISTRY_PASSWORD_FILE) go together: set both or neither',
+      'TOPIC_MIN_INSYNC_REPLICAS must not exceed TOPIC_REPLICATION_FACTOR: a topic with fewer copies than must be in sync refuses every write',
+    ]);
   });
 });

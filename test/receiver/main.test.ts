@@ -10,6 +10,10 @@ import { freePort } from '../../scripts/harness/free-port';
 import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
 import { readTopic } from '../support/topic-reader';
 import { logLines } from '../support/log-lines';
+import { CONNECTION_FAILURES, type ConnectionFailureCode } from '../../platform/connection-failures';
+import { testCertificates } from '../support/tls-certificates';
+import { tlsListener } from '../support/tls-listener';
+import { withinDeadline } from '../support/wait-for';
 
 const root = join(__dirname, '..', '..');
 
@@ -77,5 +81,43 @@ describe('npm run receiver', () => {
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
     expect(metadata?.partitions).toHaveLength(2);
     expect((await readTopic(testKafka(), topic, { count: 1 })).map((message) => message.value.body)).toEqual([body]);
+  });
+});
+
+describe('npm run receiver: a Kafka it cannot use', () => {
+  const certificates = testCertificates();
+
+  it.each<[string, ConnectionFailureCode, () => Promise<NodeJS.ProcessEnv>]>([
+    ['a broker certificate it does not trust', 'broker_certificate_untrusted', async () => ({ KAFKA_BROKERS: await tlsListener(certificates.selfSigned), KAFKA_SSL: 'true' })],
+    ['a plaintext broker, with KAFKA_SSL=true', 'broker_expects_plaintext', async () => ({ KAFKA_BROKERS: serviceEndpoints().kafkaBrokers.join(','), KAFKA_SSL: 'true' })],
+    ['a TLS listener, without KAFKA_SSL', 'broker_expects_tls', async () => ({ KAFKA_BROKERS: await tlsListener(certificates.server) })],
+  ])('meeting %s, exits 1 after one error line naming the cause (%s), retrying nothing', async (_name, code, kafkaEnv) => {
+    const child = spawn(process.execPath, [join(root, 'node_modules', '.bin', 'tsx'), 'receiver/main.ts'], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH,
+        ...TEST_SECRETS,
+        RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL,
+        SCHEMA_REGISTRY_URL: serviceEndpoints().schemaRegistryUrl,
+        WEBHOOK_EVENTS_TOPIC: uniqueName('unreached'),
+        PORT: String(await freePort()),
+        HOST: '127.0.0.1',
+        ...(await kafkaEnv()),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+
+    const [exitCode] = await withinDeadline('the receiver giving up', once(child, 'exit'), 20_000);
+    expect(exitCode).toBe(1);
+    expect(stderr).toBe('');
+    const warningsAndErrors = logLines(stdout).filter((line) => (line.level as number) >= 40);
+    expect(warningsAndErrors).toEqual([
+      expect.objectContaining({ level: 50, msg: 'Starting the receiver failed, and retrying cannot fix it', code, reason: CONNECTION_FAILURES[code] }),
+    ]);
   });
 });

@@ -1,9 +1,12 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Knex } from 'knex';
 import { insertTrade, migratedDatabase, createTestTopics, startTestProcessor } from '../support/processor';
 import { startTestReceiver, TEST_RELWORX_CALLBACK_URL, TEST_SECRETS, type TestReceiver } from '../support/receiver';
+import { onCleanup } from '../support/cleanup';
 import { waitFor } from '../support/wait-for';
 
 const cli = join(__dirname, '..', '..', 'bin', 'trade-webhooks.js');
@@ -50,6 +53,18 @@ describe('trade-webhooks CLI', () => {
     ]);
     expect(result.code).toBe(0);
     await waitFor('the trade processing', async () => (await db('trades').where({ id: trade.id, status: 'processing' }).first()) ?? undefined);
+  });
+
+  it('reads the secret from <NAME>_FILE, as the services do', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-secret-'));
+    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'sell-secret');
+    writeFileSync(file, `${TEST_SECRETS.SELL_WEBHOOK_SECRET}\n`);
+    const result = await run(['send', 'sell-complete', '--trade-id', '1', '--fiat-amount', '1', '--payment-reference', 'P-FILE', '--url', receiver.url], { SELL_WEBHOOK_SECRET_FILE: file });
+    expect(result.stdout).toContain('202 after 1 attempt');
+    const both = await run(['send', 'sell-complete', '--trade-id', '1', '--url', receiver.url], { SELL_WEBHOOK_SECRET_FILE: file, SELL_WEBHOOK_SECRET: 'x' });
+    expect(both.code).toBe(2);
+    expect(both.stderr).not.toContain(TEST_SECRETS.SELL_WEBHOOK_SECRET);
   });
 
   it('exits 1 and prints the answer when the receiver refuses the webhook', async () => {

@@ -33,13 +33,14 @@ export async function createTestTopics(partitions = 3): Promise<TestTopics> {
 
 /**
  * The environment that points the project's services at the test's services, database schema,
- * topics and consumer group (`brokers`: another broker, e.g. one of the test's own).
+ * topics and consumer group (`brokers`, `registryUrl`: another broker or registry, e.g. one of
+ * the test's own).
  */
-export function systemEnv(options: { schema: string; topics: TestTopics; brokers?: readonly string[] }): Record<string, string> {
+export function systemEnv(options: { schema: string; topics: TestTopics; brokers?: readonly string[]; registryUrl?: string }): Record<string, string> {
   const endpoints = serviceEndpoints();
   return {
     KAFKA_BROKERS: (options.brokers ?? endpoints.kafkaBrokers).join(','),
-    SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
+    SCHEMA_REGISTRY_URL: options.registryUrl ?? endpoints.schemaRegistryUrl,
     DATABASE_URL: endpoints.databaseUrl,
     DATABASE_SCHEMA: options.schema,
     WEBHOOK_EVENTS_TOPIC: options.topics.events,

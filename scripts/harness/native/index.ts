@@ -1,6 +1,6 @@
-import { startKafka, stopKafka } from './kafka';
+import { deleteKafkaData, startKafka, stopKafka } from './kafka';
 import { kafkaAnswers, type KafkaEndpoint } from './kafka-client';
-import { ensurePostgres } from './postgres';
+import { dropDatabase, ensurePostgres } from './postgres';
 import { registryUrl, startRegistry, stopRegistry } from './registry';
 import { serviceSettings, type ServiceSettings } from './settings';
 import type { StartResult } from './start-service';
@@ -41,8 +41,19 @@ export async function servicesUp(settings: ServiceSettings = serviceSettings()):
   };
 }
 
-/** Stops exactly what `servicesUp` started in this clone; PostgreSQL is the machine's and stays. */
-export async function servicesDown(settings: ServiceSettings = serviceSettings()): Promise<{ kafka: boolean; registry: boolean }> {
+/**
+ * Stops exactly what `servicesUp` started in this clone; PostgreSQL is the machine's and stays.
+ * The broker's data and the registry's schemas stay too, unless `deleteData`: then both go
+ * together, since records kept without the schemas they name could not be decoded.
+ */
+export async function servicesDown(
+  settings: ServiceSettings = serviceSettings(),
+  options: { deleteData?: boolean } = {},
+): Promise<{ kafka: boolean; registry: boolean }> {
   const [kafka, registry] = await Promise.all([stopKafka(settings), stopRegistry(settings)]);
+  if (options.deleteData) {
+    deleteKafkaData(settings);
+    await dropDatabase(settings.registryDatabaseUrl);
+  }
   return { kafka, registry };
 }

@@ -40,9 +40,15 @@ export async function startKafka(settings: ServiceSettings): Promise<KafkaStart>
   return { result, endpoint: cluster.endpoint, mutualTls: cluster.mutualTls };
 }
 
-/** Stops the nodes this clone started and forgets their data (the registry keeps schemas in memory only). */
-export async function stopKafka(settings: ServiceSettings): Promise<boolean> {
-  const stopped = await stopCluster(settings.stateDir);
+/**
+ * Stops the nodes this clone started. Their data stays: the next start has the same topics and
+ * committed offsets, whose records name schemas the registry keeps in its database.
+ */
+export function stopKafka(settings: ServiceSettings): Promise<boolean> {
+  return stopCluster(settings.stateDir);
+}
+
+/** Deletes the stopped cluster's data: the next start formats an empty one. */
+export function deleteKafkaData(settings: ServiceSettings): void {
   rmSync(kafkaHome(settings.stateDir), { recursive: true, force: true });
-  return stopped;
 }

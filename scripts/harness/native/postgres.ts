@@ -34,18 +34,66 @@ function startLocalCluster(): boolean {
   return true;
 }
 
+/** The server's maintenance database `postgres`, as `connectionString`'s user on the same server. */
+function maintenanceUrl(connectionString: string): string {
+  const admin = new URL(connectionString);
+  admin.pathname = '/postgres';
+  return admin.toString();
+}
+
+function databaseName(connectionString: string): string {
+  return decodeURIComponent(new URL(connectionString).pathname.slice(1)) || 'postgres';
+}
+
+/** Identifiers cannot be bound as parameters; quoted as PostgreSQL does. */
+function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * Creates the database named in `connectionString` unless it exists. No connection timeout: this
+ * may run while another service's first start blocks the event loop fetching its artifacts, and
+ * a timer would fire before the reply is read. The server has answered before this is called.
+ */
+export async function ensureDatabase(connectionString: string): Promise<void> {
+  const database = databaseName(connectionString);
+  const client = new Client({ connectionString: maintenanceUrl(connectionString) });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
+    if (rowCount === 0) await client.query(`create database ${quoteIdentifier(database)}`);
+  } catch (error) {
+    // Two clones creating it at once: the loser sees duplicate_database, which is success.
+    if ((error as { code?: string }).code !== '42P04') throw error;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Drops the database named in `connectionString` if it exists. Not forced: while anything is
+ * still connected to it (a registry this clone did not start, say) PostgreSQL refuses, and says so.
+ */
+export async function dropDatabase(connectionString: string): Promise<void> {
+  const client = new Client({ connectionString: maintenanceUrl(connectionString) });
+  await client.connect();
+  try {
+    await client.query(`drop database if exists ${quoteIdentifier(databaseName(connectionString))}`);
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * Makes sure the database in `settings.databaseUrl` answers and exists: starts the local
  * server if it is installed but stopped, and creates the database if it is missing.
  */
 export async function ensurePostgres(settings: ServiceSettings): Promise<string> {
   const target = new URL(settings.databaseUrl);
-  const database = decodeURIComponent(target.pathname.slice(1)) || 'postgres';
-  const admin = new URL(settings.databaseUrl);
-  admin.pathname = '/postgres';
+  const admin = maintenanceUrl(settings.databaseUrl);
 
   try {
-    await postgresAnswers(admin.toString());
+    await postgresAnswers(admin);
   } catch (error) {
     if (!refused(error) || !startLocalCluster()) {
       throw new Error(
@@ -53,22 +101,9 @@ export async function ensurePostgres(settings: ServiceSettings): Promise<string>
           'Start it, set DATABASE_URL to one that runs, or run the services with Docker (docker compose up).',
       );
     }
-    await waitUntil('PostgreSQL', () => postgresAnswers(admin.toString()), { timeoutMs: settings.startTimeoutMs });
+    await waitUntil('PostgreSQL', () => postgresAnswers(admin), { timeoutMs: settings.startTimeoutMs });
   }
 
-  const client = new Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
-    if (rowCount === 0) {
-      // Identifiers cannot be bound as parameters; quote it as PostgreSQL does.
-      await client.query(`create database "${database.replace(/"/g, '""')}"`);
-    }
-  } catch (error) {
-    // Two clones creating it at once: the loser sees duplicate_database, which is success.
-    if ((error as { code?: string }).code !== '42P04') throw error;
-  } finally {
-    await client.end();
-  }
+  await ensureDatabase(settings.databaseUrl);
   return postgresAnswers(settings.databaseUrl);
 }

@@ -21,6 +21,8 @@ export interface ServiceSettings {
   readonly registryPort: number;
   readonly registryManagementPort: number;
   readonly databaseUrl: string;
+  /** Where the schema registry keeps its schemas: a database of its own, apart from the services' data. */
+  readonly registryDatabaseUrl: string;
   readonly startTimeoutMs: number;
 }
 
@@ -55,6 +57,13 @@ function security(env: NodeJS.ProcessEnv): KafkaSecurity {
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/trade_webhooks';
 
+/** The registry's database on the server (and as the user) of `databaseUrl`. */
+export function registryDatabaseOf(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = '/apicurio_registry';
+  return url.toString();
+}
+
 export function serviceSettings(env: NodeJS.ProcessEnv = process.env): ServiceSettings {
   const root = resolve(__dirname, '..', '..', '..');
   return Object.freeze({
@@ -68,6 +77,7 @@ export function serviceSettings(env: NodeJS.ProcessEnv = process.env): ServiceSe
     registryPort: port(env, 'SERVICES_REGISTRY_PORT', 8081),
     registryManagementPort: port(env, 'SERVICES_REGISTRY_MANAGEMENT_PORT', 9001),
     databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
+    registryDatabaseUrl: env.SERVICES_REGISTRY_DATABASE_URL || registryDatabaseOf(env.DATABASE_URL || DEFAULT_DATABASE_URL),
     startTimeoutMs: Number(env.SERVICES_START_TIMEOUT_MS || 120_000),
   });
 }

@@ -20,7 +20,7 @@ export async function startService(options: {
   /** How errors name it. */
   what: string;
   answers: () => Promise<unknown>;
-  launch: () => ManagedProcess;
+  launch: () => ManagedProcess | Promise<ManagedProcess>;
   /** The ports it needs, for the error when it does not answer. */
   ports: readonly number[];
 }): Promise<StartResult> {
@@ -31,7 +31,7 @@ export async function startService(options: {
   }
   if (await answers().then(() => true, () => false)) return 'external';
 
-  const started = options.launch();
+  const started = await options.launch();
   await waitUntil(what, answers, {
     timeoutMs: settings.startTimeoutMs,
     alive: () => runningProcess(settings.stateDir, name)?.pid === started.pid,

@@ -14,11 +14,13 @@ async function main(): Promise<void> {
   const began = Date.now();
   const settings = serviceSettings();
   const services = await servicesUp(settings);
+  const registryDatabase = new URL(settings.registryDatabaseUrl);
   const seconds = ((Date.now() - began) / 1000).toFixed(1);
   const brokers = settings.kafkaBrokerCount;
   const shape = brokers === 1 && settings.kafkaSecurity === 'plaintext' ? '' : ` (${brokers === 1 ? '1 node' : `${brokers} brokers and a controller`}, ${settings.kafkaSecurity})`;
   console.log(`Kafka            ${services.kafkaBrokers}  ${describe[services.kafka]}${services.kafka === 'external' ? '' : shape}`);
   console.log(`Schema registry  ${services.schemaRegistryUrl}  ${describe[services.registry]}`);
+  if (services.registry !== 'external') console.log(`                 schemas kept in ${registryDatabase.host}${registryDatabase.pathname}`);
   console.log(`PostgreSQL       ${new URL(services.databaseUrl).host}${new URL(services.databaseUrl).pathname}  ${services.versions.postgres.split(' on ')[0]}`);
   if (settings.kafkaSecurity === 'sasl_ssl' && services.kafka !== 'external') {
     printClientSettings('Kafka client settings (SASL_SSL, SCRAM-SHA-512 or -256, the run\'s CA):', services.kafkaEndpoint);

@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { environmentReader } from '../../platform/environment';
+import { readRegistryConnection, type RegistryConnection } from '../../platform/registry-connection';
+import { onCleanup } from '../support/cleanup';
+import { testCertificates } from '../support/tls-certificates';
+
+/** A value that looks like a password; no problem may print it. */
+const SECRET = 'S3cr3t-Registry+Password/0123456789=';
+
+const certificates = testCertificates();
+
+function reading(env: NodeJS.ProcessEnv): { connection: RegistryConnection; problems: string[] } {
+  const read = environmentReader(env);
+  const connection = readRegistryConnection(read);
+  return { connection, problems: read.problems };
+}
+
+function fileHolding(content: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'registry-connection-test-'));
+  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'file'), content);
+  return join(dir, 'file');
+}
+
+const HTTPS_URL = 'https://registry.example:8443/apis/ccompat/v7';
+
+describe('schema registry connection settings', () => {
+  it.each<[string, NodeJS.ProcessEnv, RegistryConnection]>([
+    ['nothing set: the local registry, no credentials', {}, { url: 'http://127.0.0.1:8081/apis/ccompat/v7' }],
+    [
+      'credentials',
+      { SCHEMA_REGISTRY_URL: HTTPS_URL, SCHEMA_REGISTRY_USERNAME: 'svc-webhooks', SCHEMA_REGISTRY_PASSWORD: SECRET },
+      { url: HTTPS_URL, auth: { username: 'svc-webhooks', password: SECRET } },
+    ],
+    [
+      'the password from SCHEMA_REGISTRY_PASSWORD_FILE, and a private CA',
+      { SCHEMA_REGISTRY_URL: HTTPS_URL, SCHEMA_REGISTRY_USERNAME: 'svc-webhooks', SCHEMA_REGISTRY_PASSWORD_FILE: fileHolding(`${SECRET}\n`), SCHEMA_REGISTRY_CA_FILE: certificates.caFile },
+      { url: HTTPS_URL, auth: { username: 'svc-webhooks', password: SECRET }, ca: certificates.ca },
+    ],
+  ])('reads %s', (_name, env, expected) => {
+    const { connection, problems } = reading(env);
+    expect(problems).toEqual([]);
+    expect(connection).toEqual(expected);
+    expect(Object.isFrozen(connection)).toBe(true);
+  });
+
+  it.each<[string, NodeJS.ProcessEnv, string[]]>([
+    ['a username without a password', { SCHEMA_REGISTRY_USERNAME: 'svc-webhooks' }, ['SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD (or SCHEMA_REGISTRY_PASSWORD_FILE) go together: set both or neither']],
+    ['a password without a username', { SCHEMA_REGISTRY_PASSWORD: SECRET }, ['SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD (or SCHEMA_REGISTRY_PASSWORD_FILE) go together: set both or neither']],
+    [
+      'the password and its file both set',
+      { SCHEMA_REGISTRY_USERNAME: 'svc-webhooks', SCHEMA_REGISTRY_PASSWORD: SECRET, SCHEMA_REGISTRY_PASSWORD_FILE: fileHolding(SECRET) },
+      ['SCHEMA_REGISTRY_PASSWORD and SCHEMA_REGISTRY_PASSWORD_FILE are both set: set one of them'],
+    ],
+    ['a CA for an http:// registry', { SCHEMA_REGISTRY_CA_FILE: certificates.caFile }, ['SCHEMA_REGISTRY_CA_FILE is set, but SCHEMA_REGISTRY_URL is not an https:// URL']],
+    [
+      'every problem at once',
+      { SCHEMA_REGISTRY_URL: 'registry:8081', SCHEMA_REGISTRY_PASSWORD: SECRET, SCHEMA_REGISTRY_CA_FILE: certificates.client.keyFile },
+      [
+        'SCHEMA_REGISTRY_URL must be an absolute http:// or https:// URL',
+        'SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD (or SCHEMA_REGISTRY_PASSWORD_FILE) go together: set both or neither',
+        `SCHEMA_REGISTRY_CA_FILE (${certificates.client.keyFile}) holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+        'SCHEMA_REGISTRY_CA_FILE is set, but SCHEMA_REGISTRY_URL is not an https:// URL',
+      ],
+    ],
+  ])('refuses %s, and never prints the password', (_name, env, expected) => {
+    const { problems } = reading(env);
+    expect(problems).toEqual(expected);
+    expect(problems.join('\n')).not.toContain(SECRET);
+  });
+});
