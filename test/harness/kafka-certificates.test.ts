@@ -3,14 +3,14 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKafkaCertificates, keytoolOf, type KafkaCertificates } from '../../scripts/harness/native/kafka-certificates';
-import { findJava } from '../../scripts/harness/native/java';
+import { generateKafkaCertificates, type KafkaCertificates } from '../../scripts/harness/native/kafka-certificates';
+import { findJava, keytoolOf } from '../../scripts/harness/native/java';
 
 const workDir = mkdtempSync(join(tmpdir(), 'kafka-certificates-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 const keytool = keytoolOf(findJava(17).path);
-const options = { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], keytool };
+const options = { hosts: ['localhost', '127.0.0.1'], keytool };
 let certificates: KafkaCertificates;
 let otherRun: KafkaCertificates;
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SCRAM_MECHANISMS, type BrokerPorts, type ClusterShape, type KafkaSecurity } from '../broker-config';
-import { generateKafkaCertificates, keytoolOf, type KafkaCertificates } from './kafka-certificates';
+import { generateKafkaCertificates, type KafkaCertificates } from './kafka-certificates';
 import { brokerServes, kafkaAnswers, warmUp, type KafkaEndpoint } from './kafka-client';
 import {
   formatNodes,
@@ -17,7 +17,7 @@ import {
   writeNodeConfig,
   type NativeNode,
 } from './kafka-nodes';
-import { findJava } from './java';
+import { findJava, keytoolOf } from './java';
 import { stopProcess } from './processes';
 import type { StartResult } from './start-service';
 import { waitUntil } from './wait-until';
@@ -184,7 +184,7 @@ export function prepareCluster(plan: ClusterPlan): PreparedCluster {
   let passwordFile: string | undefined;
   let shape: ClusterShape = { security: plan.security, bindHost: HOST, advertisedHost: HOST, controllerPort: plan.controllerPort, brokers: plan.brokers };
   if (plan.security === 'sasl_ssl') {
-    certificates = generateKafkaCertificates(join(home, 'security', 'tls'), { dnsNames: ['localhost'], ipAddresses: [HOST], keytool: keytoolOf(findJava(17).path) });
+    certificates = generateKafkaCertificates(join(home, 'security', 'tls'), { hosts: ['localhost', HOST], keytool: keytoolOf(findJava(17).path) });
     passwordFile = scramPasswordFile(home);
     const stores = { keystore: certificates.keystore, truststore: certificates.truststore, password: readFileSync(certificates.storePasswordFile, 'utf8') };
     shape = { ...shape, stores };
