@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCertificateAuthority, issueCertificate, writeKeystore, writeTruststore } from './certificates';
 import { cached } from './maven';
@@ -34,6 +34,26 @@ export interface KafkaCertificateOptions {
   /** The keytool of a JDK, which writes the truststore in a form Java trusts. */
   readonly keytool: string;
   readonly days?: number;
+  /** The cluster runs, its brokers holding the set in `dir`: kept even when it is about to expire. */
+  readonly inUse?: boolean;
+}
+
+/**
+ * A kept set this close to its end is made anew at the next start: a cluster's data outlives a
+ * stop, and a broker whose certificate expired could not even reach its controller.
+ */
+export const RENEW_BEFORE_MS = 24 * 60 * 60 * 1000;
+
+/** Whether a certificate of the set in `dir` ends within `withinMs` (or cannot be read). */
+function expiring(dir: string, withinMs: number): boolean {
+  const { caFile, brokerCertFile, clientCertFile } = certificateFiles(dir);
+  return [caFile, brokerCertFile, clientCertFile].some((file) => {
+    try {
+      return Date.parse(new X509Certificate(readFileSync(file)).validTo) - Date.now() <= withinMs;
+    } catch {
+      return true;
+    }
+  });
 }
 
 /** The files `generateKafkaCertificates` writes into its folder. */
@@ -52,10 +72,12 @@ export function certificateFiles(dir: string): KafkaCertificates {
 /**
  * Writes the CA, the broker and client certificates and the broker's stores into `dir`, once:
  * they are made in a scratch folder that becomes `dir` only when complete, and a `dir` that
- * exists is kept (a restarted cluster keeps trusting the clients it trusted).
+ * exists is kept (a restarted cluster keeps trusting the clients it trusted) until it is about
+ * to expire. A set made anew is a new CA: clients read it from the same file at their start.
  */
 export function generateKafkaCertificates(dir: string, options: KafkaCertificateOptions): KafkaCertificates {
   const days = options.days ?? 30;
+  if (!options.inUse && existsSync(dir) && expiring(dir, RENEW_BEFORE_MS)) rmSync(dir, { recursive: true, force: true });
   cached(dir, (scratch) => {
     chmodSync(scratch, 0o700);
     const files = certificateFiles(scratch);

@@ -184,7 +184,8 @@ export function prepareCluster(plan: ClusterPlan): PreparedCluster {
   let passwordFile: string | undefined;
   let shape: ClusterShape = { security: plan.security, bindHost: HOST, advertisedHost: HOST, controllerPort: plan.controllerPort, brokers: plan.brokers };
   if (plan.security === 'sasl_ssl') {
-    certificates = generateKafkaCertificates(join(home, 'security', 'tls'), { hosts: ['localhost', HOST], keytool: keytoolOf(findJava(17).path) });
+    const inUse = runningNodeHomes(plan.stateDir).some((nodeHome) => isWithin(nodeHome, home));
+    certificates = generateKafkaCertificates(join(home, 'security', 'tls'), { hosts: ['localhost', HOST], keytool: keytoolOf(findJava(17).path), inUse });
     passwordFile = scramPasswordFile(home);
     const stores = { keystore: certificates.keystore, truststore: certificates.truststore, password: readFileSync(certificates.storePasswordFile, 'utf8') };
     shape = { ...shape, stores };
