@@ -139,7 +139,8 @@ export async function sendEvent(url: string, event: StreamEvent, options: { maxA
  * Senders closing trades `from`..`to`: trades start at most `rate` a second, `concurrency` at a
  * time; each trade's webhooks go one after the other, the next once the previous has its final
  * answer (so per-trade order holds in Kafka), each retried on 5xx and network errors with
- * backoff as real senders do. Every final answer is recorded in the ledger as it comes.
+ * backoff as real senders do. Every final answer is recorded in the ledger as it comes. With
+ * `stopWhen`, the load lasts as long as a fault sequence does rather than a fixed count.
  */
 export async function sendStream(options: {
   url: string;
@@ -149,12 +150,14 @@ export async function sendStream(options: {
   rate: number;
   concurrency: number;
   maxAttempts?: number;
+  /** Checked before each trade starts: once true, no more trades start (those started finish). */
+  stopWhen?: () => boolean;
 }): Promise<void> {
   const { ledger } = options;
   const started = performance.now();
   let next = options.from;
   async function worker(): Promise<void> {
-    while (next <= options.to) {
+    while (next <= options.to && !options.stopWhen?.()) {
       const tradeId = next++;
       const due = started + ((tradeId - options.from) * 1000) / options.rate;
       const wait = due - performance.now();

@@ -23,7 +23,7 @@ export function scenarioRandom(scenario: string): { next: () => number; between:
   return { next, between: (min, max) => min + next() * (max - min) };
 }
 
-/** Prints the moments a scenario drew, with the seed that repeats them. */
+/** Prints the moments a scenario's seed chose, with the seed that repeats them. */
 export function printMoments(scenario: string, moments: readonly string[]): void {
   process.stdout.write(`\n${scenario} (seed ${FAULT_SEED}):\n${moments.map((moment) => `  ${moment}`).join('\n')}\n`);
 }

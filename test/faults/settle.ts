@@ -36,7 +36,7 @@ export async function settle(system: FaultSystem, ledger: Ledger): Promise<Ledge
   return summary;
 }
 
-/** Every accepted event applied once and notified, none lost, none dead-lettered. */
+/** Every accepted event applied once and notified: none lost, none applied twice, none dead-lettered. */
 export function expectClean(summary: LedgerSummary): void {
   expect(summary.accepted).toBeGreaterThan(0);
   expect(summary.lost).toBe(0);

@@ -46,8 +46,6 @@ async function appliedButUncommitted(system: FaultSystem, admin: Admin): Promise
   return Number(rows[0]!.count);
 }
 
-
-
 /** Polls `check` every few milliseconds until it is true (true) or `timeoutMs` passed (false); the caller acts at once. */
 async function untilTrue(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -57,7 +55,6 @@ async function untilTrue(check: () => Promise<boolean>, timeoutMs: number): Prom
   }
   return false;
 }
-
 
 describe('faults: nothing acknowledged lost, nothing applied twice', () => {
   it('kill -9 of the processor at seed-chosen moments while events are in flight: redelivered, none applied twice', async () => {

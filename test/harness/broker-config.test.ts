@@ -1,7 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { BROKER_SETTINGS, kafkaImageEnvironment, kafkaImageVariable, serverProperties, singleNodeBroker } from '../../scripts/harness/broker-config';
+import {
+  BROKER_SETTINGS,
+  CONTROLLER_NODE_ID,
+  clusterNodes,
+  kafkaImageEnvironment,
+  kafkaImageVariable,
+  serverProperties,
+  singleNodeBroker,
+  type ClusterShape,
+  type KafkaSecurity,
+} from '../../scripts/harness/broker-config';
 
 function composeKafkaEnvironment(): Record<string, string> {
   const compose = parse(readFileSync(join(__dirname, '..', '..', 'docker-compose.yml'), 'utf8')) as {
@@ -51,5 +61,124 @@ describe('the broker configuration', () => {
       'advertised.listeners': 'PLAINTEXT://127.0.0.1:19092',
       'controller.quorum.voters': '1@127.0.0.1:19093',
     });
+  });
+});
+
+const STORES = { keystore: '/state/broker.p12', truststore: '/state/truststore.p12', password: 'store-secret' };
+
+/** A cluster of `brokers` on ports 20000 + 10 * broker + (0: client, 1: mutual TLS, 2: internal), the controller on 20000. */
+function shape(brokers: number, security: KafkaSecurity): ClusterShape {
+  return {
+    security,
+    bindHost: '127.0.0.1',
+    advertisedHost: '127.0.0.1',
+    controllerPort: 20000,
+    brokers: Array.from({ length: brokers }, (_, index) => ({ port: 20010 + 10 * index, sslPort: 20011 + 10 * index, internalPort: 20012 + 10 * index })),
+    stores: security === 'sasl_ssl' ? STORES : undefined,
+  };
+}
+
+/** `NAME://host:port,...` as a map from listener name to its address. */
+function listenerAddresses(line: string | undefined): Record<string, string> {
+  return Object.fromEntries((line ?? '').split(',').filter(Boolean).map((listener) => {
+    const [, name, address] = /^(\w+):\/\/(.+)$/.exec(listener)!;
+    return [name!, address!];
+  }));
+}
+
+describe('the nodes of a cluster', () => {
+  it('one plaintext broker is the single node, unchanged', () => {
+    expect(clusterNodes(shape(1, 'plaintext'))).toEqual([
+      { nodeId: 1, roles: 'broker,controller', properties: singleNodeBroker({ bindHost: '127.0.0.1', advertisedHost: '127.0.0.1', port: 20010, controllerPort: 20000 }) },
+    ]);
+  });
+
+  it.each([
+    // brokers, replication factor, min.insync.replicas
+    [1, '1', '1'],
+    [2, '2', '2'],
+    [3, '3', '2'],
+    [5, '3', '2'],
+  ])('%i broker(s): every node replicates topics, internal ones too, %s times and acknowledges with %s in sync', (brokers, factor, minInSync) => {
+    for (const security of ['plaintext', 'sasl_ssl'] as const) {
+      for (const { properties } of clusterNodes(shape(brokers, security))) {
+        expect(properties).toMatchObject({
+          'default.replication.factor': factor,
+          'offsets.topic.replication.factor': factor,
+          'transaction.state.log.replication.factor': factor,
+          'share.coordinator.state.topic.replication.factor': factor,
+          'min.insync.replicas': minInSync,
+          'transaction.state.log.min.isr': minInSync,
+          'share.coordinator.state.topic.min.isr': minInSync,
+        });
+      }
+    }
+  });
+
+  it.each([
+    // brokers, security, node ids and roles
+    [1, 'plaintext', [[1, 'broker,controller']]],
+    [1, 'sasl_ssl', [[1, 'broker,controller']]],
+    [3, 'plaintext', [[CONTROLLER_NODE_ID, 'controller'], [1, 'broker'], [2, 'broker'], [3, 'broker']]],
+    [3, 'sasl_ssl', [[CONTROLLER_NODE_ID, 'controller'], [1, 'broker'], [2, 'broker'], [3, 'broker']]],
+  ] as const)('%i %s broker(s): nodes %j, all voting for the one controller', (brokers, security, nodes) => {
+    const built = clusterNodes(shape(brokers, security));
+    expect(built.map(({ nodeId, roles }) => [nodeId, roles])).toEqual(nodes);
+    const controllerId = nodes[0]![0];
+    for (const { nodeId, roles, properties } of built) {
+      expect(properties).toMatchObject({ 'node.id': String(nodeId), 'process.roles': roles, 'controller.quorum.voters': `${controllerId}@127.0.0.1:20000` });
+    }
+  });
+
+  it.each([
+    // brokers, security, broker 2's (or the only broker's) listeners, its inter-broker listener
+    [3, 'plaintext', { PLAINTEXT: '127.0.0.1:20020' }, 'PLAINTEXT'],
+    [3, 'sasl_ssl', { SASL_SSL: '127.0.0.1:20020', SSL: '127.0.0.1:20021', INTERNAL: '127.0.0.1:20022' }, 'INTERNAL'],
+    [1, 'sasl_ssl', { SASL_SSL: '127.0.0.1:20010', SSL: '127.0.0.1:20011', INTERNAL: '127.0.0.1:20012', CONTROLLER: '127.0.0.1:20000' }, 'INTERNAL'],
+  ] as const)('%i %s broker(s): a broker listens on %j and replicates over %s', (brokers, security, listeners, interBroker) => {
+    const broker = clusterNodes(shape(brokers, security)).find(({ nodeId }) => nodeId === Math.min(2, brokers))!.properties;
+    expect(listenerAddresses(broker.listeners)).toEqual(listeners);
+    const { CONTROLLER: _controller, ...advertised } = listeners as Record<string, string>;
+    expect(listenerAddresses(broker['advertised.listeners'])).toEqual(advertised);
+    expect(broker['inter.broker.listener.name']).toBe(interBroker);
+  });
+
+  it.each([
+    [1, 'plaintext'],
+    [3, 'plaintext'],
+    [1, 'sasl_ssl'],
+    [3, 'sasl_ssl'],
+  ] as const)('%i %s broker(s): every listener has a protocol, and the controller listens on its own port', (brokers, security) => {
+    for (const { roles, properties } of clusterNodes(shape(brokers, security))) {
+      const protocols = Object.fromEntries(properties['listener.security.protocol.map']!.split(',').map((entry) => entry.split(':') as [string, string]));
+      const listeners = listenerAddresses(properties.listeners);
+      for (const name of Object.keys(listeners)) expect(protocols[name]).toBeDefined();
+      expect(listeners.CONTROLLER === '127.0.0.1:20000').toBe(roles.includes('controller'));
+    }
+  });
+
+  it('a sasl_ssl cluster has no plaintext listener, takes both SCRAM mechanisms, and requires client certificates everywhere but on SASL_SSL', () => {
+    for (const brokers of [1, 3]) {
+      for (const { roles, properties } of clusterNodes(shape(brokers, 'sasl_ssl'))) {
+        expect(properties['listener.security.protocol.map']).not.toMatch(/PLAINTEXT/);
+        expect(properties).toMatchObject({ 'ssl.keystore.location': STORES.keystore, 'ssl.truststore.location': STORES.truststore });
+        // Brokers reach the controller as clients: the controller requires their certificates.
+        expect(properties['listener.name.controller.ssl.client.auth']).toBe(roles.includes('controller') ? 'required' : undefined);
+        if (!roles.includes('broker')) continue;
+        expect(properties).toMatchObject({
+          'sasl.enabled.mechanisms': 'SCRAM-SHA-256,SCRAM-SHA-512',
+          'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+          'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+          'listener.name.ssl.ssl.client.auth': 'required',
+          'listener.name.internal.ssl.client.auth': 'required',
+        });
+        expect(properties['listener.name.sasl_ssl.ssl.client.auth']).toBeUndefined();
+        expect(properties['ssl.client.auth']).toBeUndefined();
+      }
+    }
+  });
+
+  it('refuses a sasl_ssl cluster without its stores', () => {
+    expect(() => clusterNodes({ ...shape(3, 'sasl_ssl'), stores: undefined })).toThrow('key and trust stores');
   });
 });

@@ -1,5 +1,5 @@
 import { chooseServices, type ChosenServices } from '../../scripts/harness/choose-services';
-import { kafkaAnswers } from '../../scripts/harness/native/kafka';
+import { kafkaAnswers } from '../../scripts/harness/native/kafka-client';
 import { postgresAnswers } from '../../scripts/harness/native/postgres';
 
 declare global {

@@ -25,6 +25,8 @@ export async function ownBroker(): Promise<OwnBroker> {
     stateDir,
     kafkaPort: await freePort(),
     kafkaControllerPort: await freePort(),
+    kafkaBrokerCount: 1,
+    kafkaSecurity: 'plaintext',
   };
   onCleanup(async () => {
     await stopKafka(settings);

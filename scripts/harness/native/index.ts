@@ -1,4 +1,5 @@
-import { deleteKafkaData, kafkaAnswers, startKafka, stopKafka } from './kafka';
+import { deleteKafkaData, startKafka, stopKafka } from './kafka';
+import { kafkaAnswers, type KafkaEndpoint } from './kafka-client';
 import { dropDatabase, ensurePostgres } from './postgres';
 import { registryUrl, startRegistry, stopRegistry } from './registry';
 import { serviceSettings, type ServiceSettings } from './settings';
@@ -6,6 +7,10 @@ import type { StartResult } from './start-service';
 
 export interface NativeServices {
   readonly kafkaBrokers: string;
+  /** How clients reach Kafka: its addresses, and with `sasl_ssl` its CA and SCRAM user. */
+  readonly kafkaEndpoint: KafkaEndpoint;
+  /** `sasl_ssl` only: the listeners that take the run's client certificate instead. */
+  readonly kafkaMutualTls?: KafkaEndpoint;
   readonly schemaRegistryUrl: string;
   readonly databaseUrl: string;
   readonly kafka: StartResult;
@@ -23,21 +28,24 @@ export interface NativeServices {
 export async function servicesUp(settings: ServiceSettings = serviceSettings()): Promise<NativeServices> {
   const postgres = await ensurePostgres(settings);
   const [kafka, registry] = await Promise.all([startKafka(settings), startRegistry(settings)]);
-  const kafkaBrokers = `127.0.0.1:${settings.kafkaPort}`;
+  const { endpoint } = kafka;
   return {
-    kafkaBrokers,
+    kafkaBrokers: endpoint.bootstrap.join(','),
+    kafkaEndpoint: endpoint,
+    kafkaMutualTls: kafka.mutualTls,
     schemaRegistryUrl: registryUrl(settings),
     databaseUrl: settings.databaseUrl,
-    kafka,
+    kafka: kafka.result,
     registry,
-    versions: { kafkaClusterId: await kafkaAnswers([kafkaBrokers]), postgres },
+    versions: { kafkaClusterId: await kafkaAnswers(endpoint.bootstrap, 3000, endpoint.client), postgres },
   };
 }
 
 /**
  * Stops exactly what `servicesUp` started in this clone; PostgreSQL is the machine's and stays.
- * The broker's data and the registry's schemas stay too, unless `deleteData`: then both go
- * together, since records kept without the schemas they name could not be decoded.
+ * Kafka's data and the registry's schemas stay too, unless `deleteData`: then both go together
+ * (Kafka's of every broker count and security kept), since records kept without the schemas
+ * they name could not be decoded.
  */
 export async function servicesDown(
   settings: ServiceSettings = serviceSettings(),
