@@ -229,10 +229,13 @@ export function serverProperties(config: Readonly<Record<string, string>>): stri
 
 /**
  * The apache/kafka image's name for a property: `KAFKA_` and the name in capitals, with `_`
- * written `___`, `-` written `__` and `.` written `_` (so `a.b.c` is `KAFKA_A_B_C`).
+ * written `__`, `-` written `___` and `.` written `_` (`ssl.key_store-type` is
+ * `KAFKA_SSL_KEY__STORE___TYPE`). This is the image's own rule (its `ConvertKey` in
+ * docker/resources/utility/utility.go), which swaps Confluent's images' `__` and `___`. The
+ * image cannot read back a one-letter segment between dots (`a.b.c`); no broker property has one.
  */
 export function kafkaImageVariable(property: string): string {
-  return `KAFKA_${property.replace(/_/g, '___').replace(/-/g, '__').replace(/\./g, '_').toUpperCase()}`;
+  return `KAFKA_${property.replace(/_/g, '__').replace(/-/g, '___').replace(/\./g, '_').toUpperCase()}`;
 }
 
 /** As the apache/kafka image's environment variables. */

@@ -48,7 +48,21 @@ describe('the broker configuration', () => {
 
   it('names a property as the apache/kafka image does', () => {
     expect(kafkaImageVariable('offsets.topic.replication.factor')).toBe('KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR');
-    expect(kafkaImageVariable('listener.name.internal.ssl-key_store')).toBe('KAFKA_LISTENER_NAME_INTERNAL_SSL__KEY___STORE');
+    expect(kafkaImageVariable('listener.name.internal.ssl-key_store')).toBe('KAFKA_LISTENER_NAME_INTERNAL_SSL___KEY__STORE');
+  });
+
+  it('gives names the image reads back as the same property, for every setting it renders', () => {
+    // The image's ConvertKey: a `_` between two other characters is a `.`, then `___` a `-`,
+    // then `__` a `_`, all in lower case (apache/kafka docker/resources/utility/utility.go).
+    const imageProperty = (variable: string): string =>
+      variable
+        .slice('KAFKA_'.length)
+        .replace(/[^_]_[^_]/g, (match) => match.replace('_', '.'))
+        .replace(/___/g, '-')
+        .replace(/__/g, '_')
+        .toLowerCase();
+    const names = [...Object.keys(BROKER_SETTINGS), 'listener.name.internal.ssl-key_store', 'sasl.enabled.mechanisms', 'ssl.client.auth'];
+    expect(names.filter((name) => imageProperty(kafkaImageVariable(name)) !== name)).toEqual([]);
   });
 
   it('writes server.properties as one name=value line per setting', () => {
