@@ -45,13 +45,14 @@ export function createProcessor(options: {
   const { config, db, kafka, registry, logger, metrics } = options;
   const producer =
     options.producer ?? kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-  // One produce call per partition: see PartitionedSender.
+  // One produce call per partition for every write: see PartitionedSender.
+  const notifications = createPartitionedSender({ kafka, topic: config.notificationsTopic });
   const deadLetters = createPartitionedSender({ kafka, topic: config.deadLetterTopic });
   const relay = createOutboxRelay({
     db,
     producer,
     registry,
-    topic: config.notificationsTopic,
+    notifications,
     batchSize: config.outboxBatchSize,
     pollMs: config.outboxPollMs,
     graceMs: config.outboxGraceMs,
