@@ -95,6 +95,9 @@ export function createOutboxRelay(options: {
   const inFlight = new Set<Promise<unknown>>();
   let schemaId: number | undefined;
   let sweeping: Promise<number> | undefined;
+  /** Entries handed to `publish`, waiting for the fast path's send under way to finish. */
+  const queued: OutboxEntry[] = [];
+  let flushing: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
@@ -214,6 +217,38 @@ export function createOutboxRelay(options: {
     });
   }
 
+  /** The fast path's send of `entries`: those whose partition was acknowledged are marked sent, the others left to the sweep. */
+  async function publishNow(id: number, entries: readonly OutboxEntry[]): Promise<void> {
+    try {
+      const outcomes = await send(await Promise.all(entries.map((entry) => recordOf(id, entry))));
+      const sent = outcomes.flatMap((outcome) => (outcome.acknowledged ? outcome.positions.map((position) => entries[position]!.id) : []));
+      if (sent.length > 0) await db.raw('update outbox set sent_at = now() where id = any(?::bigint[]) and sent_at is null', [sent]);
+      for (const outcome of outcomes) {
+        if (outcome.acknowledged) continue;
+        metrics.outboxErrors.inc();
+        logger.warn({ err: outcome.error, count: outcome.positions.length, partition: outcome.partition }, 'Could not publish notifications; the outbox sweep will retry');
+      }
+    } catch (error) {
+      metrics.outboxErrors.inc();
+      logger.warn({ err: error, count: entries.length }, 'Could not publish notifications; the outbox sweep will retry');
+    }
+  }
+
+  /**
+   * One fast-path send at a time, of everything queued when it starts, at most `batchSize`
+   * entries: a send is a produce call per partition, and the calls of one idempotent producer
+   * to a broker go one after another, so entries that arrive while a send is under way wait
+   * and go together in the next one instead of each chunk's adding calls to the queue.
+   */
+  function flushQueued(id: number): Promise<void> {
+    flushing ??= (async () => {
+      while (queued.length > 0) await publishNow(id, queued.splice(0, batchSize));
+    })().finally(() => {
+      flushing = undefined;
+    });
+    return flushing;
+  }
+
   /** Rounds while each sends a full batch: rows that fail are not counted, so they never keep it going. */
   async function sweep(id: number): Promise<number> {
     let total = 0;
@@ -236,21 +271,8 @@ export function createOutboxRelay(options: {
     publish(entries) {
       const id = schemaId;
       if (entries.length === 0 || stopped || id === undefined) return;
-      void track(
-        (async () => {
-          const outcomes = await send(await Promise.all(entries.map((entry) => recordOf(id, entry))));
-          const sent = outcomes.flatMap((outcome) => (outcome.acknowledged ? outcome.positions.map((position) => entries[position]!.id) : []));
-          if (sent.length > 0) await db.raw('update outbox set sent_at = now() where id = any(?::bigint[]) and sent_at is null', [sent]);
-          for (const outcome of outcomes) {
-            if (outcome.acknowledged) continue;
-            metrics.outboxErrors.inc();
-            logger.warn({ err: outcome.error, count: outcome.positions.length, partition: outcome.partition }, 'Could not publish notifications; the outbox sweep will retry');
-          }
-        })(),
-      ).catch((error: Error) => {
-        metrics.outboxErrors.inc();
-        logger.warn({ err: error, count: entries.length }, 'Could not publish notifications; the outbox sweep will retry');
-      });
+      queued.push(...entries);
+      void track(flushQueued(id));
     },
     async start() {
       const id = (schemaId ??= await registerValueSchema(registry, topic, TRADE_NOTIFICATION_SCHEMA_FILE));

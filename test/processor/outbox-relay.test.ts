@@ -214,6 +214,39 @@ describe('outbox relay: one produce call per partition', () => {
     expect(new Set(published.map((message) => message.key))).toEqual(new Set(around.users));
   });
 
+  it('the fast path sends what is handed over while a send is under way together, in the next send', async () => {
+    const { db } = await migratedDatabase();
+    const calls: string[][] = [];
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const under = await relayOn(db, {
+      batchSize: 100,
+      graceMs: 600_000,
+      producer: (real) => ({
+        ...real,
+        send: async (record) => {
+          calls.push(record.messages.map((message) => String(message.headers!.event_id)));
+          // The first send waits until the test lets it go.
+          if (calls.length === 1) await held;
+          return real.send(record);
+        },
+      }),
+    });
+    await insertRows(db, under.topic, ['a', 'b', 'c', 'd'].map((id) => notification(id)));
+    const rows = await db('outbox').orderBy('id');
+    const entry = (row: (typeof rows)[number]) => ({ id: row.id, messageKey: row.message_key, payload: row.payload });
+    await under.relay.start();
+
+    under.relay.publish([entry(rows[0])]);
+    await waitFor('the first send under way', async () => (calls.length === 1 ? true : undefined));
+    for (const row of rows.slice(1)) under.relay.publish([entry(row)]);
+    release();
+    await under.relay.stop();
+
+    expect(calls).toEqual([['a'], ['b', 'c', 'd']]);
+    expect(await db('outbox').whereNull('sent_at').first()).toBeUndefined();
+  });
+
   it('the fast path marks sent only the entries whose partition was acknowledged', async () => {
     const { db } = await migratedDatabase();
     let broken = -1;
