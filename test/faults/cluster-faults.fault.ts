@@ -60,10 +60,7 @@ async function replicatedTopics(): Promise<TestTopics> {
     { topic: topics.notifications, partitions: 6 },
     { topic: topics.deadLetters, partitions: 1 },
   ];
-  const configEntries = [{ name: 'min.insync.replicas', value: String(MIN_IN_SYNC) }];
-  await admin.createTopics({ topics: specs.map(({ topic, partitions: numPartitions }) => ({ topic, numPartitions, replicationFactor: REPLICAS, configEntries })), waitForLeaders: false });
-  // They exist now: this only waits until every partition has a leader.
-  await createTopicsWithLeaders(admin, specs);
+  await createTopicsWithLeaders(admin, specs.map((spec) => ({ ...spec, replicationFactor: REPLICAS, minInsyncReplicas: MIN_IN_SYNC })));
   // Another broker may not know the topic for a moment yet: asked again until one answers.
   const events = await waitForMetadata('the events topic in the metadata', () => partitions(topics.events));
   for (const partition of events) expect(partition.replicas).toHaveLength(REPLICAS);

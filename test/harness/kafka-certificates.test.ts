@@ -3,14 +3,14 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKafkaCertificates, keytoolOf, type KafkaCertificates } from '../../scripts/harness/native/kafka-certificates';
-import { findJava } from '../../scripts/harness/native/java';
+import { RENEW_BEFORE_MS, generateKafkaCertificates, type KafkaCertificates } from '../../scripts/harness/native/kafka-certificates';
+import { findJava, keytoolOf } from '../../scripts/harness/native/java';
 
 const workDir = mkdtempSync(join(tmpdir(), 'kafka-certificates-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 const keytool = keytoolOf(findJava(17).path);
-const options = { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], keytool };
+const options = { hosts: ['localhost', '127.0.0.1'], keytool };
 let certificates: KafkaCertificates;
 let otherRun: KafkaCertificates;
 
@@ -84,5 +84,15 @@ describe('the certificates of a secured Kafka run', () => {
     const again = generateKafkaCertificates(join(workDir, 'run'), options);
     expect(readFileSync(again.caFile, 'utf8')).toBe(readFileSync(certificates.caFile, 'utf8'));
     expect(readFileSync(again.clientCertFile, 'utf8')).toBe(readFileSync(certificates.clientCertFile, 'utf8'));
+  });
+
+  it('a kept set about to expire is made anew, a new CA included, unless its cluster runs', () => {
+    const dir = join(workDir, 'expiring');
+    const first = readFileSync(generateKafkaCertificates(dir, { ...options, days: 1 }).caFile, 'utf8');
+    expect(readFileSync(generateKafkaCertificates(dir, { ...options, inUse: true }).caFile, 'utf8')).toBe(first);
+    const renewed = generateKafkaCertificates(dir, options);
+    expect(readFileSync(renewed.caFile, 'utf8')).not.toBe(first);
+    expect(Date.parse(certificate(renewed.brokerCertFile).validTo) - Date.now()).toBeGreaterThan(RENEW_BEFORE_MS);
+    expect(opensslVerifies(renewed.caFile, renewed.clientCertFile)).toBe(true);
   });
 });

@@ -1,8 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Kafka, KafkaJSSASLAuthenticationError, logLevel, type KafkaConfig } from 'kafkajs';
 import type { KafkaCluster } from '../../scripts/harness/native/start-kafka-cluster';
+import { onCleanup } from '../support/cleanup';
 import { ownCluster } from '../support/own-cluster';
 import { uniqueName } from '../support/names';
+import { readTopic } from '../support/topic-reader';
 
 /** Connects with `config` alone (no retries) and asks for the cluster's brokers. */
 async function describeWith(config: KafkaConfig): Promise<number[]> {
@@ -79,4 +83,29 @@ describe('startKafkaCluster: one broker, sasl_ssl', () => {
       KAFKA_SSL_KEY_FILE: cluster.certificates!.clientKeyFile,
     });
   });
+});
+
+describe('startKafkaCluster: a stopped cluster started again from its state folder', () => {
+  it('has its topic and records, on other ports', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'trade-webhooks-kept-kafka-'));
+    onCleanup(() => rmSync(stateDir, { recursive: true, force: true }));
+    const topic = uniqueName('kept');
+
+    const first = await ownCluster({ brokers: 1, stateDir });
+    const kafka = new Kafka({ brokers: first.bootstrap, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    await admin.disconnect();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic, acks: -1, messages: [{ value: 'kept across a stop' }] });
+    await producer.disconnect();
+    await first.stop();
+
+    const second = await ownCluster({ brokers: 1, stateDir });
+    expect(second.bootstrap).not.toEqual(first.bootstrap);
+    const records = await readTopic(new Kafka({ brokers: second.bootstrap, logLevel: logLevel.NOTHING }), topic, { decode: false, quietMs: 1000, timeoutMs: 30_000 });
+    expect(records.map((record) => record.raw.value?.toString())).toEqual(['kept across a stop']);
+  }, 120_000);
 });

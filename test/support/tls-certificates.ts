@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createCertificateAuthority, issueCertificate, issueServerCertificate } from '../../scripts/harness/native/certificates';
 import { onCleanup } from './cleanup';
 
 export interface KeyPair {
@@ -11,7 +12,10 @@ export interface KeyPair {
   readonly key: Buffer;
 }
 
-/** Certificates made for one test file with openssl, in a directory removed after its tests. */
+/**
+ * Certificates made for one test file, by the harness's certificate maker where it can, in a
+ * directory removed after its tests.
+ */
 export interface TestCertificates {
   /** The CA that signed `server`, `wrongName` and `client`. */
   readonly caFile: string;
@@ -33,40 +37,32 @@ export interface TestCertificates {
 
 export const ENCRYPTED_KEY_PASSWORD = 'key-password-0f1e2d';
 
-const KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-
 export function testCertificates(): TestCertificates {
   const dir = mkdtempSync(join(tmpdir(), 'test-certificates-'));
   onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const file = (name: string): string => join(dir, name);
   const openssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const pair = ({ certFile, keyFile }: { certFile: string; keyFile: string }): KeyPair => ({ certFile, keyFile, cert: readFileSync(certFile), key: readFileSync(keyFile) });
 
-  const selfSignedCa = (name: string, subject: string, names?: string): void =>
-    openssl('req', '-x509', ...KEY, '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', subject, ...(names ? ['-addext', `subjectAltName=${names}`] : []));
-  const signed = (name: string, subject: string, names?: string): void => {
-    openssl('req', ...KEY, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
-    if (names) writeFileSync(file(`${name}.ext`), `subjectAltName=${names}\n`);
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', ...(names ? ['-extfile', `${name}.ext`] : []));
-  };
-  const pair = (name: string): KeyPair => ({ certFile: file(`${name}.pem`), keyFile: file(`${name}.key`), cert: readFileSync(file(`${name}.pem`)), key: readFileSync(file(`${name}.key`)) });
-
-  selfSignedCa('ca', '/CN=Test CA');
-  selfSignedCa('other-ca', '/CN=Other CA');
-  selfSignedCa('self-signed', '/CN=localhost', 'DNS:localhost,IP:127.0.0.1');
-  signed('server', '/CN=localhost', 'DNS:localhost,IP:127.0.0.1');
-  signed('wrong-name', '/CN=other.example', 'DNS:other.example');
-  signed('client', '/CN=client');
+  const ca = createCertificateAuthority(dir, 'ca', { commonName: 'Test CA' });
+  const otherCa = createCertificateAuthority(dir, 'other-ca', { commonName: 'Other CA' });
+  const server = issueServerCertificate(ca, dir, 'server', ['localhost', '127.0.0.1']);
+  const wrongName = issueServerCertificate(ca, dir, 'wrong-name', ['other.example']);
+  const client = issueCertificate(ca, dir, 'client', { uses: ['client'], commonName: 'client' });
+  // What the harness's maker never makes, on purpose: a server certificate signed by its own key,
+  // the client key encrypted, and a key of no certificate.
+  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'self-signed.key', '-out', 'self-signed.pem', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1');
   openssl('pkcs8', '-topk8', '-in', 'client.key', '-out', 'client-encrypted.key', '-v2', 'aes-256-cbc', '-passout', `pass:${ENCRYPTED_KEY_PASSWORD}`);
   openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', 'stray.key');
 
   return {
-    caFile: file('ca.pem'),
-    ca: readFileSync(file('ca.pem')),
-    otherCaFile: file('other-ca.pem'),
-    server: pair('server'),
-    wrongName: pair('wrong-name'),
-    selfSigned: pair('self-signed'),
-    client: pair('client'),
+    caFile: ca.certFile,
+    ca: readFileSync(ca.certFile),
+    otherCaFile: otherCa.certFile,
+    server: pair(server),
+    wrongName: pair(wrongName),
+    selfSigned: pair({ certFile: file('self-signed.pem'), keyFile: file('self-signed.key') }),
+    client: pair(client),
     encryptedClientKeyFile: file('client-encrypted.key'),
     strayKeyFile: file('stray.key'),
   };

@@ -13,9 +13,9 @@ async function main(): Promise<void> {
   console.log(`Schema registry: ${registry ? 'stopped' : 'was not running from this clone'}`);
   if (deleteData) {
     const database = new URL(settings.registryDatabaseUrl);
-    console.log(`Deleted the broker's data and the registry's database (${database.host}${database.pathname})`);
+    console.log(`Deleted Kafka's data (of every broker count and security kept) and the registry's database (${database.host}${database.pathname})`);
   } else {
-    console.log(`The broker's data and the registry's schemas are kept; npm run services:down -- ${DELETE_DATA} deletes both`);
+    console.log(`Kafka's data and the registry's schemas are kept; npm run services:down -- ${DELETE_DATA} deletes both`);
   }
 }
 

@@ -43,8 +43,9 @@ export async function servicesUp(settings: ServiceSettings = serviceSettings()):
 
 /**
  * Stops exactly what `servicesUp` started in this clone; PostgreSQL is the machine's and stays.
- * The broker's data and the registry's schemas stay too, unless `deleteData`: then both go
- * together, since records kept without the schemas they name could not be decoded.
+ * Kafka's data and the registry's schemas stay too, unless `deleteData`: then both go together
+ * (Kafka's of every broker count and security kept), since records kept without the schemas
+ * they name could not be decoded.
  */
 export async function servicesDown(
   settings: ServiceSettings = serviceSettings(),

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface Java {
   readonly path: string;
@@ -50,4 +50,9 @@ export function findJava(minimum: number, env: NodeJS.ProcessEnv = process.env):
     `No Java ${minimum}+ found (looked at JAVA_HOME, PATH and /usr/lib/jvm).${had} ` +
       `Install a JDK ${minimum} or newer and set JAVA_HOME, or run the services with Docker (docker compose up).`,
   );
+}
+
+/** The keytool beside a JDK's java. */
+export function keytoolOf(javaPath: string): string {
+  return join(dirname(javaPath), 'keytool');
 }

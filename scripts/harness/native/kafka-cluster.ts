@@ -1,18 +1,30 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { SCRAM_MECHANISMS, type BrokerPorts, type ClusterShape, type KafkaSecurity } from '../broker-config';
-import { generateKafkaCertificates, keytoolOf, type KafkaCertificates } from './kafka-certificates';
+import { generateKafkaCertificates, type KafkaCertificates } from './kafka-certificates';
 import { brokerServes, kafkaAnswers, warmUp, type KafkaEndpoint } from './kafka-client';
-import { formatNodes, kafkaHome, launchNode, nativeNodes, nodeLog, nodeProcess, writeNodeConfig, type NativeNode } from './kafka-nodes';
-import { findJava } from './java';
-import { runningProcess, stopProcess } from './processes';
+import {
+  formatNodes,
+  isWithin,
+  kafkaHome,
+  kafkaProcessNames,
+  launchNode,
+  nativeNodes,
+  nodeLog,
+  nodeProcess,
+  runningNodeHomes,
+  writeNodeConfig,
+  type NativeNode,
+} from './kafka-nodes';
+import { findJava, keytoolOf } from './java';
+import { stopProcess } from './processes';
 import type { StartResult } from './start-service';
 import { waitUntil } from './wait-until';
 
 /** What a native cluster is to be: `npm run services:up` plans one from its settings, tests on free ports. */
 export interface ClusterPlan {
-  /** Pid files, logs and the cluster's files (`<stateDir>/kafka`). */
+  /** Pid files, logs and the cluster's files (in its folder, `kafkaHome`). */
   readonly stateDir: string;
   /** Where the Kafka jars are kept between runs. */
   readonly cacheDir: string;
@@ -44,7 +56,7 @@ export const SCRAM_USER = 'trade-webhooks';
 /** The host every node binds and advertises: the certificates are made for it. */
 const HOST = '127.0.0.1';
 
-/** What `<stateDir>/kafka/cluster.json` records of the cluster whose files are there. */
+/** What `cluster.json` in a cluster's folder records of the cluster whose files are there. */
 interface ClusterRecord {
   readonly clusterId: string;
   readonly security: KafkaSecurity;
@@ -52,16 +64,17 @@ interface ClusterRecord {
   readonly brokers: readonly BrokerPorts[];
 }
 
-function describeShape(shape: { security: KafkaSecurity; brokers: readonly BrokerPorts[] }): string {
+type ClusterShapeRecord = Omit<ClusterRecord, 'clusterId'>;
+
+function describeShape(shape: ClusterShapeRecord): string {
   const ports = shape.brokers.map(({ port }) => port).join(', ');
-  return `${shape.brokers.length} broker${shape.brokers.length === 1 ? '' : 's'} (${shape.security}, port${shape.brokers.length === 1 ? '' : 's'} ${ports})`;
+  const plural = shape.brokers.length === 1 ? '' : 's';
+  return `${shape.brokers.length} broker${plural} (${shape.security}, port${plural} ${ports}, controller port ${shape.controllerPort})`;
 }
 
-/** Pid files of this clone's Kafka nodes, by name. */
-function kafkaProcessNames(stateDir: string): string[] {
-  const run = join(stateDir, 'run');
-  if (!existsSync(run)) return [];
-  return readdirSync(run).filter((file) => /^kafka(-[\w-]+)?\.pid$/.test(file)).map((file) => file.slice(0, -'.pid'.length));
+function sameShape(a: ClusterShapeRecord, b: ClusterShapeRecord): boolean {
+  const { security, controllerPort, brokers } = a;
+  return JSON.stringify({ security, controllerPort, brokers }) === JSON.stringify({ security: b.security, controllerPort: b.controllerPort, brokers: b.brokers });
 }
 
 /** A Kafka cluster id: 16 random bytes, base64url; never starting with '-', which the tool would take for an option. */
@@ -72,28 +85,47 @@ function newClusterId(): string {
   }
 }
 
+/** The shape a cluster folder's record names, if it has one. */
+function recordedShape(home: string): ClusterRecord | undefined {
+  const file = join(home, 'cluster.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ClusterRecord) : undefined;
+}
+
 /**
- * The cluster recorded in `<stateDir>/kafka/cluster.json`. Files of another shape are removed
- * (their data is of another cluster) unless it still runs, which is an error: one cluster per
- * state folder. Files without a record (a single node from before records were kept) are
- * adopted as they are, data and all.
+ * One cluster runs from a state folder at a time, as it was started: the shapes share ports and
+ * node names. Another one is named by its record, kept in its folder or the one above (a
+ * dedicated controller's or broker's folder is inside its cluster's).
+ */
+function refuseWhileAnotherRuns(stateDir: string, home: string, recorded: ClusterRecord | undefined, wanted: ClusterShapeRecord): void {
+  const running = runningNodeHomes(stateDir);
+  if (running.length === 0) return;
+  const other = running.find((nodeHome) => !isWithin(nodeHome, home));
+  // This cluster runs: as it was recorded, or from before records were kept.
+  if (other === undefined && (!recorded || sameShape(recorded, wanted))) return;
+  const shape = other === undefined ? recorded : (recordedShape(other) ?? recordedShape(dirname(other)));
+  const as = shape ? describeShape(shape) : `the cluster in ${other}`;
+  throw new Error(`Kafka already runs from ${stateDir} as ${as}, not ${describeShape(wanted)}: stop it first (npm run services:down; its data is kept).`);
+}
+
+/**
+ * The cluster recorded in `<its folder>/cluster.json`, made on first use. Each broker count and
+ * security has a folder of its own (`kafkaHome`), so its data is never another shape's. A
+ * folder's ports may change while it is stopped: they are only where the nodes listen, and every
+ * node's properties name the controller quorum (static voters), so the nodes find each other on
+ * the new ones with their data as it was. Files without a record (a single node from before
+ * records were kept) are adopted as they are, data and all.
  */
 function clusterRecord(plan: ClusterPlan): ClusterRecord {
-  const home = kafkaHome(plan.stateDir);
-  const file = join(home, 'cluster.json');
+  const home = kafkaHome(plan.stateDir, plan.brokers.length, plan.security);
   const wanted = { security: plan.security, controllerPort: plan.controllerPort, brokers: plan.brokers };
-  if (existsSync(file)) {
-    const recorded = JSON.parse(readFileSync(file, 'utf8')) as ClusterRecord;
-    const { clusterId: _id, ...shape } = recorded;
-    if (JSON.stringify(shape) === JSON.stringify(wanted)) return recorded;
-    if (kafkaProcessNames(plan.stateDir).some((name) => runningProcess(plan.stateDir, name))) {
-      throw new Error(`Kafka already runs from ${plan.stateDir} as ${describeShape(shape)}, not ${describeShape(wanted)}: stop it first (npm run services:down).`);
-    }
-    rmSync(home, { recursive: true, force: true });
+  const recorded = recordedShape(home);
+  refuseWhileAnotherRuns(plan.stateDir, home, recorded, wanted);
+  if (recorded && (recorded.security !== wanted.security || recorded.brokers.length !== wanted.brokers.length)) {
+    throw new Error(`Kafka's files in ${home} are of ${describeShape(recorded)}, not ${describeShape(wanted)}: move them away, or delete them to start this cluster empty.`);
   }
-  const record = { clusterId: newClusterId(), ...wanted };
+  const record = { clusterId: recorded?.clusterId ?? newClusterId(), ...wanted };
   mkdirSync(home, { recursive: true });
-  writeFileSync(file, JSON.stringify(record, null, 2));
+  writeFileSync(join(home, 'cluster.json'), JSON.stringify(record, null, 2));
   return record;
 }
 
@@ -147,12 +179,13 @@ function endpoints(plan: ClusterPlan, certificates?: KafkaCertificates, password
  */
 export function prepareCluster(plan: ClusterPlan): PreparedCluster {
   const { clusterId } = clusterRecord(plan);
-  const home = kafkaHome(plan.stateDir);
+  const home = kafkaHome(plan.stateDir, plan.brokers.length, plan.security);
   let certificates: KafkaCertificates | undefined;
   let passwordFile: string | undefined;
   let shape: ClusterShape = { security: plan.security, bindHost: HOST, advertisedHost: HOST, controllerPort: plan.controllerPort, brokers: plan.brokers };
   if (plan.security === 'sasl_ssl') {
-    certificates = generateKafkaCertificates(join(home, 'security', 'tls'), { dnsNames: ['localhost'], ipAddresses: [HOST], keytool: keytoolOf(findJava(17).path) });
+    const inUse = runningNodeHomes(plan.stateDir).some((nodeHome) => isWithin(nodeHome, home));
+    certificates = generateKafkaCertificates(join(home, 'security', 'tls'), { hosts: ['localhost', HOST], keytool: keytoolOf(findJava(17).path), inUse });
     passwordFile = scramPasswordFile(home);
     const stores = { keystore: certificates.keystore, truststore: certificates.truststore, password: readFileSync(certificates.storePasswordFile, 'utf8') };
     shape = { ...shape, stores };

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { promisify } from 'node:util';
-import { clusterNodes, serverProperties, type ClusterShape, type KafkaNode } from '../broker-config';
+import { clusterNodes, serverProperties, type ClusterShape, type KafkaNode, type KafkaSecurity } from '../broker-config';
 import { findJava } from './java';
 import { cached, copyDependencies } from './maven';
 import { killProcess, logFile, runningProcess, startProcess, stopProcess, type ManagedProcess } from './processes';
@@ -30,9 +30,51 @@ export interface NodeLaunch {
 
 const CONTROLLER_HEAP_MB = [64, 256] as const;
 
-/** The folder all of a cluster's files are kept in. */
-export function kafkaHome(stateDir: string): string {
-  return join(stateDir, 'kafka');
+/**
+ * The folder all of a cluster's files are kept in, one for each broker count and security: the
+ * data outlives a stop, so a cluster of another shape must not format over it, and switching
+ * back finds the topics and offsets as they were. The single plaintext node keeps the folder it
+ * always had (`kafka`), data from before included.
+ */
+export function kafkaHome(stateDir: string, brokers: number, security: KafkaSecurity): string {
+  if (brokers === 1 && security === 'plaintext') return join(stateDir, 'kafka');
+  return join(stateDir, `kafka-${brokers}-broker${brokers === 1 ? '' : 's'}-${security}`);
+}
+
+/** The folders of every cluster kept in `stateDir`, whatever its shape. */
+export function kafkaHomes(stateDir: string): string[] {
+  if (!existsSync(stateDir)) return [];
+  return readdirSync(stateDir)
+    .filter((name) => /^kafka(-\d+-brokers?-[a-z_]+)?$/.test(name))
+    .map((name) => join(stateDir, name));
+}
+
+/** Pid files of this clone's Kafka nodes, by name, of whichever cluster. */
+export function kafkaProcessNames(stateDir: string): string[] {
+  const run = join(stateDir, 'run');
+  if (!existsSync(run)) return [];
+  return readdirSync(run).filter((file) => /^kafka(-[\w-]+)?\.pid$/.test(file)).map((file) => file.slice(0, -'.pid'.length));
+}
+
+const MARKER = '-Dtrade-webhooks.service=';
+
+/** Its name and folder, in its command line: which node of which cluster a process is. */
+function nodeMarker(node: NativeNode): string {
+  return `${MARKER}${node.name}:${node.home}`;
+}
+
+/** Whether a node that runs from `nodeHome` is one of the cluster kept in `home`. */
+export function isWithin(nodeHome: string, home: string): boolean {
+  return nodeHome === home || nodeHome.startsWith(`${home}${sep}`);
+}
+
+/** The folders of this clone's Kafka nodes that run from `stateDir`, of whichever cluster. */
+export function runningNodeHomes(stateDir: string): string[] {
+  return kafkaProcessNames(stateDir).flatMap((name) => {
+    const marker = runningProcess(stateDir, name)?.marker;
+    if (!marker?.startsWith(`${MARKER}${name}:`)) return [];
+    return [marker.slice(`${MARKER}${name}:`.length)];
+  });
 }
 
 export function kafkaLibs(cacheDir: string): string {
@@ -48,12 +90,12 @@ function log4jOption(): string {
 }
 
 /**
- * The nodes of `shape` with their files under `stateDir`. A single node keeps the layout it
- * always had (`kafka/server.properties`, `kafka/data`); the nodes of a cluster each have a
- * folder of their own beside it.
+ * The nodes of `shape` with their files in its folder under `stateDir` (`kafkaHome`). A single
+ * node keeps the layout it always had (`server.properties`, `data`); the nodes of a cluster
+ * each have a folder of their own in it.
  */
 export function nativeNodes(stateDir: string, shape: ClusterShape): NativeNode[] {
-  const home = kafkaHome(stateDir);
+  const home = kafkaHome(stateDir, shape.brokers.length, shape.security);
   return clusterNodes(shape).map((node) => {
     const role = node.roles === 'controller' ? 'controller' : `broker-${node.nodeId}`;
     const name = node.roles === 'broker,controller' ? 'kafka' : `kafka-${role}`;
@@ -102,7 +144,7 @@ export async function formatNodes(nodes: readonly NativeNode[], options: { cache
 export function launchNode(node: NativeNode, options: NodeLaunch): ManagedProcess {
   const java = findJava(17);
   const [initial, maximum] = node.roles === 'controller' ? CONTROLLER_HEAP_MB : options.brokerHeapMb;
-  const marker = `-Dtrade-webhooks.service=${node.name}:${node.home}`;
+  const marker = nodeMarker(node);
   return startProcess({
     stateDir: options.stateDir,
     name: node.name,
@@ -113,8 +155,10 @@ export function launchNode(node: NativeNode, options: NodeLaunch): ManagedProces
   });
 }
 
+/** The node's process, if it runs: a node of the same name of another cluster is not it. */
 export function nodeProcess(stateDir: string, node: NativeNode): ManagedProcess | undefined {
-  return runningProcess(stateDir, node.name);
+  const running = runningProcess(stateDir, node.name);
+  return running?.marker === nodeMarker(node) ? running : undefined;
 }
 
 export function nodeLog(stateDir: string, node: NativeNode): string {

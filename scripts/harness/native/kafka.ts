@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { prepareCluster, startCluster, stopCluster, type ClusterPlan } from './kafka-cluster';
 import type { KafkaEndpoint } from './kafka-client';
-import { kafkaHome } from './kafka-nodes';
+import { kafkaHomes } from './kafka-nodes';
 import type { ServiceSettings } from './settings';
 import type { StartResult } from './start-service';
 
@@ -48,7 +48,11 @@ export function stopKafka(settings: ServiceSettings): Promise<boolean> {
   return stopCluster(settings.stateDir);
 }
 
-/** Deletes the stopped cluster's data: the next start formats an empty one. */
+/**
+ * Deletes the data of every stopped cluster this clone kept, whatever its broker count and
+ * security: they go with the registry's schemas, which all of their records name. The next
+ * start formats an empty one.
+ */
 export function deleteKafkaData(settings: ServiceSettings): void {
-  rmSync(kafkaHome(settings.stateDir), { recursive: true, force: true });
+  for (const home of kafkaHomes(settings.stateDir)) rmSync(home, { recursive: true, force: true });
 }

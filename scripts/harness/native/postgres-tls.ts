@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../free-port';
@@ -115,9 +115,8 @@ export async function startTlsPostgres(options: { stateDir?: string; database?: 
 
   try {
     const ca = createCertificateAuthority(dir, 'test-ca');
+    // Its key is readable by its owner only, as the server requires.
     const server = issueServerCertificate(ca, dir, 'server', ['127.0.0.1', 'localhost']);
-    // The server refuses a key that others can read.
-    chmodSync(server.keyFile, 0o600);
     const passwordFile = join(dir, 'password');
     writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
     if (owner) chownTree(dir, owner);

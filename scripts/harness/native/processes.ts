@@ -10,6 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface ManagedProcess {
   readonly name: string;
   readonly pid: number;
+  /** What its command line holds: which of the clone's services it is, and from where. */
+  readonly marker: string;
 }
 
 interface PidRecord {
@@ -46,7 +48,7 @@ function isOurs(record: PidRecord): boolean {
 /** The process `name` if this clone started it and it still runs. */
 export function runningProcess(stateDir: string, name: string): ManagedProcess | undefined {
   const record = readRecord(stateDir, name);
-  return record && isOurs(record) ? { name, pid: record.pid } : undefined;
+  return record && isOurs(record) ? { name, pid: record.pid, marker: record.marker } : undefined;
 }
 
 /** Running, and not a zombie waiting for its parent to reap it. */
@@ -84,7 +86,7 @@ export function startProcess(options: {
     if (child.pid === undefined) throw new Error(`could not start ${options.name} (${options.command})`);
     child.unref();
     writeFileSync(pidFile(options.stateDir, options.name), JSON.stringify({ pid: child.pid, marker: options.marker }));
-    return { name: options.name, pid: child.pid };
+    return { name: options.name, pid: child.pid, marker: options.marker };
   } finally {
     closeSync(log);
   }

@@ -1,4 +1,5 @@
 import type { KafkaEndpoint } from './kafka-client';
+import { kafkaHome } from './kafka-nodes';
 import { servicesUp } from './index';
 import { serviceSettings } from './settings';
 
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   const brokers = settings.kafkaBrokerCount;
   const shape = brokers === 1 && settings.kafkaSecurity === 'plaintext' ? '' : ` (${brokers === 1 ? '1 node' : `${brokers} brokers and a controller`}, ${settings.kafkaSecurity})`;
   console.log(`Kafka            ${services.kafkaBrokers}  ${describe[services.kafka]}${services.kafka === 'external' ? '' : shape}`);
+  if (services.kafka !== 'external') console.log(`                 data kept in ${kafkaHome(settings.stateDir, brokers, settings.kafkaSecurity)}`);
   console.log(`Schema registry  ${services.schemaRegistryUrl}  ${describe[services.registry]}`);
   if (services.registry !== 'external') console.log(`                 schemas kept in ${registryDatabase.host}${registryDatabase.pathname}`);
   console.log(`PostgreSQL       ${new URL(services.databaseUrl).host}${new URL(services.databaseUrl).pathname}  ${services.versions.postgres.split(' on ')[0]}`);
