@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { webhookLogMessages } from '../platform/log-messages';
+import type { PartitionedSender } from '../platform/partitioned-send';
 import type { ProcessorConfig } from './config';
 import { sendToDeadLetters } from './dead-letters';
 import { classifyFailure, type FailureCode } from './errors';
@@ -38,6 +39,8 @@ export interface FatalFailure {
 export function createWebhookConsumer(options: {
   kafka: Kafka;
   producer: Producer;
+  /** The dead-letter topic's sender. */
+  deadLetters: PartitionedSender;
   config: ProcessorConfig;
   applier: EventApplier;
   relay: OutboxRelay;
@@ -45,7 +48,7 @@ export function createWebhookConsumer(options: {
   metrics: ProcessorMetrics;
   onFatal: (failure: FatalFailure) => void;
 }): WebhookConsumer {
-  const { kafka, producer, config, applier, relay, logger, metrics } = options;
+  const { kafka, producer, deadLetters, config, applier, relay, logger, metrics } = options;
   const consumer: Consumer = kafka.consumer({
     groupId: config.consumerGroup,
     // A crashed instance's partitions move to the others after this long without a heartbeat.
@@ -132,7 +135,7 @@ export function createWebhookConsumer(options: {
       if (!processed) return;
       const rejected = processed.filter(({ result }) => result.outcome === 'rejected' && !result.alreadyDeadLettered);
       if (rejected.length > 0) {
-        const send = () => sendToDeadLetters(producer, config.deadLetterTopic, source, rejected).then(() => true);
+        const send = () => sendToDeadLetters(producer, deadLetters, source, rejected).then(() => true);
         const sent = await withRetry('dead-letter', send, payload, first);
         if (!sent) return;
         for (const { result } of rejected) metrics.deadLettered.inc({ reason: result.reason ?? 'unknown' });

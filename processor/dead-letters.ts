@@ -1,22 +1,23 @@
 import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
+import type { PartitionedSender } from '../platform/partitioned-send';
 import type { ApplyResult } from './apply-chunk';
 
 /**
- * Sends rejected events to the dead-letter topic: the original key, value and headers, plus
- * headers saying why and from where, so an operator can fix the cause and replay them.
+ * Sends rejected events to the dead-letter topic (`deadLetters`' topic, one produce call per
+ * partition, all acknowledged or a rejection): the original key, value and headers, plus headers
+ * saying why and from where, so an operator can fix the cause and replay them.
  */
 export async function sendToDeadLetters(
   producer: Producer,
-  topic: string,
+  deadLetters: PartitionedSender,
   source: { topic: string; partition: number },
   rejected: ReadonlyArray<{ message: KafkaMessage; result: ApplyResult }>,
 ): Promise<void> {
   if (rejected.length === 0) return;
   const failedAt = new Date().toISOString();
-  await producer.send({
-    topic,
-    acks: -1,
-    messages: rejected.map(({ message, result }) => {
+  await deadLetters.sendAll(
+    producer,
+    rejected.map(({ message, result }) => {
       const headers: IHeaders = {
         ...message.headers,
         dlq_reason: result.reason ?? 'unknown',
@@ -29,5 +30,5 @@ export async function sendToDeadLetters(
       };
       return { key: message.key, value: message.value, headers };
     }),
-  });
+  );
 }

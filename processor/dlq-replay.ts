@@ -1,5 +1,6 @@
 import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
+import { createPartitionedSender } from '../platform/partitioned-send';
 
 export interface ReplayFilter {
   /** Only these events; with neither eventIds nor all, nothing matches. */
@@ -98,18 +99,19 @@ export async function replayDeadLetters(options: {
   }));
   if (options.dryRun || latest.size === 0) return { matched, replayed: 0 };
 
+  // One produce call per partition, each acknowledged, or the replay fails (see PartitionedSender).
+  const events = createPartitionedSender({ kafka: options.kafka, topic: options.eventsTopic });
   const producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
-    await producer.send({
-      topic: options.eventsTopic,
-      acks: -1,
-      messages: [...latest.values()].map((message) => ({
+    await events.sendAll(
+      producer,
+      [...latest.values()].map((message) => ({
         key: message.key,
         value: message.value,
         headers: Object.fromEntries(Object.entries(message.headers ?? {}).filter(([name]) => name === KEPT_HEADER || !name.startsWith('dlq_'))) as IHeaders,
       })),
-    });
+    );
   } finally {
     await producer.disconnect();
   }

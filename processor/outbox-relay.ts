@@ -3,6 +3,7 @@ import type { Message, Producer } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from 'pino';
 import { TRADE_NOTIFICATION_SCHEMA_FILE } from '../schemas/avro-schemas';
+import type { PartitionedSender, PartitionOutcome } from '../platform/partitioned-send';
 import { registerValueSchema } from '../platform/schema-registry';
 import type { OutboxEntry } from './apply-chunk';
 import { classifyFailure } from './errors';
@@ -12,7 +13,8 @@ export interface OutboxRelay {
   /** Publishes entries just committed to the outbox, then marks them sent; on failure they wait for the sweep. */
   publish(entries: readonly OutboxEntry[]): void;
   /**
-   * Registers the notification schema under the topic's subject, then sweeps every `pollMs`.
+   * Registers the notification schema under the topic's subject, learns the topic's partition
+   * count, then sweeps every `pollMs`.
    * Safe to call again after it failed, or once it started (it then does nothing).
    */
   start(): Promise<void>;
@@ -69,6 +71,10 @@ function describeFailure(error: unknown): string {
  * moment, not the row (the broker or the registry out of reach), ends the round and charges no
  * row, so every row goes out on the first sweep after the outage.
  *
+ * Notifications go out one produce call per partition (`notifications`, a PartitionedSender), and
+ * a row is marked sent only when its partition's call was acknowledged: the rows of a partition
+ * whose call failed are left to the sweep while the others are marked.
+ *
  * Constructing it does no I/O; `start` registers the schema. Until then `publish` leaves the
  * entries to the sweep.
  */
@@ -76,17 +82,22 @@ export function createOutboxRelay(options: {
   db: Knex;
   producer: Producer;
   registry: SchemaRegistry;
-  topic: string;
+  /** The trade-notifications topic's sender. */
+  notifications: PartitionedSender;
   batchSize: number;
   pollMs: number;
   graceMs: number;
   logger: Logger;
   metrics: ProcessorMetrics;
 }): OutboxRelay {
-  const { db, producer, registry, topic, batchSize, pollMs, graceMs, logger, metrics } = options;
+  const { db, producer, registry, notifications, batchSize, pollMs, graceMs, logger, metrics } = options;
+  const { topic } = notifications;
   const inFlight = new Set<Promise<unknown>>();
   let schemaId: number | undefined;
   let sweeping: Promise<number> | undefined;
+  /** Entries handed to `publish`, waiting for the fast path's send under way to finish. */
+  const queued: OutboxEntry[] = [];
+  let flushing: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
@@ -100,9 +111,16 @@ export function createOutboxRelay(options: {
     };
   }
 
-  async function send(records: Message[]): Promise<void> {
-    await producer.send({ topic, acks: -1, messages: records });
-    metrics.notificationsPublished.inc(records.length);
+  /** Sends `records`, one produce call per partition; one outcome per partition. */
+  async function send(records: Message[]): Promise<PartitionOutcome[]> {
+    const outcomes = await notifications.send(producer, records);
+    for (const outcome of outcomes) if (outcome.acknowledged) metrics.notificationsPublished.inc(outcome.positions.length);
+    return outcomes;
+  }
+
+  async function sendOne(record: Message): Promise<void> {
+    const [outcome] = await send([record]);
+    if (!outcome!.acknowledged) throw outcome!.error;
   }
 
   function track<T>(work: Promise<T>): Promise<T> {
@@ -115,10 +133,10 @@ export function createOutboxRelay(options: {
   const momentary = (error: unknown): boolean => classifyFailure(error).decision === 'retry';
 
   /**
-   * One round of the sweep: the due rows, encoded one by one, then sent as one batch. If the
-   * batch cannot be sent whole, its rows are sent one by one. Each row that fails alone records
-   * its failure and backs off; a momentary failure ends the round with the rows it sent so far
-   * marked and the rest untouched. Returns the number of rows sent.
+   * One round of the sweep: the due rows, encoded one by one, then sent as one batch (one call
+   * per partition). The rows of a partition the broker refused are sent one by one. Each row
+   * that fails alone records its failure and backs off; a momentary failure ends the round with
+   * the rows sent so far marked and the rest untouched. Returns the number of rows sent.
    */
   async function sweepRound(id: number): Promise<number> {
     return db.transaction(async (trx) => {
@@ -144,27 +162,26 @@ export function createOutboxRelay(options: {
           failed.push({ row, error });
         }
       }
-      let sent = interruption === undefined ? encoded : [];
-      if (sent.length > 0) {
-        try {
-          await send(encoded.map(({ record }) => record));
-        } catch (error) {
-          sent = [];
-          if (momentary(error)) interruption = error;
+      const sent: typeof encoded = [];
+      if (interruption === undefined && encoded.length > 0) {
+        const refused: typeof encoded = [];
+        for (const outcome of await send(encoded.map(({ record }) => record))) {
+          const items = outcome.positions.map((position) => encoded[position]!);
+          if (outcome.acknowledged) sent.push(...items);
+          else if (momentary(outcome.error)) interruption ??= outcome.error;
           else {
-            logger.warn({ err: error, count: encoded.length }, 'Outbox sweep could not publish a batch; trying its rows one by one');
-            for (const item of encoded) {
-              try {
-                await send([item.record]);
-                sent.push(item);
-              } catch (rowError) {
-                if (momentary(rowError)) {
-                  interruption = rowError;
-                  break;
-                }
-                failed.push({ row: item.row, error: rowError });
-              }
-            }
+            logger.warn({ err: outcome.error, count: items.length, partition: outcome.partition }, 'Outbox sweep could not publish a batch; trying its rows one by one');
+            refused.push(...items);
+          }
+        }
+        for (const item of refused) {
+          if (interruption !== undefined) break;
+          try {
+            await sendOne(item.record);
+            sent.push(item);
+          } catch (rowError) {
+            if (momentary(rowError)) interruption = rowError;
+            else failed.push({ row: item.row, error: rowError });
           }
         }
       }
@@ -200,6 +217,38 @@ export function createOutboxRelay(options: {
     });
   }
 
+  /** The fast path's send of `entries`: those whose partition was acknowledged are marked sent, the others left to the sweep. */
+  async function publishNow(id: number, entries: readonly OutboxEntry[]): Promise<void> {
+    try {
+      const outcomes = await send(await Promise.all(entries.map((entry) => recordOf(id, entry))));
+      const sent = outcomes.flatMap((outcome) => (outcome.acknowledged ? outcome.positions.map((position) => entries[position]!.id) : []));
+      if (sent.length > 0) await db.raw('update outbox set sent_at = now() where id = any(?::bigint[]) and sent_at is null', [sent]);
+      for (const outcome of outcomes) {
+        if (outcome.acknowledged) continue;
+        metrics.outboxErrors.inc();
+        logger.warn({ err: outcome.error, count: outcome.positions.length, partition: outcome.partition }, 'Could not publish notifications; the outbox sweep will retry');
+      }
+    } catch (error) {
+      metrics.outboxErrors.inc();
+      logger.warn({ err: error, count: entries.length }, 'Could not publish notifications; the outbox sweep will retry');
+    }
+  }
+
+  /**
+   * One fast-path send at a time, of everything queued when it starts, at most `batchSize`
+   * entries: a send is a produce call per partition, and the calls of one idempotent producer
+   * to a broker go one after another, so entries that arrive while a send is under way wait
+   * and go together in the next one instead of each chunk's adding calls to the queue.
+   */
+  function flushQueued(id: number): Promise<void> {
+    flushing ??= (async () => {
+      while (queued.length > 0) await publishNow(id, queued.splice(0, batchSize));
+    })().finally(() => {
+      flushing = undefined;
+    });
+    return flushing;
+  }
+
   /** Rounds while each sends a full batch: rows that fail are not counted, so they never keep it going. */
   async function sweep(id: number): Promise<number> {
     let total = 0;
@@ -222,18 +271,12 @@ export function createOutboxRelay(options: {
     publish(entries) {
       const id = schemaId;
       if (entries.length === 0 || stopped || id === undefined) return;
-      void track(
-        (async () => {
-          await send(await Promise.all(entries.map((entry) => recordOf(id, entry))));
-          await db.raw('update outbox set sent_at = now() where id = any(?::bigint[]) and sent_at is null', [entries.map((entry) => entry.id)]);
-        })(),
-      ).catch((error: Error) => {
-        metrics.outboxErrors.inc();
-        logger.warn({ err: error, count: entries.length }, 'Could not publish notifications; the outbox sweep will retry');
-      });
+      queued.push(...entries);
+      void track(flushQueued(id));
     },
     async start() {
       const id = (schemaId ??= await registerValueSchema(registry, topic, TRADE_NOTIFICATION_SCHEMA_FILE));
+      await notifications.start();
       stopped = false;
       timer ??= setInterval(() => {
         track(drain(id)).catch((error: Error) => {

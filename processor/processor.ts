@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from 'pino';
+import { createPartitionedSender } from '../platform/partitioned-send';
 import { ensureTopics } from '../platform/topics';
 import type { ProcessorConfig } from './config';
 import { createWebhookConsumer, type FatalFailure } from './consumer';
@@ -28,8 +29,9 @@ export interface Processor {
  *
  * Constructing it does no I/O. `start` first checks that the database answers and is migrated,
  * so that a wrong URL, credentials or a missing migration stop the start with their own error;
- * then it creates the missing topics, registers the notification schema, and connects the
- * producer and the consumer. A failed `start` may be called again: each step is safe to repeat.
+ * then it creates the missing topics, connects the producer, learns the partition counts of the
+ * topics it writes, registers the notification schema, and connects the consumer. A failed
+ * `start` may be called again: each step is safe to repeat.
  */
 export function createProcessor(options: {
   config: ProcessorConfig;
@@ -43,11 +45,14 @@ export function createProcessor(options: {
   const { config, db, kafka, registry, logger, metrics } = options;
   const producer =
     options.producer ?? kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  // One produce call per partition for every write: see PartitionedSender.
+  const notifications = createPartitionedSender({ kafka, topic: config.notificationsTopic });
+  const deadLetters = createPartitionedSender({ kafka, topic: config.deadLetterTopic });
   const relay = createOutboxRelay({
     db,
     producer,
     registry,
-    topic: config.notificationsTopic,
+    notifications,
     batchSize: config.outboxBatchSize,
     pollMs: config.outboxPollMs,
     graceMs: config.outboxGraceMs,
@@ -79,7 +84,7 @@ export function createProcessor(options: {
     );
   };
 
-  const consumer = createWebhookConsumer({ kafka, producer, config, applier, relay, logger, metrics, onFatal });
+  const consumer = createWebhookConsumer({ kafka, producer, deadLetters, config, applier, relay, logger, metrics, onFatal });
 
   return {
     relay,
@@ -97,6 +102,7 @@ export function createProcessor(options: {
       );
       if (created) logger.info(created, 'Created topics');
       await producer.connect();
+      await deadLetters.start();
       await relay.start();
       await consumer.start();
       started = true;

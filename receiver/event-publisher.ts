@@ -1,6 +1,7 @@
 import { Partitioners, type IHeaders, type Kafka, type Producer } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from 'pino';
+import { createPartitionedSender } from '../platform/partitioned-send';
 import type { WebhookEventRecord } from '../schemas/webhook-event';
 import { BATCH_OVERHEAD_BYTES, recordBytes } from './event-size';
 import type { ReceiverMetrics } from './metrics';
@@ -51,13 +52,18 @@ interface Lane {
  * kafkajs has no linger: each send is its own produce request. Requests that arrive while the
  * batches are on the wire wait and go together in the next one, so the batch size follows the
  * load and an idle receiver adds no delay. A batch holds at most `maxBatch` events and
- * `maxBatchBytes` bytes: kafkajs sends each partition's share of a request as one record batch,
- * which the broker refuses whole past the topic's `max.message.bytes`, and bounding the request
- * bounds every partition's share of it.
+ * `maxBatchBytes` bytes: each partition's share of a batch goes as one record batch, which the
+ * broker refuses whole past the topic's `max.message.bytes`, and bounding the batch bounds every
+ * partition's share of it.
  *
- * An idempotent kafkajs producer must have one request in flight (its sequence numbers advance
- * on acknowledgement), so `lanes` producers, each with its own producer id, send batches side
- * by side. Requests in flight at the same time have no order between them anyway; a sender
+ * A batch goes as one produce call per partition, side by side (PartitionedSender: a call for
+ * several partitions can lose one whose leader moves while it is retried), and is acknowledged
+ * only when every call was: a batch of which one partition failed fails all its requests, the
+ * senders retry, and the processor drops what was written twice by its event id.
+ *
+ * An idempotent kafkajs producer has one request in flight to each broker (its sequence numbers
+ * advance on acknowledgement; a batch's calls to one broker wait for each other), so `lanes`
+ * producers, each with its own producer id, send batches side by side. Requests in flight at the same time have no order between them anyway; a sender
  * that waits for its 202 before the next webhook keeps its order.
  *
  * A batch that fails or is not acknowledged within `ackTimeoutMs` fails all its requests (the
@@ -80,6 +86,7 @@ export function createEventPublisher(options: {
   metrics: ReceiverMetrics;
 }): EventPublisher {
   const { kafka, registry, schemaId, topic, maxBatch, maxBatchBytes, lingerMs, ackTimeoutMs, logger, metrics } = options;
+  const partitioned = createPartitionedSender({ kafka, topic, timeoutMs: ackTimeoutMs });
   // Confluent wire format: magic byte 0, the schema id, then the Avro body.
   const wireHeader = Buffer.alloc(5);
   wireHeader.writeInt32BE(schemaId, 1);
@@ -109,7 +116,8 @@ export function createEventPublisher(options: {
         // Bounded so a send during an outage ends; the batch then fails and the sender retries.
         retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1000 },
       });
-      lane.connecting = next.connect().then(
+      // Ready means able to send: connected, and the topic's partition count known.
+      lane.connecting = Promise.all([next.connect(), partitioned.start()]).then(
         () => {
           lane.producer = next;
           lane.connecting = undefined;
@@ -159,7 +167,7 @@ export function createEventPublisher(options: {
   async function send(lane: Lane, batch: Pending[], bytes: number): Promise<void> {
     const started = performance.now();
     const client = await connected(lane);
-    await client.sendBatch({ topicMessages: [{ topic, messages: batch.map(({ message }) => message) }], acks: -1, timeout: ackTimeoutMs });
+    await partitioned.sendAll(client, batch.map(({ message }) => message));
     metrics.batchSize.observe(batch.length);
     metrics.batchBytes.observe(bytes);
     metrics.batchDuration.observe((performance.now() - started) / 1000);

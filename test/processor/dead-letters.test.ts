@@ -1,6 +1,7 @@
 import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
 import type { ApplyResult } from '../../processor/apply-chunk';
 import { sendToDeadLetters } from '../../processor/dead-letters';
+import { createPartitionedSender } from '../../platform/partitioned-send';
 import { onCleanup } from '../support/cleanup';
 import { createTestTopic, testAdmin, testKafka } from '../support/kafka';
 import { readTopic } from '../support/topic-reader';
@@ -33,7 +34,7 @@ describe('sendToDeadLetters', () => {
       },
     ];
     const before = Date.now();
-    await sendToDeadLetters(producer, topic, { topic: 'webhook-events', partition: 4 }, rejected);
+    await sendToDeadLetters(producer, createPartitionedSender({ kafka, topic }), { topic: 'webhook-events', partition: 4 }, rejected);
     const after = Date.now();
 
     const dead = await readTopic(kafka, topic, { count: 2, decode: false });
@@ -77,6 +78,6 @@ describe('sendToDeadLetters', () => {
     // A producer that was never connected throws on any send: reaching it would fail the test.
     const unconnected = kafka.producer();
     await expect(unconnected.send({ topic: 'unused', messages: [{ value: 'x' }] })).rejects.toThrow('The producer is disconnected');
-    await expect(sendToDeadLetters(unconnected, 'unused', { topic: 'webhook-events', partition: 0 }, [])).resolves.toBeUndefined();
+    await expect(sendToDeadLetters(unconnected, createPartitionedSender({ kafka, topic: 'unused' }), { topic: 'webhook-events', partition: 0 }, [])).resolves.toBeUndefined();
   });
 });

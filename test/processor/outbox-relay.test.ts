@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import * as kafkajs from 'kafkajs';
-import { KafkaJSNonRetriableError, type Producer } from 'kafkajs';
+import { KafkaJSError, KafkaJSNonRetriableError, type Producer } from 'kafkajs';
 import { createProcessorMetrics, type ProcessorMetrics } from '../../processor/metrics';
 import { createOutboxRelay, type OutboxRelay } from '../../processor/outbox-relay';
+import { createPartitionedSender } from '../../platform/partitioned-send';
 import { createRegistry } from '../../platform/schema-registry';
 import { createLogger } from '../../platform/logger';
 import { serviceEndpoints } from '../setup/service-endpoints';
@@ -52,8 +53,8 @@ interface RelayUnderTest {
 }
 
 /** A relay on a topic of its own, with a real producer, registry and database. */
-async function relayOn(db: Knex, options: { batchSize: number; producer?: (real: Producer) => Producer }): Promise<RelayUnderTest> {
-  const topic = await createTestTopic(await testAdmin(kafka), { prefix: 'notifications' });
+async function relayOn(db: Knex, options: { batchSize: number; partitions?: number; graceMs?: number; producer?: (real: Producer) => Producer }): Promise<RelayUnderTest> {
+  const topic = await createTestTopic(await testAdmin(kafka), { prefix: 'notifications', partitions: options.partitions });
   const registry = createRegistry(serviceEndpoints().schemaRegistryUrl);
   const real = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await real.connect();
@@ -69,10 +70,10 @@ async function relayOn(db: Knex, options: { batchSize: number; producer?: (real:
     db,
     producer,
     registry,
-    topic,
+    notifications: createPartitionedSender({ kafka, topic }),
     batchSize: options.batchSize,
     pollMs: 100,
-    graceMs: 0,
+    graceMs: options.graceMs ?? 0,
     logger: createLogger({ level: 'info', name: 'relay' }, logs),
     metrics,
   });
@@ -171,5 +172,101 @@ describe('outbox relay: a row that cannot be published', () => {
     const restoredAt = Date.now();
     await waitFor('every row sent', async () => ((await db('outbox').whereNull('sent_at').first()) ? undefined : true), 10_000);
     expect(Date.now() - restoredAt).toBeLessThan(2000);
+  });
+});
+
+describe('outbox relay: one produce call per partition', () => {
+  /** Users whose notifications land on the partition of `broken` and on others, on a topic of six partitions. */
+  async function usersAround(topic: string) {
+    const partitioner = createPartitionedSender({ kafka, topic });
+    await partitioner.start();
+    const users = Array.from({ length: 24 }, (_, index) => String(1_000_000 + index));
+    const broken = partitioner.partitionOf({ key: users[0]!, value: null });
+    const onBroken = users.filter((user) => partitioner.partitionOf({ key: user, value: null }) === broken);
+    return { users, broken, onBroken };
+  }
+
+  /** A producer whose calls for `broken()`'s partition fail as a broker that is not the leader any more, while `failing()`. */
+  const failingFor = (broken: () => number, failing: () => boolean) => (real: Producer): Producer => ({
+    ...real,
+    send: (record) => (failing() && record.messages[0]!.partition === broken() ? Promise.reject(new KafkaJSError('not the leader any more', { retriable: true })) : real.send(record)),
+  });
+
+  it('the sweep marks sent the rows of every partition that was acknowledged, and leaves the failed partition\'s rows uncharged until it is', async () => {
+    const { db } = await migratedDatabase();
+    let failing = true;
+    let broken = -1;
+    const under = await relayOn(db, { batchSize: 100, partitions: 6, producer: failingFor(() => broken, () => failing) });
+    const around = await usersAround(under.topic);
+    broken = around.broken;
+    await insertRows(db, under.topic, around.users.map((user) => notification(`for-${user}`, { user_id: user })));
+    await under.relay.start();
+
+    const others = around.users.length - around.onBroken.length;
+    await waitFor('the other partitions\' rows sent', async () => ((await db('outbox').whereNotNull('sent_at').count<{ count: string }[]>('* as count'))[0]!.count === String(others) ? true : undefined), 10_000);
+    await sleep(500);
+    const unsent = await db('outbox').whereNull('sent_at').orderBy('id');
+    expect(unsent.map((row) => [row.message_key, row.attempts, row.next_attempt_at])).toEqual(around.onBroken.map((user) => [user, 0, null]));
+
+    failing = false;
+    await waitFor('every row sent', async () => ((await db('outbox').whereNull('sent_at').first()) ? undefined : true), 10_000);
+    const published = await readTopic(kafka, under.topic, { quietMs: 1500 });
+    expect(new Set(published.map((message) => message.key))).toEqual(new Set(around.users));
+  });
+
+  it('the fast path sends what is handed over while a send is under way together, in the next send', async () => {
+    const { db } = await migratedDatabase();
+    const calls: string[][] = [];
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const under = await relayOn(db, {
+      batchSize: 100,
+      graceMs: 600_000,
+      producer: (real) => ({
+        ...real,
+        send: async (record) => {
+          calls.push(record.messages.map((message) => String(message.headers!.event_id)));
+          // The first send waits until the test lets it go.
+          if (calls.length === 1) await held;
+          return real.send(record);
+        },
+      }),
+    });
+    await insertRows(db, under.topic, ['a', 'b', 'c', 'd'].map((id) => notification(id)));
+    const rows = await db('outbox').orderBy('id');
+    const entry = (row: (typeof rows)[number]) => ({ id: row.id, messageKey: row.message_key, payload: row.payload });
+    await under.relay.start();
+
+    under.relay.publish([entry(rows[0])]);
+    await waitFor('the first send under way', async () => (calls.length === 1 ? true : undefined));
+    for (const row of rows.slice(1)) under.relay.publish([entry(row)]);
+    release();
+    await under.relay.stop();
+
+    expect(calls).toEqual([['a'], ['b', 'c', 'd']]);
+    expect(await db('outbox').whereNull('sent_at').first()).toBeUndefined();
+  });
+
+  it('the fast path marks sent only the entries whose partition was acknowledged', async () => {
+    const { db } = await migratedDatabase();
+    let broken = -1;
+    // A grace longer than the test: the sweep leaves every row to the fast path.
+    const under = await relayOn(db, { batchSize: 100, partitions: 6, graceMs: 600_000, producer: failingFor(() => broken, () => true) });
+    const around = await usersAround(under.topic);
+    broken = around.broken;
+    await insertRows(db, under.topic, around.users.map((user) => notification(`fast-${user}`, { user_id: user })));
+    const rows = await db('outbox').orderBy('id');
+    await under.relay.start();
+
+    under.relay.publish(rows.map((row) => ({ id: row.id, messageKey: row.message_key, payload: row.payload })));
+    await under.relay.stop();
+
+    const unsent = await db('outbox').whereNull('sent_at').orderBy('id');
+    expect(unsent.map((row) => row.message_key)).toEqual(around.onBroken);
+    expect(under.logs.lines.filter((line) => line.msg === 'Could not publish notifications; the outbox sweep will retry')).toEqual([
+      expect.objectContaining({ partition: around.broken, count: around.onBroken.length }),
+    ]);
+    const published = await readTopic(kafka, under.topic, { quietMs: 1500 });
+    expect(published.map((message) => message.key).sort()).toEqual(around.users.filter((user) => !around.onBroken.includes(user)).sort());
   });
 });

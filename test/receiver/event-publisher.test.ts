@@ -1,10 +1,11 @@
-import { ConfigResourceTypes, type Admin } from 'kafkajs';
+import { ConfigResourceTypes, KafkaJSError, type Admin, type Kafka, type Producer } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { createEventPublisher, type EventPublisher } from '../../receiver/event-publisher';
 import { createReceiverMetrics } from '../../receiver/metrics';
 import { PublishError } from '../../receiver/publish-failure';
 import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
 import { createKafka } from '../../platform/kafka';
+import { createPartitionedSender } from '../../platform/partitioned-send';
 import { createRegistry, registerValueSchema } from '../../platform/schema-registry';
 import { createLogger } from '../../platform/logger';
 import { signPayload } from '../../schemas/signatures';
@@ -81,16 +82,31 @@ describe('receiver: produce batches stay under the broker size limit', () => {
   });
 });
 
-/** A publisher of its own, as the receiver builds it, not started; the test's services unless `brokers` or `registryUrl` say otherwise. */
-function unstartedPublisher(options: { schemaId: number; topic: string; maxBatchBytes?: number; brokers?: string[]; registryUrl?: string; registry?: SchemaRegistry }): {
+/**
+ * A publisher of its own, as the receiver builds it, not started; the test's services unless
+ * `brokers` or `registryUrl` say otherwise. `producers` is the seam: each producer the publisher
+ * makes goes through it.
+ */
+function unstartedPublisher(options: {
+  schemaId: number;
+  topic: string;
+  maxBatchBytes?: number;
+  brokers?: string[];
+  registryUrl?: string;
+  registry?: SchemaRegistry;
+  producers?: (producer: Producer) => Producer;
+}): {
   publisher: EventPublisher;
   logs: CapturedLogs;
 } {
   const endpoints = serviceEndpoints();
   const logs = new CapturedLogs();
   const logger = createLogger({ level: 'info', name: 'receiver' }, logs);
+  const client = createKafka({ clientId: 'publisher-test', brokers: options.brokers ?? endpoints.kafkaBrokers, logger });
+  const seam = options.producers;
+  const publisherKafka: Kafka = seam ? Object.assign(Object.create(client) as Kafka, { producer: (config?: Parameters<Kafka['producer']>[0]) => seam(client.producer(config)) }) : client;
   const publisher = createEventPublisher({
-    kafka: createKafka({ clientId: 'publisher-test', brokers: options.brokers ?? endpoints.kafkaBrokers, logger }),
+    kafka: publisherKafka,
     registry: options.registry ?? createRegistry(options.registryUrl ?? endpoints.schemaRegistryUrl),
     schemaId: options.schemaId,
     topic: options.topic,
@@ -107,9 +123,9 @@ function unstartedPublisher(options: { schemaId: number; topic: string; maxBatch
 }
 
 /** A started publisher of its own on `topic`, with a byte cap of `maxBatchBytes`, once it is ready. */
-async function publisherFor(topic: string, maxBatchBytes: number): Promise<{ publisher: EventPublisher; logs: CapturedLogs }> {
+async function publisherFor(topic: string, maxBatchBytes: number, producers?: (producer: Producer) => Producer): Promise<{ publisher: EventPublisher; logs: CapturedLogs }> {
   const registry = createRegistry(serviceEndpoints().schemaRegistryUrl);
-  const started = unstartedPublisher({ schemaId: await registerValueSchema(registry, topic, WEBHOOK_EVENT_SCHEMA_FILE), topic, maxBatchBytes, registry });
+  const started = unstartedPublisher({ schemaId: await registerValueSchema(registry, topic, WEBHOOK_EVENT_SCHEMA_FILE), topic, maxBatchBytes, registry, producers });
   await started.publisher.start();
   await waitFor('the publisher to connect', async () => (started.publisher.isReady() ? true : undefined));
   return started;
@@ -138,6 +154,60 @@ describe('event publisher: batches bounded by bytes', () => {
     await publisher.publish('2', event(2, 1024));
     const messages = await readTopic(kafka, topic, { count: 1 });
     expect(messages.map((message) => message.key)).toEqual(['2']);
+  });
+});
+
+describe('event publisher: a batch is acknowledged partition by partition', () => {
+  it('sends a batch over six partitions as one produce call per partition, and every event reaches the partition its key hashes to', async () => {
+    const topic = await createTestTopic(await testAdmin(kafka), { partitions: 6 });
+    const calls: number[][] = [];
+    const { publisher } = await publisherFor(topic, 64 * 1024, (producer) => ({
+      ...producer,
+      send: (record) => {
+        calls.push(record.messages.map((message) => message.partition!));
+        return producer.send(record);
+      },
+    }));
+    const keys = Array.from({ length: 30 }, (_, index) => String(1000 + index));
+    await Promise.all(keys.map((key, index) => publisher.publish(key, event(index, 100))));
+
+    const partitioner = createPartitionedSender({ kafka, topic });
+    await partitioner.start();
+    const partitionsUsed = new Set(keys.map((key) => partitioner.partitionOf({ key, value: null })));
+    // One batch: every call carries one partition, and no partition is sent twice.
+    expect(calls.map((partitions) => new Set(partitions).size)).toEqual(calls.map(() => 1));
+    expect(calls.map((partitions) => partitions[0]).sort()).toEqual([...partitionsUsed].sort());
+    const messages = await readTopic(kafka, topic, { count: 30 });
+    expect(messages).toHaveLength(30);
+    for (const message of messages) expect(message.partition).toBe(partitioner.partitionOf({ key: message.key, value: null }));
+  });
+
+  it('fails every event of a batch one of whose partitions was not acknowledged, is unready, then recovers with a fresh producer', async () => {
+    const topic = await createTestTopic(await testAdmin(kafka), { partitions: 6 });
+    const partitioner = createPartitionedSender({ kafka, topic });
+    await partitioner.start();
+    const keys = Array.from({ length: 30 }, (_, index) => String(2000 + index));
+    const broken = partitioner.partitionOf({ key: keys[0]!, value: null });
+    let producersMade = 0;
+    const { publisher } = await publisherFor(topic, 64 * 1024, (producer) => {
+      producersMade += 1;
+      // Only the first producer fails, and only for one partition: the other calls are acknowledged.
+      if (producersMade > 1) return producer;
+      return { ...producer, send: (record) => (record.messages[0]!.partition === broken ? Promise.reject(new KafkaJSError('not the leader any more', { retriable: true })) : producer.send(record)) };
+    });
+
+    const first = await Promise.allSettled(keys.map((key, index) => publisher.publish(key, event(index, 100))));
+    expect(first.map((result) => (result.status === 'rejected' ? (result.reason as PublishError).code : 'acknowledged'))).toEqual(keys.map(() => 'PUBLISH_FAILED'));
+    expect(publisher.isReady()).toBe(false);
+
+    await waitFor('the publisher ready again', async () => (publisher.isReady() ? true : undefined));
+    await Promise.all(keys.map((key, index) => publisher.publish(key, event(100 + index, 100))));
+    expect(producersMade).toBe(2);
+    // The second round whole; of the first only the partitions that were acknowledged.
+    const written = await readTopic(kafka, topic, { quietMs: 2000 });
+    const secondRound = written.filter((message) => Number((message.value.event_id as string).slice('event-'.length)) >= 100);
+    expect(secondRound).toHaveLength(30);
+    expect(written.filter((message) => message.partition === broken)).toHaveLength(keys.filter((key) => partitioner.partitionOf({ key, value: null }) === broken).length);
   });
 });
 
