@@ -121,6 +121,24 @@ describe('npm run migrate and npm run processor', () => {
   });
 });
 
+describe('npm run migrate and npm run processor: a configuration error', () => {
+  it.each([
+    ['migrate', 'a DATABASE_URL of another database', { DATABASE_URL: 'mysql://app:hunter2@db/trades' }, 'DATABASE_URL must be a postgres:// or postgresql:// URL'],
+    ['migrate', 'an sslmode it cannot honour', { DATABASE_URL: 'postgres://app:hunter2@db/trades?sslmode=prefer' }, "the database URL's sslmode"],
+    ['processor', 'an sslmode it cannot honour', { DATABASE_URL: 'postgres://app:hunter2@db/trades?sslmode=prefer' }, "the database URL's sslmode"],
+  ])('npm run %s exits 2 on %s, listing the problem and not the URL', async (script, _name, env, problem) => {
+    const child = spawn(process.execPath, [tsx, `processor/${script === 'migrate' ? 'migrate' : 'main'}.ts`], { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const [code] = await withinDeadline(`npm run ${script} exiting`, once(child, 'exit'), 20_000);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^Invalid configuration:\n/);
+    expect(stderr).toContain(problem);
+    expect(stderr).not.toContain('hunter2');
+  });
+});
+
 describe('npm run processor: a Kafka it cannot use', () => {
   const certificates = testCertificates();
 
