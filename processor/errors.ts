@@ -2,6 +2,7 @@ import { KafkaJSError, KafkaJSTimeout } from 'kafkajs';
 import { KnexTimeoutError } from 'knex';
 import { DatabaseError } from 'pg';
 import { connectionFailure } from '../platform/connection-failures';
+import { MigrationsPending } from './migrations';
 
 /** What the processor does about a failure: wait and try again, record it and move on, or stop. */
 export type Decision = 'retry' | 'dead_letter' | 'stop';
@@ -180,6 +181,7 @@ function classify(error: unknown): FailureCode {
     return SQLSTATES[sqlstate] ?? SQLSTATE_CLASSES[sqlstate.slice(0, 2)] ?? 'db_unexpected';
   }
   if (error instanceof KnexTimeoutError) return 'db_pool_timeout';
+  if (error instanceof MigrationsPending) return 'db_not_migrated';
   if (error instanceof KafkaJSError) return kafkaFailure(error);
   if (typeof error !== 'object' || error === null) return 'unknown';
   const { name, message, status, code } = error as { name?: unknown; message?: unknown; status?: unknown; code?: unknown };
