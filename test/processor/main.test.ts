@@ -82,6 +82,19 @@ describe('npm run migrate and npm run processor', () => {
     ]);
   });
 
+  it('gives up starting when the registry URL leads to no registry (404 on registering), retrying nothing', async () => {
+    const { schema } = await migratedDatabase();
+    const topics = await createTestTopics();
+    const registryUrl = `${new URL(serviceEndpoints().schemaRegistryUrl).origin}/wrong/apis/ccompat/v7`;
+    const processor = startProcessorProcess({ PATH: process.env.PATH, ...systemEnv({ schema, topics, registryUrl }), PROCESSOR_PORT: String(await freePort()), PROCESSOR_HOST: '127.0.0.1' });
+
+    const [code] = await withinDeadline('the processor giving up', once(processor.child, 'exit'));
+    expect(code).toBe(1);
+    expect(logLines(processor.output()).filter((line) => (line.level as number) >= 40)).toEqual([
+      expect.objectContaining({ level: 50, code: 'registry_misconfigured', msg: 'Starting the processor failed, and retrying cannot fix it' }),
+    ]);
+  });
+
   it('gives up starting, naming every migration, when its database has not been migrated', async () => {
     const { schema } = await testDatabase();
     const topics = await createTestTopics();
