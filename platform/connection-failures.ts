@@ -1,5 +1,4 @@
 import { KafkaJSConnectionError, KafkaJSProtocolError, KafkaJSSASLAuthenticationError } from 'kafkajs';
-import type { StartupFailure } from './service-lifecycle';
 
 /**
  * Why a service could not reach Kafka or the schema registry when waiting cannot help: each code
@@ -126,13 +125,4 @@ export function connectionFailure(error: unknown): ConnectionFailure | undefined
 /** The sentence for a failure code, when it is a connection failure's. */
 export function connectionFailureReason(code: string): string | undefined {
   return Object.hasOwn(CONNECTION_FAILURES, code) ? CONNECTION_FAILURES[code as ConnectionFailureCode] : undefined;
-}
-
-/**
- * How the receiver's start judges a failure: a connection failure ends it, anything else (a
- * broker or registry not up yet, a cluster still gathering its brokers) is waited out.
- */
-export function startupFailure(error: unknown): StartupFailure {
-  const failure = connectionFailure(error);
-  return failure ? { code: failure.code, retriable: false } : { code: 'unclassified', retriable: true };
 }

@@ -56,6 +56,23 @@ export function isBrokerAddress(text: string): boolean {
   return (isIPv4(host) || isHostname(host)) && /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535;
 }
 
+/**
+ * Kafka's rule for a topic name (Topic.validate): letters, digits, '.', '_' and '-', at most 249
+ * characters, and neither '.' nor '..'.
+ */
+export function isTopicName(text: string): boolean {
+  return /^[A-Za-z0-9._-]{1,249}$/.test(text) && text !== '.' && text !== '..';
+}
+
+/**
+ * Whitespace (Unicode's too) at either end, or a C0 or C1 control character anywhere: what a
+ * secrets file, a YAML block or a copy and paste leaves behind. The URL parser would strip or
+ * drop them silently, so the value used would not be the one written.
+ */
+function hasStrayCharacters(text: string): boolean {
+  return /^\s|\s$/u.test(text) || /[\u0000-\u001f\u007f-\u009f]/u.test(text);
+}
+
 /** Whether `text` is an absolute URL with one of `protocols` (each with its colon: `https:`). */
 export function hasProtocol(text: string, protocols: readonly string[]): boolean {
   try {
@@ -67,6 +84,7 @@ export function hasProtocol(text: string, protocols: readonly string[]): boolean
 
 export const HTTP_PROTOCOLS = Object.freeze(['http:', 'https:']);
 const POSTGRES_PROTOCOLS = Object.freeze(['postgres:', 'postgresql:']);
+const STRAY_CHARACTERS = 'must not contain control characters or begin or end with whitespace';
 
 /** A file an environment variable named, as read at start. */
 export interface NamedFile {
@@ -76,6 +94,7 @@ export interface NamedFile {
 
 export interface EnvironmentReader {
   readonly problems: string[];
+  /** Plain decimal digits only (no sign, no spaces, no 0x, no exponent), from `min` to `max`. */
   integer(name: string, fallback: number, min: number, max?: number): number;
   /** A whole number from `min` to `max`, or undefined when unset. */
   optionalInteger(name: string, min: number, max: number): number | undefined;
@@ -100,6 +119,10 @@ export interface EnvironmentReader {
   logLevel(name: string, fallback: LogLevel): LogLevel;
   /** An IP address or a hostname. */
   host(name: string, fallback: string): string;
+  /** A Kafka topic name (isTopicName). */
+  topic(name: string, fallback: string): string;
+  /** Text that names something (a consumer group): not empty, no control characters, no whitespace at either end. */
+  nonEmpty(name: string, fallback: string): string;
   /** One or more `host:port`, separated by commas. */
   brokers(name: string, fallback: string): string[];
   /** Throws a ConfigError listing every problem, if there was any. */
@@ -148,8 +171,9 @@ export function environmentReader(env: NodeJS.ProcessEnv): EnvironmentReader {
 
   function integer(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
     const raw = env[name];
-    if (raw === undefined || raw.trim() === '') return fallback;
-    const value = Number(raw);
+    if (raw === undefined || raw === '') return fallback;
+    // Number() would also take ' 80', '0x50', '1e3' and '0b1': a value that is not what it looks like.
+    const value = /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isInteger(value) || value < min || value > max) {
       problems.push(`${name} must be a whole number from ${min} to ${max}`);
       return fallback;
@@ -200,12 +224,16 @@ export function environmentReader(env: NodeJS.ProcessEnv): EnvironmentReader {
       return fallback;
     },
     httpUrl(name, fallback) {
-      return text(name, fallback, (value) => hasProtocol(value, HTTP_PROTOCOLS), 'an absolute http:// or https:// URL');
+      const value = env[name] ?? fallback;
+      if (hasStrayCharacters(value)) problems.push(`${name} ${STRAY_CHARACTERS}`);
+      else if (!hasProtocol(value, HTTP_PROTOCOLS)) problems.push(`${name} must be an absolute http:// or https:// URL`);
+      return value;
     },
     postgresUrl(name, fallback) {
       // It holds the database password: it may come from a secret file too.
       const value = secret(name) ?? fallback;
-      if (!hasProtocol(value, POSTGRES_PROTOCOLS)) problems.push(`${name} must be a postgres:// or postgresql:// URL`);
+      if (hasStrayCharacters(value)) problems.push(`${name} ${STRAY_CHARACTERS}`);
+      else if (!hasProtocol(value, POSTGRES_PROTOCOLS)) problems.push(`${name} must be a postgres:// or postgresql:// URL`);
       return value;
     },
     logLevel(name, fallback) {
@@ -214,6 +242,14 @@ export function environmentReader(env: NodeJS.ProcessEnv): EnvironmentReader {
     },
     host(name, fallback) {
       return text(name, fallback, isHost, 'an IP address or a hostname');
+    },
+    topic(name, fallback) {
+      return text(name, fallback, isTopicName, "a Kafka topic name: 1 to 249 letters, digits, '.', '_' or '-', and not '.' or '..'");
+    },
+    nonEmpty(name, fallback) {
+      const value = env[name] ?? fallback;
+      if (value.trim() === '' || hasStrayCharacters(value)) problems.push(`${name} must not be empty, contain control characters or begin or end with whitespace`);
+      return value;
     },
     brokers(name, fallback) {
       const items = commaSeparated(name, fallback);

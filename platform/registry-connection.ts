@@ -11,10 +11,24 @@ export interface RegistryConnection {
   readonly ca?: Buffer;
 }
 
+function hasUserInfo(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username !== '' || parsed.password !== '';
+  } catch {
+    return false;
+  }
+}
+
 /** SCHEMA_REGISTRY_URL and the registry's credentials and CA, read once; problems are recorded on `read`. */
 export function readRegistryConnection(read: EnvironmentReader): RegistryConnection {
   const { problems } = read;
   const url = read.httpUrl('SCHEMA_REGISTRY_URL', SERVICE_DEFAULTS.schemaRegistryUrl);
+  // The registry client puts the URL into its errors, and errors are logged: a password in it
+  // would be printed with every failed request.
+  if (hasUserInfo(url)) {
+    problems.push('SCHEMA_REGISTRY_URL must not hold credentials (user:password@): set SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD (or SCHEMA_REGISTRY_PASSWORD_FILE) instead');
+  }
   const username = read.text('SCHEMA_REGISTRY_USERNAME');
   const before = problems.length;
   const password = read.secret('SCHEMA_REGISTRY_PASSWORD') || undefined;

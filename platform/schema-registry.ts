@@ -60,13 +60,33 @@ export function createRegistry(url: string, options: RegistryOptions = {}): Sche
 }
 
 /**
+ * The registry answered 404 to registering a schema. A registry's API never does (registering
+ * creates the subject), so the URL leads somewhere else: a wrong path, another service. Waiting
+ * cannot fix it; a 404 for a schema id, which a registry does answer, stays a ResponseError.
+ */
+export class RegistryNotFound extends Error {
+  override readonly name = 'RegistryNotFound';
+  constructor(subject: string, options: { cause: unknown }) {
+    super(
+      `the schema registry answered 404 to registering the schema of ${subject}: SCHEMA_REGISTRY_URL does not lead to a registry's API (check its path, such as /apis/ccompat/v7 for Apicurio)`,
+      options,
+    );
+  }
+}
+
+/**
  * Registers an `.avsc` file under the TopicNameStrategy subject `<topic>-value` and returns its
  * id. Registering the same schema again returns the same id, so every instance can do it at start.
  */
 export async function registerValueSchema(registry: SchemaRegistry, topic: string, schemaFile: string): Promise<number> {
-  const { id } = await registry.register(
-    { type: SchemaType.AVRO, schema: JSON.stringify(readAvroSchema(schemaFile)) },
-    { subject: `${topic}-value` },
-  );
-  return id;
+  const subject = `${topic}-value`;
+  try {
+    const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(readAvroSchema(schemaFile)) }, { subject });
+    return id;
+  } catch (error) {
+    // @kafkajs/confluent-schema-registry does not export its ResponseError class.
+    const { name, status } = (error ?? {}) as { name?: unknown; status?: unknown };
+    if (name === 'ResponseError' && status === 404) throw new RegistryNotFound(subject, { cause: error });
+    throw error;
+  }
 }

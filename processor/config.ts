@@ -1,5 +1,5 @@
 import { SERVICE_DEFAULTS } from '../platform/defaults';
-import { ConfigError, environmentReader, type LogLevel } from '../platform/environment';
+import { ConfigError, environmentReader, isTopicName, type EnvironmentReader, type LogLevel } from '../platform/environment';
 import { readKafkaConnection, type KafkaConnection } from '../platform/kafka-connection';
 import { readRegistryConnection, type RegistryConnection } from '../platform/registry-connection';
 import { readTopicReplication, TOPICS, type TopicReplication } from '../platform/topics';
@@ -42,13 +42,24 @@ export interface ProcessorConfig {
 
 export { ConfigError };
 
+/** DLQ_TOPIC, by default the events topic with `.dlq` appended. */
+function deadLetterTopic(read: EnvironmentReader, env: NodeJS.ProcessEnv, webhookEventsTopic: string): string {
+  if (env.DLQ_TOPIC !== undefined) return read.topic('DLQ_TOPIC', '');
+  const derived = `${webhookEventsTopic}.dlq`;
+  // A problem with the events topic is reported once, as its own.
+  if (isTopicName(webhookEventsTopic) && !isTopicName(derived)) {
+    read.problems.push("DLQ_TOPIC must be set: its default, WEBHOOK_EVENTS_TOPIC with .dlq appended, would be longer than Kafka's 249 characters");
+  }
+  return derived;
+}
+
 /** Reads the environment once; every problem is reported together, then the result is frozen. */
 export function readProcessorConfig(env: NodeJS.ProcessEnv = process.env): ProcessorConfig {
   const read = environmentReader(env);
   const { problems, integer, flag } = read;
   const databaseUrl = read.postgresUrl('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/trade_webhooks');
 
-  const webhookEventsTopic = env.WEBHOOK_EVENTS_TOPIC ?? SERVICE_DEFAULTS.webhookEventsTopic;
+  const webhookEventsTopic = read.topic('WEBHOOK_EVENTS_TOPIC', SERVICE_DEFAULTS.webhookEventsTopic);
   const databasePoolMax = integer('DATABASE_POOL_MAX', 10, 2, 1000);
   const kafka = readKafkaConnection(read);
   const registry = readRegistryConnection(read);
@@ -61,9 +72,9 @@ export function readProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
     kafkaBrokers: kafka.brokers,
     schemaRegistryUrl: registry.url,
     webhookEventsTopic,
-    notificationsTopic: env.TRADE_NOTIFICATIONS_TOPIC ?? TOPICS.tradeNotifications,
-    deadLetterTopic: env.DLQ_TOPIC ?? `${webhookEventsTopic}.dlq`,
-    consumerGroup: env.CONSUMER_GROUP ?? 'trade-webhook-processor',
+    notificationsTopic: read.topic('TRADE_NOTIFICATIONS_TOPIC', TOPICS.tradeNotifications),
+    deadLetterTopic: deadLetterTopic(read, env, webhookEventsTopic),
+    consumerGroup: read.nonEmpty('CONSUMER_GROUP', 'trade-webhook-processor'),
     topicPartitions: integer('TOPIC_PARTITIONS', SERVICE_DEFAULTS.topicPartitions, 1, 10_000),
     topicReplication: readTopicReplication(read),
     partitionConcurrency: integer('PARTITION_CONCURRENCY', 6, 1, 1000),
@@ -78,6 +89,7 @@ export function readProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
     walletTables: flag('MIGRATE_WALLET_TABLES', true),
     logLevel: read.logLevel('LOG_LEVEL', SERVICE_DEFAULTS.logLevel),
   };
+  if (config.retryInitialMs > config.retryMaxMs) problems.push('RETRY_INITIAL_MS must not exceed RETRY_MAX_MS');
   if (config.databasePoolMax < config.partitionConcurrency + 1) {
     problems.push('DATABASE_POOL_MAX must exceed PARTITION_CONCURRENCY (one connection a partition, one for the outbox relay)');
   }

@@ -1,6 +1,8 @@
+import { inspect } from 'node:util';
 import knex, { type Knex } from 'knex';
 import type { Logger } from 'pino';
 import { types } from 'pg';
+import { maskUrlCredentials } from '../platform/logger';
 import { databaseConnection } from './database-connection';
 
 /**
@@ -12,6 +14,12 @@ import { databaseConnection } from './database-connection';
  */
 function keepNumericAsText(): void {
   types.setTypeParser(types.builtins.NUMERIC, (value) => value);
+}
+
+/** What knex handed its logger, as text: an error's stack, an object as inspect shows it; URL credentials masked. */
+function knexText(message: unknown): string {
+  const text = message instanceof Error ? (message.stack ?? message.message) : typeof message === 'string' ? message : inspect(message);
+  return maskUrlCredentials(text);
 }
 
 /**
@@ -29,12 +37,13 @@ export function createDatabase(options: { url: string; schema?: string; poolMax:
     searchPath: options.schema ? [options.schema] : undefined,
     pool: { min: 0, max: options.poolMax },
     acquireConnectionTimeout: 10_000,
-    // Knex writes its warnings with console.log unless given a logger.
+    // Knex writes its warnings with console.log unless given a logger. Its text varies (a value,
+    // a stack): it goes into `detail`, under one fixed message per kind that a search can find.
     log: {
-      warn: (message: unknown) => log.warn(String(message)),
-      error: (message: unknown) => log.error(String(message)),
-      deprecate: (message: unknown) => log.warn(String(message)),
-      debug: (message: unknown) => log.debug(String(message)),
+      warn: (message: unknown) => log.warn({ detail: knexText(message) }, 'Knex warning'),
+      error: (message: unknown) => log.error({ detail: knexText(message) }, 'Knex error'),
+      deprecate: (message: unknown) => log.warn({ detail: knexText(message) }, 'Knex deprecation'),
+      debug: (message: unknown) => log.debug({ detail: knexText(message) }, 'Knex debug'),
     },
   });
 }

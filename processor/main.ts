@@ -14,7 +14,8 @@ import { createProcessor } from './processor';
 async function main(): Promise<void> {
   const config = configOrExit(readProcessorConfig);
   const logger = createLogger({ level: config.logLevel, name: 'processor' });
-  const db = createDatabase({ url: config.databaseUrl, schema: config.databaseSchema, poolMax: config.databasePoolMax, logger });
+  // A TLS setting in DATABASE_URL it cannot honour is a configuration error like the others.
+  const db = configOrExit(() => createDatabase({ url: config.databaseUrl, schema: config.databaseSchema, poolMax: config.databasePoolMax, logger }));
   const kafka = createKafka({ clientId: 'trade-webhooks-processor', logger, ...config.kafka });
   const registry = createRegistry(config.registry.url, { auth: config.registry.auth, ca: config.registry.ca });
   const metrics = createProcessorMetrics();

@@ -1,12 +1,17 @@
 import { createLogger } from '../platform/logger';
+import { configOrExit } from '../platform/service-lifecycle';
 import { createDatabase } from './database';
-import { ConfigError, readProcessorConfig } from './config';
+import { readProcessorConfig } from './config';
 import { migrateDatabase, rollbackDatabase } from './migrations';
 
-/** `npm run migrate`: applies the migrations (and `-- --rollback` undoes the last batch). */
+/**
+ * `npm run migrate`: applies the migrations (and `-- --rollback` undoes the last batch). Exits
+ * 2 on a configuration error, as the services do, and 1 when migrating failed.
+ */
 async function main(): Promise<void> {
-  const config = readProcessorConfig();
-  const db = createDatabase({ url: config.databaseUrl, schema: config.databaseSchema, poolMax: 2, logger: createLogger({ level: config.logLevel, name: 'migrate' }) });
+  const config = configOrExit(readProcessorConfig);
+  const logger = createLogger({ level: config.logLevel, name: 'migrate' });
+  const db = configOrExit(() => createDatabase({ url: config.databaseUrl, schema: config.databaseSchema, poolMax: 2, logger }));
   try {
     const options = { schema: config.databaseSchema, walletTables: config.walletTables };
     if (process.argv.includes('--rollback')) {
@@ -22,6 +27,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: Error) => {
-  console.error(error instanceof ConfigError ? error.message : error);
+  console.error(error);
   process.exit(1);
 });

@@ -8,6 +8,7 @@ import type { ProcessorConfig } from './config';
 import { createWebhookConsumer, type FatalFailure } from './consumer';
 import type { ProcessorMetrics } from './metrics';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
+import { MigrationsPending, pendingMigrations } from './migrations';
 import { createEventApplier } from './process-events';
 
 export interface Processor {
@@ -27,11 +28,12 @@ export interface Processor {
  * The processor: the consumer group that applies webhook events to PostgreSQL, and the relay
  * that publishes the outbox. `producer` is the seam for the relay's and dead-letter writes.
  *
- * Constructing it does no I/O. `start` first checks that the database answers and is migrated,
- * so that a wrong URL, credentials or a missing migration stop the start with their own error;
- * then it creates the missing topics, connects the producer, learns the partition counts of the
- * topics it writes, registers the notification schema, and connects the consumer. A failed
- * `start` may be called again: each step is safe to repeat.
+ * Constructing it does no I/O. `start` first checks that the database answers and has every
+ * migration of this code applied (a partly migrated schema would fail on the first event that
+ * needs what is missing), so that a wrong URL, credentials or a missing migration stop the
+ * start with their own error; then it creates the missing topics, connects the producer, learns
+ * the partition counts of the topics it writes, registers the notification schema, and connects
+ * the consumer. A failed `start` may be called again: each step is safe to repeat.
  */
 export function createProcessor(options: {
   config: ProcessorConfig;
@@ -90,7 +92,8 @@ export function createProcessor(options: {
     relay,
     failed,
     async start() {
-      await db.raw('select 1 from webhook_events limit 0');
+      const pending = await pendingMigrations(db, { schema: config.databaseSchema, walletTables: config.walletTables });
+      if (pending.length > 0) throw new MigrationsPending(pending);
       const created = await ensureTopics(
         kafka,
         [

@@ -143,7 +143,7 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
     host: read.host('HOST', SERVICE_DEFAULTS.host),
     kafka: readKafkaConnection(read),
     registry: readRegistryConnection(read),
-    topic: env.WEBHOOK_EVENTS_TOPIC ?? SERVICE_DEFAULTS.webhookEventsTopic,
+    topic: read.topic('WEBHOOK_EVENTS_TOPIC', SERVICE_DEFAULTS.webhookEventsTopic),
     topicPartitions: integer('TOPIC_PARTITIONS', SERVICE_DEFAULTS.topicPartitions, 1, 10_000),
     topicReplication: readTopicReplication(read),
     secrets: Object.freeze(secrets),

@@ -1,6 +1,7 @@
 import { WEBHOOK_EVENT_SCHEMA_FILE } from '../schemas/avro-schemas';
 import { reachKafka, withRegistryDiagnosis } from '../platform/connection-diagnosis';
-import { connectionFailureReason, startupFailure } from '../platform/connection-failures';
+import { connectionFailureReason } from '../platform/connection-failures';
+import { startupFailure } from '../platform/service-failures';
 import { createKafka } from '../platform/kafka';
 import { createRegistry, registerValueSchema } from '../platform/schema-registry';
 import { ensureTopics } from '../platform/topics';

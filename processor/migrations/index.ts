@@ -58,3 +58,32 @@ export async function rollbackDatabase(db: Knex, options: MigrateOptions): Promi
   const [batch, undone] = (await db.migrate.rollback(await migratorFor(db, options))) as [number, string[]];
   return { batch, undone };
 }
+
+/** The database lacks migrations this code needs: `npm run migrate` has not been run since they came. */
+export class MigrationsPending extends Error {
+  override readonly name = 'MigrationsPending';
+  constructor(readonly pending: readonly string[]) {
+    super(`the database has migrations not applied (run npm run migrate): ${pending.join(', ')}`);
+  }
+}
+
+/**
+ * The migrations of this code that the database has not applied, by name, in order. Read-only:
+ * knex's own `migrate.list` would create its history tables, which a service's start must not
+ * do (nor may its database user be allowed to). No history table means nothing applied.
+ */
+export async function pendingMigrations(db: Knex, options: MigrateOptions): Promise<string[]> {
+  const { migrationSource, tableName } = migrationConfig({ walletTables: options.walletTables });
+  const all = (await migrationSource!.getMigrations([])).map((migration) => migrationSource!.getMigrationName(migration));
+  const history = options.schema ? db.withSchema(options.schema).from(tableName!) : db.from(tableName!);
+  const applied = await history.select<Array<{ name: string }>>('name').then(
+    (rows) => new Set(rows.map(({ name }) => name)),
+    (error: { code?: unknown }) => {
+      // 42P01: undefined_table, the history table (or its schema) is not there.
+      if (error.code === '42P01') return new Set<string>();
+      throw error;
+    },
+  );
+  return all.filter((name) => !applied.has(name));
+}
+

@@ -21,13 +21,21 @@ function dockerAnswers(): boolean {
   return spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 10_000, stdio: 'ignore' }).status === 0;
 }
 
+const SERVICE_VARIABLES = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'DATABASE_URL'] as const;
+
 /**
  * The services named by the environment (all of KAFKA_BROKERS, SCHEMA_REGISTRY_URL and
  * DATABASE_URL), else Docker through testcontainers, else the native services of
- * `npm run services:up`.
+ * `npm run services:up`. Some of the three set (not empty) and not all is an error.
  */
 export async function chooseServices(env: NodeJS.ProcessEnv = process.env): Promise<ChosenServices> {
   const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL } = env;
+  // Some set and not the others is a half-finished setup: replacing it with local services
+  // would run against other services than the ones named, and say so nowhere.
+  const missing = SERVICE_VARIABLES.filter((name) => !env[name]);
+  if (missing.length > 0 && missing.length < SERVICE_VARIABLES.length) {
+    throw new Error(`KAFKA_BROKERS, SCHEMA_REGISTRY_URL and DATABASE_URL name the services to use: set all three, or none. Missing: ${missing.join(', ')}`);
+  }
   if (KAFKA_BROKERS && SCHEMA_REGISTRY_URL && DATABASE_URL) {
     return { kafkaBrokers: KAFKA_BROKERS, schemaRegistryUrl: SCHEMA_REGISTRY_URL, databaseUrl: DATABASE_URL, how: 'from the environment', stop: async () => undefined };
   }

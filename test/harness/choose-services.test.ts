@@ -19,4 +19,15 @@ describe('chooseServices', () => {
     });
     await expect(services.stop()).resolves.toBeUndefined();
   });
+
+  it.each<[string, Partial<typeof env>, string]>([
+    ['only KAFKA_BROKERS', { KAFKA_BROKERS: env.KAFKA_BROKERS }, 'SCHEMA_REGISTRY_URL, DATABASE_URL'],
+    ['KAFKA_BROKERS and SCHEMA_REGISTRY_URL', { KAFKA_BROKERS: env.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL }, 'DATABASE_URL'],
+    ['only DATABASE_URL', { DATABASE_URL: env.DATABASE_URL }, 'KAFKA_BROKERS, SCHEMA_REGISTRY_URL'],
+    ['two, and the third empty', { ...env, SCHEMA_REGISTRY_URL: '' }, 'SCHEMA_REGISTRY_URL'],
+  ])('refuses %s, naming the missing ones, instead of starting services of its own', async (_name, partial, missing) => {
+    await expect(chooseServices(partial)).rejects.toThrow(
+      `KAFKA_BROKERS, SCHEMA_REGISTRY_URL and DATABASE_URL name the services to use: set all three, or none. Missing: ${missing}`,
+    );
+  });
 });

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import * as kafkajs from 'kafkajs';
 import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, KafkaJSSASLAuthenticationError } from 'kafkajs';
-import { CONNECTION_FAILURES, connectionFailure, connectionFailureReason, ConnectionProblem, startupFailure, type ConnectionFailureCode } from '../../platform/connection-failures';
+import { CONNECTION_FAILURES, connectionFailure, connectionFailureReason, ConnectionProblem, type ConnectionFailureCode } from '../../platform/connection-failures';
 import { createRegistry } from '../../platform/schema-registry';
 import { freePort } from '../../scripts/harness/free-port';
 import { onCleanup } from '../support/cleanup';
@@ -114,13 +114,7 @@ describe('connection failures: what each error is', () => {
   });
 });
 
-describe('connection failures: at start', () => {
-  it('ends the receiver’s start on a connection failure, and waits out anything else', async () => {
-    expect(startupFailure(socketFailure('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'))).toEqual({ code: 'broker_certificate_untrusted', retriable: false });
-    expect(startupFailure(socketFailure('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:9093'))).toEqual({ code: 'unclassified', retriable: true });
-    expect(startupFailure(await registryAnswering(503))).toEqual({ code: 'unclassified', retriable: true });
-  });
-
+describe('connection failures: their sentences', () => {
   it('gives the sentence of a connection failure’s code, and nothing for another code', () => {
     expect(connectionFailureReason('broker_expects_plaintext')).toBe(CONNECTION_FAILURES.broker_expects_plaintext);
     expect(connectionFailureReason('schema_incompatible')).toBeUndefined();

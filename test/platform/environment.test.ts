@@ -314,3 +314,113 @@ describe('environment readers: choices, optional numbers and text', () => {
     expect(reading((reader) => reader.text('VALUE'), raw)).toEqual({ value, problems: [] });
   });
 });
+
+const INTEGER_PROBLEM = 'VALUE must be a whole number from 0 to 65535';
+const STRAY_PROBLEM = 'VALUE must not contain control characters or begin or end with whitespace';
+const TOPIC_PROBLEM = "VALUE must be a Kafka topic name: 1 to 249 letters, digits, '.', '_' or '-', and not '.' or '..'";
+const NON_EMPTY_PROBLEM = 'VALUE must not be empty, contain control characters or begin or end with whitespace';
+
+describe('environment readers: whole numbers', () => {
+  it.each([
+    ['0', 0],
+    ['8080', 8080],
+    ['065535', 65535],
+  ])('reads %p as %p', (raw, value) => {
+    expect(reading((reader) => reader.integer('VALUE', 1, 0, 65535), raw)).toEqual({ value, problems: [] });
+  });
+
+  it.each([undefined, ''])('reads %p as unset', (raw) => {
+    expect(reading((reader) => reader.integer('VALUE', 1, 0, 65535), raw)).toEqual({ value: 1, problems: [] });
+  });
+
+  it.each([
+    ['a hexadecimal number', '0x50'],
+    ['an exponent', '1e3'],
+    ['an octal prefix', '0o17'],
+    ['a binary prefix', '0b1'],
+    ['a decimal point', '80.0'],
+    ['a sign', '+80'],
+    ['a negative number', '-1'],
+    ['a leading space', ' 80'],
+    ['a trailing newline', '80\n'],
+    ['only spaces', '  '],
+    ['digits of another script', '٨٠'],
+    ['a number past the maximum', '65536'],
+  ])('refuses %s and keeps the fallback', (_name, raw) => {
+    expect(reading((reader) => reader.integer('VALUE', 1, 0, 65535), raw)).toEqual({ value: 1, problems: [INTEGER_PROBLEM] });
+  });
+});
+
+describe('environment readers: stray characters in URLs and hosts', () => {
+  it.each([
+    ['a leading space', ' http://127.0.0.1:8081/apis/ccompat/v7'],
+    ['a trailing newline', 'http://127.0.0.1:8081/apis/ccompat/v7\n'],
+    ['a trailing CRLF', 'http://127.0.0.1:8081/apis/ccompat/v7\r\n'],
+    ['a tab inside', 'http://127.0.0.1:80\t81/apis'],
+    ['a NUL inside', 'http://127.0.0.1:8081/apis\u0000'],
+    ['a C1 control character', 'http://127.0.0.1:8081/\u0085apis'],
+    ['a trailing no-break space', 'http://127.0.0.1:8081/apis\u00a0'],
+  ])('refuses an http URL with %s, without printing it', (_name, url) => {
+    expect(reading((reader) => reader.httpUrl('VALUE', 'http://x'), url).problems).toEqual([STRAY_PROBLEM]);
+  });
+
+  it.each([
+    ['a leading space', ' postgres://app:hunter2@db/trades'],
+    ['a trailing newline', 'postgres://app:hunter2@db/trades\n'],
+    ['a tab inside', 'postgres://app:hunter2@db/tra\tdes'],
+  ])('refuses a postgres URL with %s, without printing it', (_name, url) => {
+    const reader = environmentReader({ VALUE: url });
+    reader.postgresUrl('VALUE', 'postgres://x');
+    expect(reader.problems).toEqual([STRAY_PROBLEM]);
+    expect(reader.problems.join('\n')).not.toContain('hunter2');
+  });
+
+  it.each([
+    ['a trailing space', 'localhost '],
+    ['a trailing newline', '127.0.0.1\n'],
+    ['a tab', '0.0.0.0\t'],
+    ['a NUL', 'localhost\u0000'],
+  ])('refuses a host with %s', (_name, host) => {
+    expect(reading((reader) => reader.host('VALUE', '0.0.0.0'), host).problems).toEqual([HOST_PROBLEM]);
+  });
+});
+
+describe('environment readers: Kafka topic names', () => {
+  it.each(['webhook-events', 'webhook-events.dlq', 'a', 'A_b.c-9', '...', '.hidden', 't'.repeat(249)])('accepts %p', (topic) => {
+    expect(reading((reader) => reader.topic('VALUE', 'x'), topic)).toEqual({ value: topic, problems: [] });
+  });
+
+  it('reads an unset variable as its fallback', () => {
+    expect(reading((reader) => reader.topic('VALUE', 'webhook-events'), undefined)).toEqual({ value: 'webhook-events', problems: [] });
+  });
+
+  it.each([
+    ['empty', ''],
+    ['a dot', '.'],
+    ['two dots', '..'],
+    ['a space', 'webhook events'],
+    ['a slash', 'webhook/events'],
+    ['a colon', 'webhook:events'],
+    ['a letter outside ASCII', 'événements'],
+    ['a trailing newline', 'webhook-events\n'],
+    ['250 characters', 't'.repeat(250)],
+  ])('refuses %s', (_name, topic) => {
+    expect(reading((reader) => reader.topic('VALUE', 'x'), topic).problems).toEqual([TOPIC_PROBLEM]);
+  });
+});
+
+describe('environment readers: names that must not be empty', () => {
+  it.each(['trade-webhook-processor', 'group with spaces', 'g'])('accepts %p', (value) => {
+    expect(reading((reader) => reader.nonEmpty('VALUE', 'x'), value)).toEqual({ value, problems: [] });
+  });
+
+  it.each([
+    ['empty', ''],
+    ['only spaces', '   '],
+    ['a leading space', ' group'],
+    ['a trailing newline', 'group\n'],
+    ['a control character', 'gr\u0007oup'],
+  ])('refuses %s', (_name, value) => {
+    expect(reading((reader) => reader.nonEmpty('VALUE', 'x'), value).problems).toEqual([NON_EMPTY_PROBLEM]);
+  });
+});

@@ -54,6 +54,16 @@ describe('schema registry connection settings', () => {
       { SCHEMA_REGISTRY_USERNAME: 'svc-webhooks', SCHEMA_REGISTRY_PASSWORD: SECRET, SCHEMA_REGISTRY_PASSWORD_FILE: fileHolding(SECRET) },
       ['SCHEMA_REGISTRY_PASSWORD and SCHEMA_REGISTRY_PASSWORD_FILE are both set: set one of them'],
     ],
+    [
+      'a password in the URL',
+      { SCHEMA_REGISTRY_URL: `https://svc-webhooks:${encodeURIComponent(SECRET)}@registry.example:8443/apis/ccompat/v7` },
+      ['SCHEMA_REGISTRY_URL must not hold credentials (user:password@): set SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD (or SCHEMA_REGISTRY_PASSWORD_FILE) instead'],
+    ],
+    [
+      'a user name alone in the URL',
+      { SCHEMA_REGISTRY_URL: 'http://svc-webhooks@registry.example:8081/apis/ccompat/v7' },
+      ['SCHEMA_REGISTRY_URL must not hold credentials (user:password@): set SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD (or SCHEMA_REGISTRY_PASSWORD_FILE) instead'],
+    ],
     ['a CA for an http:// registry', { SCHEMA_REGISTRY_CA_FILE: certificates.caFile }, ['SCHEMA_REGISTRY_CA_FILE is set, but SCHEMA_REGISTRY_URL is not an https:// URL']],
     [
       'every problem at once',
@@ -69,5 +79,6 @@ describe('schema registry connection settings', () => {
     const { problems } = reading(env);
     expect(problems).toEqual(expected);
     expect(problems.join('\n')).not.toContain(SECRET);
+    expect(problems.join('\n')).not.toContain(encodeURIComponent(SECRET));
   });
 });

@@ -117,3 +117,53 @@ describe('processor configuration: secrets from files and reaching Kafka', () =>
     );
   });
 });
+
+describe('processor configuration: values that are not what they look like', () => {
+  const TOPIC_RULE = "must be a Kafka topic name: 1 to 249 letters, digits, '.', '_' or '-', and not '.' or '..'";
+
+  function problemsOf(env: NodeJS.ProcessEnv): readonly string[] {
+    try {
+      readProcessorConfig(env);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as ConfigError).problems;
+    }
+    throw new Error('the configuration was accepted');
+  }
+
+  it.each([
+    ['DATABASE_URL', ' postgres://app:hunter2@db/trades', 'DATABASE_URL must not contain control characters or begin or end with whitespace'],
+    ['DATABASE_URL', 'postgres://app:hunter2@db/trades\n', 'DATABASE_URL must not contain control characters or begin or end with whitespace'],
+    ['SCHEMA_REGISTRY_URL', 'http://registry:8080/apis\r\n', 'SCHEMA_REGISTRY_URL must not contain control characters or begin or end with whitespace'],
+    ['PROCESSOR_HOST', ' 0.0.0.0', 'PROCESSOR_HOST must be an IP address or a hostname'],
+    ['PROCESSOR_PORT', '0x50', 'PROCESSOR_PORT must be a whole number from 0 to 65535'],
+    ['RETRY_MAX_MS', '5e3', `RETRY_MAX_MS must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}`],
+    ['WEBHOOK_EVENTS_TOPIC', '', `WEBHOOK_EVENTS_TOPIC ${TOPIC_RULE}`],
+    ['WEBHOOK_EVENTS_TOPIC', 'hunter2 topic', `WEBHOOK_EVENTS_TOPIC ${TOPIC_RULE}`],
+    ['TRADE_NOTIFICATIONS_TOPIC', '.', `TRADE_NOTIFICATIONS_TOPIC ${TOPIC_RULE}`],
+    ['TRADE_NOTIFICATIONS_TOPIC', 'hunter2/notifications', `TRADE_NOTIFICATIONS_TOPIC ${TOPIC_RULE}`],
+    ['DLQ_TOPIC', '', `DLQ_TOPIC ${TOPIC_RULE}`],
+    ['DLQ_TOPIC', 'x'.repeat(250), `DLQ_TOPIC ${TOPIC_RULE}`],
+    ['CONSUMER_GROUP', '', 'CONSUMER_GROUP must not be empty, contain control characters or begin or end with whitespace'],
+    ['CONSUMER_GROUP', 'hunter2-group\n', 'CONSUMER_GROUP must not be empty, contain control characters or begin or end with whitespace'],
+  ])('refuses %s=%p, naming the variable and not the value', (variable, value, problem) => {
+    const problems = problemsOf({ [variable]: value });
+    expect(problems).toEqual([problem]);
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
+  it('refuses a first retry delay longer than the longest', () => {
+    expect(problemsOf({ RETRY_INITIAL_MS: '10000', RETRY_MAX_MS: '10' })).toEqual(['RETRY_INITIAL_MS must not exceed RETRY_MAX_MS']);
+  });
+
+  it('refuses the dead-letter topic it would derive from a topic name too long for it', () => {
+    expect(problemsOf({ WEBHOOK_EVENTS_TOPIC: 'x'.repeat(247) })).toEqual([`DLQ_TOPIC must be set: its default, WEBHOOK_EVENTS_TOPIC with .dlq appended, would be longer than Kafka's 249 characters`]);
+  });
+
+  it('takes valid topics, group and retry delays as given', () => {
+    const config = readProcessorConfig({ WEBHOOK_EVENTS_TOPIC: 'events.v2', TRADE_NOTIFICATIONS_TOPIC: 'notifications_v2', DLQ_TOPIC: 'events-dead', CONSUMER_GROUP: 'group 1', RETRY_INITIAL_MS: '50', RETRY_MAX_MS: '50' });
+    expect(config).toEqual(
+      expect.objectContaining({ webhookEventsTopic: 'events.v2', notificationsTopic: 'notifications_v2', deadLetterTopic: 'events-dead', consumerGroup: 'group 1', retryInitialMs: 50, retryMaxMs: 50 }),
+    );
+  });
+});

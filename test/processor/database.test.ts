@@ -26,9 +26,27 @@ describe('createDatabase', () => {
     expect(rows).toEqual([{ amount: '0.123456789012345678', id: '9223372036854775807' }]);
   });
 
-  it("writes knex's warnings through the service logger, marked as from knex", () => {
+  it("writes knex's warnings through the service logger under one message, knex's text in detail", () => {
     const { db, logs } = database();
     db('trades').limit('ten' as unknown as number).toString();
-    expect(logs.lines).toEqual([expect.objectContaining({ level: 40, name: 'processor', component: 'knex', msg: 'A valid integer must be provided to limit' })]);
+    expect(logs.lines).toEqual([expect.objectContaining({ level: 40, name: 'processor', component: 'knex', msg: 'Knex warning', detail: 'A valid integer must be provided to limit' })]);
+  });
+
+  it("writes knex's errors, deprecations and debug lines under one message each, a multi-line text in detail", () => {
+    const logs = new CapturedLogs();
+    const db = createDatabase({ url: serviceEndpoints().databaseUrl, poolMax: 1, logger: createLogger({ level: 'debug', name: 'processor' }, logs) });
+    onCleanup(() => db.destroy());
+    // knex's own logger, which every part of knex writes through: the seam the adapter fills.
+    const knexLogger = (db.client as { logger: { error(message: unknown): void; deprecate(method: string, alternative: string): void; debug(message: unknown): void } }).logger;
+    const failure = new Error('Connection Error: connect ECONNREFUSED 127.0.0.1:5432');
+    knexLogger.error(failure);
+    knexLogger.deprecate('.old()', '.new()');
+    knexLogger.debug({ sql: 'select 1' });
+    expect(logs.lines.map(({ level, component, msg }) => [level, component, msg])).toEqual([
+      [50, 'knex', 'Knex error'],
+      [40, 'knex', 'Knex deprecation'],
+      [20, 'knex', 'Knex debug'],
+    ]);
+    expect(logs.lines.map(({ detail }) => detail)).toEqual([failure.stack, '.old() is deprecated, please use .new()', "{ sql: 'select 1' }"]);
   });
 });

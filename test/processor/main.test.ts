@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { createRegistry } from '../../platform/schema-registry';
+import { migrationConfig } from '../../processor/migrations';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from '../support/cleanup';
 import { testDatabase } from '../support/database';
@@ -81,18 +82,51 @@ describe('npm run migrate and npm run processor', () => {
     ]);
   });
 
-  it('gives up starting, naming the cause, when its database has not been migrated', async () => {
+  it('gives up starting when the registry URL leads to no registry (404 on registering), retrying nothing', async () => {
+    const { schema } = await migratedDatabase();
+    const topics = await createTestTopics();
+    const registryUrl = `${new URL(serviceEndpoints().schemaRegistryUrl).origin}/wrong/apis/ccompat/v7`;
+    const processor = startProcessorProcess({ PATH: process.env.PATH, ...systemEnv({ schema, topics, registryUrl }), PROCESSOR_PORT: String(await freePort()), PROCESSOR_HOST: '127.0.0.1' });
+
+    const [code] = await withinDeadline('the processor giving up', once(processor.child, 'exit'));
+    expect(code).toBe(1);
+    expect(logLines(processor.output()).filter((line) => (line.level as number) >= 40)).toEqual([
+      expect.objectContaining({ level: 50, code: 'registry_misconfigured', msg: 'Starting the processor failed, and retrying cannot fix it' }),
+    ]);
+  });
+
+  it('gives up starting, naming every migration, when its database has not been migrated', async () => {
     const { schema } = await testDatabase();
     const topics = await createTestTopics();
     const processor = startProcessorProcess({ PATH: process.env.PATH, ...systemEnv({ schema, topics }), PROCESSOR_PORT: String(await freePort()), PROCESSOR_HOST: '127.0.0.1' });
 
     const [code] = await withinDeadline('the processor giving up', once(processor.child, 'exit'));
     expect(code).toBe(1);
+    const names = (await migrationConfig({ walletTables: true }).migrationSource!.getMigrations([])).map((migration) => migrationConfig({ walletTables: true }).migrationSource!.getMigrationName(migration));
     expect(logLines(processor.output()).filter((line) => line.level === 50)).toEqual([
       expect.objectContaining({
         code: 'db_not_migrated',
         msg: 'Starting the processor failed, and retrying cannot fix it',
-        err: expect.objectContaining({ message: expect.stringContaining('relation "webhook_events" does not exist') }),
+        err: expect.objectContaining({ pending: names, message: `the database has migrations not applied (run npm run migrate): ${names.join(', ')}` }),
+      }),
+    ]);
+  });
+
+  it('gives up starting, naming the migration, when the last migration is not applied', async () => {
+    const { db, schema } = await migratedDatabase();
+    // Undo the last migration only: the tables are there, one column is not.
+    await db.migrate.down({ ...migrationConfig({ walletTables: true }), schemaName: schema });
+    const topics = await createTestTopics();
+    const processor = startProcessorProcess({ PATH: process.env.PATH, ...systemEnv({ schema, topics }), PROCESSOR_PORT: String(await freePort()), PROCESSOR_HOST: '127.0.0.1' });
+
+    const [code] = await withinDeadline('the processor giving up', once(processor.child, 'exit'));
+    expect(code).toBe(1);
+    expect(logLines(processor.output()).filter((line) => (line.level as number) >= 40)).toEqual([
+      expect.objectContaining({
+        level: 50,
+        code: 'db_not_migrated',
+        msg: 'Starting the processor failed, and retrying cannot fix it',
+        err: expect.objectContaining({ pending: ['20261127000005_webhook_events_reason_detail'] }),
       }),
     ]);
   });
@@ -118,6 +152,24 @@ describe('npm run migrate and npm run processor', () => {
     expect(stops).toEqual([expect.objectContaining({ level: 50, code: 'db_not_migrated', err: expect.objectContaining({ code: '42P01' }) })]);
     const offsets = await (await testAdmin()).fetchTopicOffsets(topics.deadLetters);
     expect(offsets.map(({ high }) => high)).toEqual(['0']);
+  });
+});
+
+describe('npm run migrate and npm run processor: a configuration error', () => {
+  it.each([
+    ['migrate', 'a DATABASE_URL of another database', { DATABASE_URL: 'mysql://app:hunter2@db/trades' }, 'DATABASE_URL must be a postgres:// or postgresql:// URL'],
+    ['migrate', 'an sslmode it cannot honour', { DATABASE_URL: 'postgres://app:hunter2@db/trades?sslmode=prefer' }, "the database URL's sslmode"],
+    ['processor', 'an sslmode it cannot honour', { DATABASE_URL: 'postgres://app:hunter2@db/trades?sslmode=prefer' }, "the database URL's sslmode"],
+  ])('npm run %s exits 2 on %s, listing the problem and not the URL', async (script, _name, env, problem) => {
+    const child = spawn(process.execPath, [tsx, `processor/${script === 'migrate' ? 'migrate' : 'main'}.ts`], { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const [code] = await withinDeadline(`npm run ${script} exiting`, once(child, 'exit'), 20_000);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^Invalid configuration:\n/);
+    expect(stderr).toContain(problem);
+    expect(stderr).not.toContain('hunter2');
   });
 });
 

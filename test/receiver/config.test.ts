@@ -288,3 +288,27 @@ describe('receiver configuration: reaching Kafka and the registry', () => {
     ]);
   });
 });
+
+describe('receiver configuration: values that are not what they look like', () => {
+  /** Looks like a secret pasted into the wrong variable: no problem may print it. */
+  const PASTED = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+  it.each([
+    ['PORT', '0x50', 'PORT must be a whole number from 0 to 65535'],
+    ['PORT', '1e3', 'PORT must be a whole number from 0 to 65535'],
+    ['PORT', ' 80', 'PORT must be a whole number from 0 to 65535'],
+    ['MAX_BODY_BYTES', '64e3', 'MAX_BODY_BYTES must be a whole number from 1 to 16777216'],
+    ['HOST', '0.0.0.0\n', 'HOST must be an IP address or a hostname'],
+    ['SCHEMA_REGISTRY_URL', ' http://127.0.0.1:8081/apis/ccompat/v7', 'SCHEMA_REGISTRY_URL must not contain control characters or begin or end with whitespace'],
+    ['SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081/apis/ccompat/v7\n', 'SCHEMA_REGISTRY_URL must not contain control characters or begin or end with whitespace'],
+    ['SCHEMA_REGISTRY_URL', 'http://127.0.0.1:80\t81/apis', 'SCHEMA_REGISTRY_URL must not contain control characters or begin or end with whitespace'],
+    ['WEBHOOK_EVENTS_TOPIC', '', "WEBHOOK_EVENTS_TOPIC must be a Kafka topic name: 1 to 249 letters, digits, '.', '_' or '-', and not '.' or '..'"],
+    ['WEBHOOK_EVENTS_TOPIC', 'bad topic/with spaces', "WEBHOOK_EVENTS_TOPIC must be a Kafka topic name: 1 to 249 letters, digits, '.', '_' or '-', and not '.' or '..'"],
+    ['WEBHOOK_EVENTS_TOPIC', '..', "WEBHOOK_EVENTS_TOPIC must be a Kafka topic name: 1 to 249 letters, digits, '.', '_' or '-', and not '.' or '..'"],
+    ['WEBHOOK_EVENTS_TOPIC', PASTED.replace('_', ' '), "WEBHOOK_EVENTS_TOPIC must be a Kafka topic name: 1 to 249 letters, digits, '.', '_' or '-', and not '.' or '..'"],
+  ])('refuses %s=%p, naming the variable and not the value', (variable, value, problem) => {
+    const problems = problemsOf({ ...valid, [variable]: value });
+    expect(problems).toEqual([problem]);
+    if (value.trim().length > 3) expect(problems.join('\n')).not.toContain(value.trim());
+  });
+});

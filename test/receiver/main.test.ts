@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { signPayload } from '../../schemas/signatures';
 import { serviceEndpoints } from '../setup/service-endpoints';
@@ -118,6 +119,62 @@ describe('npm run receiver: a Kafka it cannot use', () => {
     const warningsAndErrors = logLines(stdout).filter((line) => (line.level as number) >= 40);
     expect(warningsAndErrors).toEqual([
       expect.objectContaining({ level: 50, msg: 'Starting the receiver failed, and retrying cannot fix it', code, reason: CONNECTION_FAILURES[code] }),
+    ]);
+  });
+});
+
+describe('npm run receiver: what waiting cannot fix', () => {
+  /** A registry URL served by an HTTP server that answers 200 and an empty object to everything. */
+  async function junkRegistry(): Promise<string> {
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    onCleanup(() => new Promise((resolve) => server.close(resolve)));
+    return `http://127.0.0.1:${(server.address() as { port: number }).port}/apis/ccompat/v7`;
+  }
+
+  /** A topic name Kafka refuses because it collides with an existing one ('.' and '_' are the same to its metrics). */
+  async function collidingTopic(): Promise<string> {
+    const existing = uniqueName('collide.a');
+    const admin = await testAdmin();
+    await admin.createTopics({ topics: [{ topic: existing, numPartitions: 1 }] });
+    onCleanup(() => admin.deleteTopics({ topics: [existing] }).catch(() => undefined));
+    return existing.replace('collide.a', 'collide_a');
+  }
+
+  it.each<[string, string, () => Promise<NodeJS.ProcessEnv>]>([
+    ['a registry URL whose path leads nowhere', 'registry_misconfigured', async () => ({ SCHEMA_REGISTRY_URL: `${new URL(serviceEndpoints().schemaRegistryUrl).origin}/wrong/apis/ccompat/v7` })],
+    ['another service where the registry should be', 'programmer_error', async () => ({ SCHEMA_REGISTRY_URL: await junkRegistry() })],
+    ['a topic name the broker refuses', 'broker_refused', async () => ({ WEBHOOK_EVENTS_TOPIC: await collidingTopic() })],
+  ])('meeting %s, exits 1 naming the cause (%s), retrying nothing', async (_name, code, env) => {
+    const child = spawn(process.execPath, [join(root, 'node_modules', '.bin', 'tsx'), 'receiver/main.ts'], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH,
+        ...TEST_SECRETS,
+        RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL,
+        KAFKA_BROKERS: serviceEndpoints().kafkaBrokers.join(','),
+        SCHEMA_REGISTRY_URL: serviceEndpoints().schemaRegistryUrl,
+        WEBHOOK_EVENTS_TOPIC: uniqueName('unfixable'),
+        PORT: String(await freePort()),
+        HOST: '127.0.0.1',
+        ...(await env()),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
+    let stdout = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+
+    const [exitCode] = await withinDeadline('the receiver giving up', once(child, 'exit'), 20_000);
+    expect(exitCode).toBe(1);
+    const lines = logLines(stdout);
+    expect(lines.filter((line) => line.msg === 'Start-up step failed; retrying')).toEqual([]);
+    // kafkajs logs the broker's refusal itself, before ours.
+    expect(lines.filter((line) => (line.level as number) >= 40 && line.component !== 'kafkajs')).toEqual([
+      expect.objectContaining({ level: 50, msg: 'Starting the receiver failed, and retrying cannot fix it', code }),
     ]);
   });
 });
