@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { webhookLogMessages } from '../platform/log-messages';
 import type { PartitionedSender } from '../platform/partitioned-send';
+import type { ReplaceableProducer } from '../platform/replaceable-producer';
 import type { ProcessorConfig } from './config';
 import { sendToDeadLetters } from './dead-letters';
 import { classifyFailure, type FailureCode } from './errors';
@@ -38,7 +39,7 @@ export interface FatalFailure {
  */
 export function createWebhookConsumer(options: {
   kafka: Kafka;
-  producer: Producer;
+  producer: ReplaceableProducer;
   /** The dead-letter topic's sender. */
   deadLetters: PartitionedSender;
   config: ProcessorConfig;

@@ -1,5 +1,6 @@
-import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
+import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { PartitionedSender } from '../platform/partitioned-send';
+import type { ReplaceableProducer } from '../platform/replaceable-producer';
 import type { ApplyResult } from './apply-chunk';
 
 /**
@@ -8,15 +9,15 @@ import type { ApplyResult } from './apply-chunk';
  * saying why and from where, so an operator can fix the cause and replay them.
  */
 export async function sendToDeadLetters(
-  producer: Producer,
+  producer: ReplaceableProducer,
   deadLetters: PartitionedSender,
   source: { topic: string; partition: number },
   rejected: ReadonlyArray<{ message: KafkaMessage; result: ApplyResult }>,
 ): Promise<void> {
   if (rejected.length === 0) return;
   const failedAt = new Date().toISOString();
-  await deadLetters.sendAll(
-    producer,
+  await producer.sendAll(
+    deadLetters,
     rejected.map(({ message, result }) => {
       const headers: IHeaders = {
         ...message.headers,

@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
-import type { Message, Producer } from 'kafkajs';
+import type { Message } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from 'pino';
 import { TRADE_NOTIFICATION_SCHEMA_FILE } from '../schemas/avro-schemas';
 import type { PartitionedSender, PartitionOutcome } from '../platform/partitioned-send';
+import type { ReplaceableProducer } from '../platform/replaceable-producer';
 import { registerValueSchema } from '../platform/schema-registry';
 import type { OutboxEntry } from './apply-chunk';
 import { classifyFailure } from './errors';
@@ -80,7 +81,8 @@ function describeFailure(error: unknown): string {
  */
 export function createOutboxRelay(options: {
   db: Knex;
-  producer: Producer;
+  /** Replaced after a send that may have been written and not acknowledged: see ReplaceableProducer. */
+  producer: ReplaceableProducer;
   registry: SchemaRegistry;
   /** The trade-notifications topic's sender. */
   notifications: PartitionedSender;
@@ -113,7 +115,7 @@ export function createOutboxRelay(options: {
 
   /** Sends `records`, one produce call per partition; one outcome per partition. */
   async function send(records: Message[]): Promise<PartitionOutcome[]> {
-    const outcomes = await notifications.send(producer, records);
+    const outcomes = await producer.send(notifications, records);
     for (const outcome of outcomes) if (outcome.acknowledged) metrics.notificationsPublished.inc(outcome.positions.length);
     return outcomes;
   }

@@ -3,6 +3,7 @@ import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from 'pino';
 import { createPartitionedSender } from '../platform/partitioned-send';
+import { createReplaceableProducer } from '../platform/replaceable-producer';
 import { ensureTopics } from '../platform/topics';
 import type { ProcessorConfig } from './config';
 import { createWebhookConsumer, type FatalFailure } from './consumer';
@@ -26,7 +27,9 @@ export interface Processor {
 
 /**
  * The processor: the consumer group that applies webhook events to PostgreSQL, and the relay
- * that publishes the outbox. `producer` is the seam for the relay's and dead-letter writes.
+ * that publishes the outbox. Its relay and dead-letter writes share one idempotent producer at a
+ * time, replaced after a send that failed but may have been written (ReplaceableProducer);
+ * `createProducer` makes each one, the seam for faults in those writes.
  *
  * Constructing it does no I/O. `start` first checks that the database answers and has every
  * migration of this code applied (a partly migrated schema would fail on the first event that
@@ -42,11 +45,12 @@ export function createProcessor(options: {
   registry: SchemaRegistry;
   logger: Logger;
   metrics: ProcessorMetrics;
-  producer?: Producer;
+  createProducer?: () => Producer;
 }): Processor {
   const { config, db, kafka, registry, logger, metrics } = options;
-  const producer =
-    options.producer ?? kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = createReplaceableProducer(
+    options.createProducer ?? (() => kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner })),
+  );
   // One produce call per partition for every write: see PartitionedSender.
   const notifications = createPartitionedSender({ kafka, topic: config.notificationsTopic });
   const deadLetters = createPartitionedSender({ kafka, topic: config.deadLetterTopic });

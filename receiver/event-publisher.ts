@@ -1,7 +1,8 @@
-import { Partitioners, type IHeaders, type Kafka, type Producer } from 'kafkajs';
+import { Partitioners, type IHeaders, type Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from 'pino';
 import { createPartitionedSender } from '../platform/partitioned-send';
+import { createReplaceableProducer, type ReplaceableProducer } from '../platform/replaceable-producer';
 import type { WebhookEventRecord } from '../schemas/webhook-event';
 import { BATCH_OVERHEAD_BYTES, recordBytes } from './event-size';
 import type { ReceiverMetrics } from './metrics';
@@ -41,10 +42,9 @@ export function cloudEventHeaders(record: WebhookEventRecord): IHeaders {
   };
 }
 
-/** One idempotent producer and whether it has a batch on the wire. */
+/** One idempotent producer at a time and whether it has a batch on the wire. */
 interface Lane {
-  producer?: Producer;
-  connecting?: Promise<Producer>;
+  producer: ReplaceableProducer;
   busy: boolean;
 }
 
@@ -95,7 +95,18 @@ export function createEventPublisher(options: {
   let starting: Promise<void> | undefined;
 
   const queue: Pending[] = [];
-  const lanes: Lane[] = Array.from({ length: options.lanes }, () => ({ busy: false }));
+  const lanes: Lane[] = Array.from({ length: options.lanes }, () => ({
+    producer: createReplaceableProducer(() =>
+      kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        // Bounded so a send during an outage ends; the batch then fails and the sender retries.
+        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1000 },
+      }),
+    ),
+    busy: false,
+  }));
   const inFlight = new Set<Promise<void>>();
   let scheduled = false;
   let ready = false;
@@ -106,37 +117,9 @@ export function createEventPublisher(options: {
     metrics.ready.set(value ? 1 : 0);
   };
 
-  function connected(lane: Lane): Promise<Producer> {
-    if (lane.producer) return Promise.resolve(lane.producer);
-    if (!lane.connecting) {
-      const next = kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
-        // Bounded so a send during an outage ends; the batch then fails and the sender retries.
-        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1000 },
-      });
-      // Ready means able to send: connected, and the topic's partition count known.
-      lane.connecting = Promise.all([next.connect(), partitioned.start()]).then(
-        () => {
-          lane.producer = next;
-          lane.connecting = undefined;
-          return next;
-        },
-        (error: Error) => {
-          lane.connecting = undefined;
-          void next.disconnect().catch(() => undefined);
-          throw error;
-        },
-      );
-    }
-    return lane.connecting;
-  }
-
-  function replaceProducer(lane: Lane): Promise<void> {
-    const old = lane.producer;
-    lane.producer = undefined;
-    return old ? old.disconnect().catch(() => undefined) : Promise.resolve();
+  /** Ready means able to send: connected, and the topic's partition count known. */
+  async function connected(lane: Lane): Promise<void> {
+    await Promise.all([lane.producer.connect(), partitioned.start()]);
   }
 
   // While not ready, keep trying to connect, so readiness comes back without traffic (a load
@@ -166,8 +149,7 @@ export function createEventPublisher(options: {
 
   async function send(lane: Lane, batch: Pending[], bytes: number): Promise<void> {
     const started = performance.now();
-    const client = await connected(lane);
-    await partitioned.sendAll(client, batch.map(({ message }) => message));
+    await lane.producer.sendAll(partitioned, batch.map(({ message }) => message));
     metrics.batchSize.observe(batch.length);
     metrics.batchBytes.observe(bytes);
     metrics.batchDuration.observe((performance.now() - started) / 1000);
@@ -193,7 +175,8 @@ export function createEventPublisher(options: {
       } else {
         if (ready) logger.error({ err: error, events: batch.length }, 'Kafka did not acknowledge a batch');
         setReady(false);
-        void replaceProducer(lane);
+        // A batch not acknowledged in time is still on the wire: its producer goes once it settles.
+        lane.producer.replace();
         probeUntilReady();
       }
       for (const pending of batch) pending.reject(failure);
@@ -285,10 +268,7 @@ export function createEventPublisher(options: {
       }
       clearInterval(probe);
       setReady(false);
-      await Promise.all(lanes.map(async (lane) => {
-        await lane.connecting?.catch(() => undefined);
-        await replaceProducer(lane);
-      }));
+      await Promise.all(lanes.map((lane) => lane.producer.disconnect()));
     },
   };
 }

@@ -1,4 +1,4 @@
-import { KafkaJSProtocolError } from 'kafkajs';
+import { recordsRefusal } from '../platform/replaceable-producer';
 
 export type PublishFailureCode =
   /** Kafka could not be reached, or did not acknowledge in time. */
@@ -28,21 +28,10 @@ export class PublishError extends Error {
   }
 }
 
-/**
- * Broker errors about the records themselves: the broker was reached and answered. A batch over
- * the topic's `max.message.bytes` is MESSAGE_TOO_LARGE (Java's RecordTooLargeException or
- * RecordBatchTooLargeException); RECORD_LIST_TOO_LARGE, INVALID_RECORD and INVALID_TIMESTAMP
- * refuse a batch's contents as well.
- */
-const REFUSING_RECORDS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'INVALID_TIMESTAMP']);
-
-/** The failure of a batch as a PublishError; kafkajs wraps a broker's answer in retry errors, so causes are followed. */
+/** The failure of a batch as a PublishError. */
 export function publishFailure(error: unknown): PublishError {
   if (error instanceof PublishError) return error;
-  for (let cause: unknown = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
-    if (cause instanceof KafkaJSProtocolError && REFUSING_RECORDS.has(cause.type)) {
-      return new PublishError(cause.message, 'RECORDS_REFUSED', { cause: error });
-    }
-  }
+  const refusal = recordsRefusal(error);
+  if (refusal) return new PublishError(refusal.message, 'RECORDS_REFUSED', { cause: error });
   return new PublishError(error instanceof Error ? error.message : String(error), 'PUBLISH_FAILED', { cause: error });
 }

@@ -1,7 +1,8 @@
-import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
+import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { ApplyResult } from '../../processor/apply-chunk';
 import { sendToDeadLetters } from '../../processor/dead-letters';
 import { createPartitionedSender } from '../../platform/partitioned-send';
+import { createReplaceableProducer, type ReplaceableProducer } from '../../platform/replaceable-producer';
 import { onCleanup } from '../support/cleanup';
 import { createTestTopic, testAdmin, testKafka } from '../support/kafka';
 import { readTopic } from '../support/topic-reader';
@@ -14,9 +15,9 @@ function consumed(key: string | null, value: string, headers: IHeaders, offset: 
 }
 
 describe('sendToDeadLetters', () => {
-  let producer: Producer;
+  let producer: ReplaceableProducer;
   beforeAll(async () => {
-    producer = kafka.producer();
+    producer = createReplaceableProducer(() => kafka.producer({ idempotent: true, maxInFlightRequests: 1 }));
     await producer.connect();
     onCleanup(() => producer.disconnect());
   });
@@ -75,9 +76,11 @@ describe('sendToDeadLetters', () => {
   });
 
   it('sends nothing when nothing was rejected', async () => {
-    // A producer that was never connected throws on any send: reaching it would fail the test.
-    const unconnected = kafka.producer();
-    await expect(unconnected.send({ topic: 'unused', messages: [{ value: 'x' }] })).rejects.toThrow('The producer is disconnected');
-    await expect(sendToDeadLetters(unconnected, createPartitionedSender({ kafka, topic: 'unused' }), { topic: 'webhook-events', partition: 0 }, [])).resolves.toBeUndefined();
+    // Asking for a producer would fail the test.
+    const none = createReplaceableProducer(() => {
+      throw new Error('no producer may be made');
+    });
+    await expect(none.connect()).rejects.toThrow('no producer may be made');
+    await expect(sendToDeadLetters(none, createPartitionedSender({ kafka, topic: 'unused' }), { topic: 'webhook-events', partition: 0 }, [])).resolves.toBeUndefined();
   });
 });

@@ -146,15 +146,14 @@ describe('processor: failures', () => {
     const { db, schema } = await migratedDatabase();
     const topics = await createTestTopics();
     const ids = await buyTrades(db, 20);
-    const real = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    // The seam: this instance commits its transactions but can never publish.
-    const failing: Producer = {
-      ...real,
+    // The seam: this instance commits its transactions but can never publish, with any producer.
+    const failing = (): Producer => ({
+      ...kafka.producer({ idempotent: true, maxInFlightRequests: 1 }),
       send: async () => {
         throw Object.assign(new Error('injected: broker unreachable'), { retriable: true });
       },
-    };
-    const first = await startTestProcessor({ topics, db, schema, producer: failing });
+    });
+    const first = await startTestProcessor({ topics, db, schema, createProducer: failing });
     const write = await eventWriter(kafka, topics.events);
     await write.write(ids.map(completion));
     await waitFor('20 applied', async () => ((await countWhere(db, 'webhook_events', { outcome: 'applied' })) === 20 ? true : undefined));

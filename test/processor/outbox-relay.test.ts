@@ -1,15 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import * as kafkajs from 'kafkajs';
-import { KafkaJSError, KafkaJSNonRetriableError, type Producer } from 'kafkajs';
+import { Kafka, KafkaJSError, KafkaJSNonRetriableError, logLevel, type Producer } from 'kafkajs';
 import { createProcessorMetrics, type ProcessorMetrics } from '../../processor/metrics';
 import { createOutboxRelay, type OutboxRelay } from '../../processor/outbox-relay';
 import { createPartitionedSender } from '../../platform/partitioned-send';
+import { createReplaceableProducer } from '../../platform/replaceable-producer';
 import { createRegistry } from '../../platform/schema-registry';
 import { createLogger } from '../../platform/logger';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from '../support/cleanup';
 import { createTestTopic, testAdmin, testKafka } from '../support/kafka';
+import { startKafkaProxy } from '../support/kafka-proxy';
 import { migratedDatabase } from '../support/processor';
 import { CapturedLogs } from '../support/receiver';
 import { readTopic } from '../support/topic-reader';
@@ -53,13 +55,19 @@ interface RelayUnderTest {
 }
 
 /** A relay on a topic of its own, with a real producer, registry and database. */
-async function relayOn(db: Knex, options: { batchSize: number; partitions?: number; graceMs?: number; producer?: (real: Producer) => Producer }): Promise<RelayUnderTest> {
+async function relayOn(
+  db: Knex,
+  options: { batchSize: number; partitions?: number; graceMs?: number; producer?: (real: Producer) => Producer; producerKafka?: Kafka },
+): Promise<RelayUnderTest> {
   const topic = await createTestTopic(await testAdmin(kafka), { prefix: 'notifications', partitions: options.partitions });
   const registry = createRegistry(serviceEndpoints().schemaRegistryUrl);
-  const real = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await real.connect();
-  onCleanup(() => real.disconnect());
-  const producer = options.producer?.(real) ?? real;
+  // Each producer the relay is given, the first and every replacement, goes through the seam.
+  const producer = createReplaceableProducer(() => {
+    const real = (options.producerKafka ?? kafka).producer({ idempotent: true, maxInFlightRequests: 1 });
+    return options.producer?.(real) ?? real;
+  });
+  await producer.connect();
+  onCleanup(() => producer.disconnect());
   let sweeps = 0;
   db.on('query', (query: { sql: string }) => {
     if (/from outbox[\s\S]*for update skip locked/.test(query.sql)) sweeps += 1;
@@ -268,5 +276,85 @@ describe('outbox relay: one produce call per partition', () => {
     ]);
     const published = await readTopic(kafka, under.topic, { quietMs: 1500 });
     expect(published.map((message) => message.key).sort()).toEqual(around.users.filter((user) => !around.onBroken.includes(user)).sort());
+  });
+});
+
+describe('outbox relay: a send the broker wrote and whose acknowledgement was lost', () => {
+  const lostMessage = 'Could not publish notifications; the outbox sweep will retry';
+
+  /**
+   * A relay whose producers reach the broker through a proxy that can lose the answers to
+   * produce requests, and give up on a send within a few seconds. A grace longer than the test
+   * leaves every row to the fast path, so which send carries which row is known.
+   */
+  async function relayBehindProxy(db: Knex) {
+    const seeds = serviceEndpoints().kafkaBrokers;
+    const proxy = await startKafkaProxy(await testAdmin(kafka), seeds);
+    const producerKafka = new Kafka({
+      clientId: 'relay-behind-proxy',
+      brokers: seeds,
+      logLevel: logLevel.NOTHING,
+      socketFactory: proxy.socketFactory,
+      requestTimeout: 1000,
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 200 },
+    });
+    const under = await relayOn(db, { batchSize: 100, graceMs: 600_000, producerKafka });
+    return { proxy, under };
+  }
+
+  /**
+   * Publishes the first row while the proxy loses every answer to a produce request, until the
+   * relay has given the send up: the broker appended the record on the first attempt (and
+   * answered each retry as its duplicate), and the relay never heard.
+   */
+  async function loseTheAcknowledgementOfTheFirst(db: Knex, ids: string[]) {
+    const { proxy, under } = await relayBehindProxy(db);
+    await insertRows(db, under.topic, ids.map((id) => notification(id)));
+    const rows = await db('outbox').orderBy('id');
+    const entries = rows.map((row) => ({ id: row.id, messageKey: row.message_key, payload: row.payload }));
+    await under.relay.start();
+
+    proxy.loseProduceAnswers(true);
+    under.relay.publish([entries[0]!]);
+    await waitFor('the send given up', async () => (under.logs.lines.some((line) => line.msg === lostMessage) ? true : undefined), 20_000);
+    proxy.loseProduceAnswers(false);
+    expect(proxy.lost()).toBeGreaterThanOrEqual(1);
+    return { under, entries };
+  }
+
+  async function unsentIds(db: Knex): Promise<string[]> {
+    return (await db('outbox').whereNull('sent_at').orderBy('id')).map((row) => row.event_id);
+  }
+
+  it('writes the next send of as many records, which the broker would take for a duplicate of the written one', async () => {
+    const { db } = await migratedDatabase();
+    const ids = ['written-unacknowledged', 'next-1', 'next-2', 'next-3'];
+    const { under, entries } = await loseTheAcknowledgementOfTheFirst(db, ids);
+
+    // One record, as the written batch had; then two more in a send of their own.
+    under.relay.publish([entries[1]!]);
+    under.relay.publish([entries[2]!, entries[3]!]);
+    await under.relay.stop();
+
+    expect(await unsentIds(db)).toEqual(['written-unacknowledged']);
+    const published = await readTopic(kafka, under.topic, { quietMs: 1500 });
+    // The first row is on the topic once although its send failed: the broker did write it.
+    expect(published.map((message) => message.value.event_id).sort()).toEqual([...ids].sort());
+  });
+
+  it('writes the next send of more records, which the broker would refuse as out of order, and every one after it', async () => {
+    const { db } = await migratedDatabase();
+    const ids = ['written-unacknowledged', 'next-1', 'next-2', 'next-3'];
+    const { under, entries } = await loseTheAcknowledgementOfTheFirst(db, ids);
+    const failuresBefore = under.logs.lines.filter((line) => line.msg === lostMessage).length;
+
+    under.relay.publish([entries[1]!, entries[2]!]);
+    under.relay.publish([entries[3]!]);
+    await under.relay.stop();
+
+    expect(under.logs.lines.filter((line) => line.msg === lostMessage)).toHaveLength(failuresBefore);
+    expect(await unsentIds(db)).toEqual(['written-unacknowledged']);
+    const published = await readTopic(kafka, under.topic, { quietMs: 1500 });
+    expect(published.map((message) => message.value.event_id).sort()).toEqual([...ids].sort());
   });
 });

@@ -64,13 +64,13 @@ export interface TestProcessor {
   readonly metrics: ProcessorMetrics;
 }
 
-/** A real processor on the test's topics and schema; `db` and `producer` are the seams for faults. */
+/** A real processor on the test's topics and schema; `db` and `createProducer` are the seams for faults. */
 export async function startTestProcessor(options: {
   topics: TestTopics;
   db: Knex;
   schema: string;
   env?: Record<string, string>;
-  producer?: Producer;
+  createProducer?: () => Producer;
   start?: boolean;
 }): Promise<TestProcessor> {
   const config = readProcessorConfig({
@@ -93,7 +93,7 @@ export async function startTestProcessor(options: {
     registry: createRegistry(config.schemaRegistryUrl),
     logger,
     metrics,
-    producer: options.producer,
+    createProducer: options.createProducer,
   });
   onCleanup(() => processor.stop());
   if (options.start !== false) await withinDeadline('processor.start (migration check, topics, schema registration, producer, consumer group)', processor.start());
