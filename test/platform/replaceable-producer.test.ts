@@ -1,0 +1,104 @@
+import { KafkaJSError, type Producer } from 'kafkajs';
+import { createPartitionedSender } from '../../platform/partitioned-send';
+import { createReplaceableProducer, recordsRefusal, type ReplaceableProducer } from '../../platform/replaceable-producer';
+import { onCleanup } from '../support/cleanup';
+import { createTestTopic, testAdmin, testKafka } from '../support/kafka';
+import { readTopic } from '../support/topic-reader';
+import { waitFor } from '../support/wait-for';
+
+const kafka = testKafka();
+
+/** Real idempotent producers, each counted when made and when it disconnects; `fail()` makes their sends fail as a broker gone away. */
+function counted(fail: () => boolean = () => false) {
+  const made: Producer[] = [];
+  const disconnected = new Set<Producer>();
+  const replaceable = createReplaceableProducer(() => {
+    const real = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer: Producer = {
+      ...real,
+      send: (record) => (fail() ? Promise.reject(new KafkaJSError('Connection error: ECONNRESET', { retriable: true })) : real.send(record)),
+    };
+    real.on(real.events.DISCONNECT, () => disconnected.add(producer));
+    made.push(producer);
+    return producer;
+  });
+  onCleanup(() => replaceable.disconnect());
+  return { replaceable, made, disconnected };
+}
+
+const current = (replaceable: ReplaceableProducer): Promise<Producer> => replaceable.use(async (producer) => producer);
+
+describe('ReplaceableProducer', () => {
+  it('sends through a new producer after a send that failed without the broker refusing its records, and disconnects the old one', async () => {
+    const topic = await createTestTopic(await testAdmin(kafka));
+    const sender = createPartitionedSender({ kafka, topic });
+    let failing = true;
+    const { replaceable, made, disconnected } = counted(() => failing);
+
+    const [outcome] = await replaceable.send(sender, [{ key: 'k', value: 'lost' }]);
+    expect(outcome!.acknowledged).toBe(false);
+    failing = false;
+    await replaceable.sendAll(sender, [{ key: 'k', value: 'after' }]);
+
+    expect(made).toHaveLength(2);
+    await waitFor('the first producer disconnected', async () => (disconnected.has(made[0]!) ? true : undefined));
+    expect(disconnected).toEqual(new Set([made[0]]));
+    expect(await current(replaceable)).toBe(made[1]);
+    expect((await readTopic(kafka, topic, { quietMs: 1500, decode: false })).map((message) => String(message.raw.value))).toEqual(['after']);
+  });
+
+  it('keeps the producer when the broker refuses the records themselves', async () => {
+    const topic = await createTestTopic(await testAdmin(kafka));
+    const sender = createPartitionedSender({ kafka, topic });
+    const { replaceable, made, disconnected } = counted();
+
+    // Over the broker's default 1 MB message limit: MESSAGE_TOO_LARGE, nothing appended.
+    const [outcome] = await replaceable.send(sender, [{ key: 'k', value: 'x'.repeat(2 * 1024 * 1024) }]);
+    expect(outcome!.acknowledged).toBe(false);
+    expect(recordsRefusal(!outcome!.acknowledged && outcome!.error)?.type).toBe('MESSAGE_TOO_LARGE');
+    await replaceable.sendAll(sender, [{ key: 'k', value: 'small' }]);
+
+    expect(made).toHaveLength(1);
+    expect(disconnected.size).toBe(0);
+  });
+
+  it('disconnects a replaced producer only once the work using it has settled', async () => {
+    const { replaceable, made, disconnected } = counted();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const work = replaceable.use(() => held);
+    await current(replaceable);
+
+    replaceable.replace();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(disconnected.size).toBe(0);
+    release();
+    await work;
+    await replaceable.disconnect();
+
+    expect(disconnected).toEqual(new Set([made[0]]));
+  });
+
+  it('leaves a producer that is no longer current to its own work when asked to replace it again', async () => {
+    const { replaceable, made } = counted();
+    const first = await current(replaceable);
+    replaceable.replace(first);
+    const second = await current(replaceable);
+
+    // A second failure reported for the first producer, after another send replaced it.
+    replaceable.replace(first);
+
+    expect(await current(replaceable)).toBe(second);
+    expect(made).toEqual([first, second]);
+  });
+
+  it('disconnects the current producer on disconnect, and connects a new one on the next use', async () => {
+    const { replaceable, made, disconnected } = counted();
+    await replaceable.connect();
+    await replaceable.disconnect();
+    expect(disconnected).toEqual(new Set([made[0]]));
+
+    await replaceable.connect();
+    expect(made).toHaveLength(2);
+  });
+});
