@@ -20,20 +20,16 @@ function inputsOf(tag: string): string | undefined {
   }
 }
 
-/** How an image came to be tagged: it already was, another tag had the same inputs, or it was built. */
-export type Outcome = 'present' | 'retagged' | 'built';
+/** Whether the image was already tagged with the same inputs, or was built. */
+export type Outcome = 'present' | 'built';
 
 /**
- * Tags an image built from inputs of hash `hash` as `tag`: the one already tagged so, or another
- * image with that label, or the one `build` makes (which must label it).
+ * Makes `tag` an image built from inputs of hash `hash`: the one tagged so already, else the one
+ * `build` makes (which must label it). Only the tag's own label counts: an image built FROM one
+ * of these inherits its label, so another image with the same label may be one built on it.
  */
 export function ensureImage(tag: string, hash: string, build: () => void): Outcome {
   if (inputsOf(tag) === hash) return 'present';
-  const [existing] = docker(['images', '--quiet', '--filter', `label=${INPUTS_LABEL}=${hash}`]).split('\n').filter(Boolean);
-  if (existing) {
-    docker(['tag', existing, tag]);
-    return 'retagged';
-  }
   build();
   if (inputsOf(tag) !== hash) throw new Error(`${tag} was built but does not carry the label ${INPUTS_LABEL}=${hash}`);
   return 'built';
