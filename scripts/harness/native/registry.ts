@@ -19,7 +19,8 @@ export async function registryAnswers(url: string, timeoutMs = 3000): Promise<vo
   if (response.status !== 200) throw new Error(`GET ${url}/subjects answered ${response.status}`);
 }
 
-function apicurioHome(settings: ServiceSettings): string {
+/** The registry app, fetched from Maven Central once into the cache. */
+export function apicurioHome(settings: Pick<ServiceSettings, 'cacheDir'>): string {
   const coordinates = `io.apicurio:apicurio-registry-app:${APICURIO_VERSION}:tar.gz:all`;
   return cached(join(settings.cacheDir, `apicurio-registry-${APICURIO_VERSION}`), (scratch) => {
     copyArtifact(coordinates, scratch);
