@@ -10,8 +10,12 @@ export interface ChosenServices {
   readonly kafkaBrokers: string;
   readonly schemaRegistryUrl: string;
   readonly databaseUrl: string;
-  /** Which of the three ways found them, for a one-line report. */
+  /** Which of the three ways found them. */
+  readonly path: ServicesPath;
+  /** The same, with what was started, for a one-line report. */
   readonly how: string;
+  /** The Docker path's PostgreSQL container, for tests that stop and start the database under test. */
+  readonly postgresContainerId?: string;
   /** Stops what this choice started; services that were already there stay up. */
   stop(): Promise<void>;
 }
@@ -74,18 +78,18 @@ export async function servicesPath(env: NodeJS.ProcessEnv, probeEngine: () => Pr
 export async function chooseServices(env: NodeJS.ProcessEnv = process.env): Promise<ChosenServices> {
   const path = await servicesPath(env, probeContainerEngine);
   if (path === 'environment') {
-    return { kafkaBrokers: env.KAFKA_BROKERS!, schemaRegistryUrl: env.SCHEMA_REGISTRY_URL!, databaseUrl: env.DATABASE_URL!, how: 'from the environment', stop: async () => undefined };
+    return { kafkaBrokers: env.KAFKA_BROKERS!, schemaRegistryUrl: env.SCHEMA_REGISTRY_URL!, databaseUrl: env.DATABASE_URL!, path, how: 'from the environment', stop: async () => undefined };
   }
   if (path === 'docker') {
-    const started = await startContainers();
+    const started = await startContainers(env);
     return {
       kafkaBrokers: started.kafkaBrokers,
       schemaRegistryUrl: started.schemaRegistryUrl,
       databaseUrl: started.databaseUrl,
+      path,
       how: 'Docker, testcontainers',
-      async stop() {
-        for (const container of started.containers) await container.stop();
-      },
+      postgresContainerId: started.postgresContainerId,
+      stop: started.stop,
     };
   }
   const settings = serviceSettings(env);
@@ -94,6 +98,7 @@ export async function chooseServices(env: NodeJS.ProcessEnv = process.env): Prom
     kafkaBrokers: native.kafkaBrokers,
     schemaRegistryUrl: native.schemaRegistryUrl,
     databaseUrl: native.databaseUrl,
+    path,
     how: `native, Kafka ${native.kafka}, registry ${native.registry}`,
     async stop() {
       await Promise.all([native.kafka === 'started' && stopKafka(settings), native.registry === 'started' && stopRegistry(settings)]);
