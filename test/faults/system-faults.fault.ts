@@ -123,7 +123,7 @@ describe('faults: nothing acknowledged lost, nothing applied twice', () => {
     const outageMs = Math.round(chance.between(6000, 12_000));
     printMoments('broker kill', [`kill after ${killAfterMs} ms of the stream, restart after ${outageMs} ms`]);
     await sleep(killAfterMs);
-    broker.kill();
+    await broker.kill();
     await sleep(outageMs);
     await broker.start();
     await stream;
