@@ -87,7 +87,7 @@ export async function chooseServices(env: NodeJS.ProcessEnv = process.env): Prom
       schemaRegistryUrl: started.schemaRegistryUrl,
       databaseUrl: started.databaseUrl,
       path,
-      how: 'Docker, testcontainers',
+      how: `Docker, testcontainers: ${started.images}`,
       postgresContainerId: started.postgresContainerId,
       stop: started.stop,
     };

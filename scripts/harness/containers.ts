@@ -10,6 +10,8 @@ export interface StartedContainers {
   readonly databaseUrl: string;
   /** The PostgreSQL container's id, for tests that stop and start the database under test. */
   readonly postgresContainerId: string;
+  /** The images they run, for the report of what the tests ran against. */
+  readonly images: string;
   /** Stops every container, each even if stopping another fails. */
   stop(): Promise<void>;
 }
@@ -48,9 +50,16 @@ async function startPostgres(image: string): Promise<{ container: StartedTestCon
 }
 
 /** Stops every container, each even if another fails; the failures together afterwards. */
-export async function stopAll(containers: readonly StartedTestContainer[]): Promise<void> {
+export async function stopAll(containers: ReadonlyArray<{ stop(): Promise<unknown> }>): Promise<void> {
   const failed = (await Promise.allSettled(containers.map((container) => container.stop()))).filter((result) => result.status === 'rejected');
   if (failed.length > 0) throw new AggregateError(failed.map((result) => result.reason), `${failed.length} of ${containers.length} containers did not stop`);
+}
+
+/** A failed start that says which service and image: the engine's own errors name neither. */
+function naming<T>(service: string, image: string, starting: Promise<T>): Promise<T> {
+  return starting.catch((error: unknown) => {
+    throw new Error(`${service} (image ${image}) did not start in a container: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  });
 }
 
 /**
@@ -59,7 +68,11 @@ export async function stopAll(containers: readonly StartedTestContainer[]): Prom
  */
 export async function startContainers(env: NodeJS.ProcessEnv = process.env): Promise<StartedContainers> {
   const images = serviceImages(env);
-  const [kafka, registry, postgres] = await Promise.allSettled([startKafkaContainer(images.kafka), startRegistry(images.registry), startPostgres(images.postgres)]);
+  const [kafka, registry, postgres] = await Promise.allSettled([
+    naming('Kafka', images.kafka, startKafkaContainer(images.kafka)),
+    naming('The schema registry', images.registry, startRegistry(images.registry)),
+    naming('PostgreSQL', images.postgres, startPostgres(images.postgres)),
+  ]);
   const started = [kafka, registry, postgres].flatMap((result) => (result.status === 'fulfilled' ? [result.value.container] : []));
   if (kafka.status === 'rejected' || registry.status === 'rejected' || postgres.status === 'rejected') {
     await stopAll(started).catch(() => undefined);
@@ -71,6 +84,7 @@ export async function startContainers(env: NodeJS.ProcessEnv = process.env): Pro
     schemaRegistryUrl: registry.value.url,
     databaseUrl: postgres.value.url,
     postgresContainerId: postgres.value.container.getId(),
+    images: [images.kafka, images.registry, images.postgres].join(', '),
     stop: () => stopAll(started),
   };
 }
