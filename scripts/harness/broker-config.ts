@@ -61,18 +61,23 @@ export const BROKER_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
 export interface BrokerListeners {
   /** The address it binds. */
   readonly bindHost: string;
-  /** The address clients are told to connect to, and the controller voter's address. */
+  /** The address clients are told to connect to, and the controller voter's address unless `controllerHost` is given. */
   readonly advertisedHost: string;
   readonly port: number;
   readonly controllerPort: number;
+  /**
+   * Where the node reaches its own controller listener, when that is not where clients reach it:
+   * in a container, clients come through the engine's host and the controller is on localhost.
+   */
+  readonly controllerHost?: string;
 }
 
 /** The shared settings and the listener lines for `listeners`. */
 export function singleNodeBroker(listeners: BrokerListeners): Readonly<Record<string, string>> {
-  const { bindHost, advertisedHost, port, controllerPort } = listeners;
+  const { bindHost, advertisedHost, port, controllerPort, controllerHost = advertisedHost } = listeners;
   return Object.freeze({
     ...BROKER_SETTINGS,
-    'controller.quorum.voters': `${BROKER_SETTINGS['node.id']}@${advertisedHost}:${controllerPort}`,
+    'controller.quorum.voters': `${BROKER_SETTINGS['node.id']}@${controllerHost}:${controllerPort}`,
     listeners: `PLAINTEXT://${bindHost}:${port},CONTROLLER://${bindHost}:${controllerPort}`,
     'advertised.listeners': `PLAINTEXT://${advertisedHost}:${port}`,
     'inter.broker.listener.name': 'PLAINTEXT',

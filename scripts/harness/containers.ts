@@ -1,38 +1,90 @@
+import { randomBytes } from 'node:crypto';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
-import { PostgreSqlContainer } from '@testcontainers/postgresql';
-import { kafkaImageEnvironment, singleNodeBroker } from './broker-config';
 import { freePort } from './free-port';
-import { APICURIO_VERSION, KAFKA_VERSION } from './native/settings';
+import { serviceImages } from './images';
+import { startKafkaContainer } from './kafka-container';
 
 export interface StartedContainers {
   readonly kafkaBrokers: string;
   readonly schemaRegistryUrl: string;
   readonly databaseUrl: string;
-  readonly containers: StartedTestContainer[];
+  /** The PostgreSQL container's id, for tests that stop and start the database under test. */
+  readonly postgresContainerId: string;
+  /** The images they run, for the report of what the tests ran against. */
+  readonly images: string;
+  /** Stops every container, each even if stopping another fails. */
+  stop(): Promise<void>;
+}
+
+const POSTGRES_PORT = 5432;
+const REGISTRY_PORT = 8080;
+
+async function startRegistry(image: string): Promise<{ container: StartedTestContainer; url: string }> {
+  const container = await new GenericContainer(image)
+    .withExposedPorts(REGISTRY_PORT)
+    .withEnvironment({ APICURIO_RULES_GLOBAL_COMPATIBILITY: 'BACKWARD' })
+    .withWaitStrategy(Wait.forHttp('/apis/ccompat/v7/subjects', REGISTRY_PORT).forStatusCode(200))
+    .withStartupTimeout(120_000)
+    .start();
+  return { container, url: `http://${container.getHost()}:${container.getMappedPort(REGISTRY_PORT)}/apis/ccompat/v7` };
 }
 
 /**
- * The services of docker-compose.yml, on testcontainers, the broker with the shared
- * configuration (broker-config.ts). Kafka is published on a host port equal to its container
- * port, so the address it advertises is the one clients reach.
+ * PostgreSQL with the postgres image's contract. Published on a fixed free host port, so a
+ * container stopped and started again (a database outage) is found at the same address.
  */
-export async function startContainers(): Promise<StartedContainers> {
-  const kafkaPort = await freePort();
-  const kafka = await new GenericContainer(`apache/kafka:${KAFKA_VERSION}`)
-    .withExposedPorts({ container: kafkaPort, host: kafkaPort })
-    .withEnvironment(kafkaImageEnvironment(singleNodeBroker({ bindHost: '0.0.0.0', advertisedHost: 'localhost', port: kafkaPort, controllerPort: 9093 })))
-    .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
+async function startPostgres(image: string): Promise<{ container: StartedTestContainer; url: string }> {
+  const port = await freePort();
+  const password = randomBytes(12).toString('hex');
+  const database = 'trade_webhooks';
+  const container = await new GenericContainer(image)
+    .withExposedPorts({ container: POSTGRES_PORT, host: port })
+    .withEnvironment({ POSTGRES_USER: 'postgres', POSTGRES_PASSWORD: password, POSTGRES_DB: database })
+    // Ready once it answers over TCP: the image's entrypoint first runs a server on the socket
+    // only, to initialise the database, and restarts it.
+    .withHealthCheck({ test: ['CMD-SHELL', `pg_isready --host 127.0.0.1 --username postgres --dbname ${database}`], interval: 250, timeout: 1000, retries: 480 })
+    .withWaitStrategy(Wait.forHealthCheck())
+    .withStartupTimeout(120_000)
     .start();
-  const registry = await new GenericContainer(`apicurio/apicurio-registry:${APICURIO_VERSION}`)
-    .withExposedPorts(8080)
-    .withEnvironment({ APICURIO_RULES_GLOBAL_COMPATIBILITY: 'BACKWARD' })
-    .withWaitStrategy(Wait.forHttp('/apis/ccompat/v7/subjects', 8080).forStatusCode(200))
-    .start();
-  const postgres = await new PostgreSqlContainer('postgres:16').withDatabase('trade_webhooks').start();
+  return { container, url: `postgres://postgres:${password}@${container.getHost()}:${port}/${database}` };
+}
+
+/** Stops every container, each even if another fails; the failures together afterwards. */
+export async function stopAll(containers: ReadonlyArray<{ stop(): Promise<unknown> }>): Promise<void> {
+  const failed = (await Promise.allSettled(containers.map((container) => container.stop()))).filter((result) => result.status === 'rejected');
+  if (failed.length > 0) throw new AggregateError(failed.map((result) => result.reason), `${failed.length} of ${containers.length} containers did not stop`);
+}
+
+/** A failed start that says which service and image: the engine's own errors name neither. */
+function naming<T>(service: string, image: string, starting: Promise<T>): Promise<T> {
+  return starting.catch((error: unknown) => {
+    throw new Error(`${service} (image ${image}) did not start in a container: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  });
+}
+
+/**
+ * The services of docker-compose.yml, on testcontainers, in the images serviceImages() names,
+ * started together. If one fails to start, the others are stopped: nothing reaps them later.
+ */
+export async function startContainers(env: NodeJS.ProcessEnv = process.env): Promise<StartedContainers> {
+  const images = serviceImages(env);
+  const [kafka, registry, postgres] = await Promise.allSettled([
+    naming('Kafka', images.kafka, startKafkaContainer(images.kafka)),
+    naming('The schema registry', images.registry, startRegistry(images.registry)),
+    naming('PostgreSQL', images.postgres, startPostgres(images.postgres)),
+  ]);
+  const started = [kafka, registry, postgres].flatMap((result) => (result.status === 'fulfilled' ? [result.value.container] : []));
+  if (kafka.status === 'rejected' || registry.status === 'rejected' || postgres.status === 'rejected') {
+    await stopAll(started).catch(() => undefined);
+    const failures = [kafka, registry, postgres].flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+    throw failures.length === 1 ? failures[0] : new AggregateError(failures, 'the service containers did not start');
+  }
   return {
-    kafkaBrokers: `localhost:${kafkaPort}`,
-    schemaRegistryUrl: `http://${registry.getHost()}:${registry.getMappedPort(8080)}/apis/ccompat/v7`,
-    databaseUrl: postgres.getConnectionUri(),
-    containers: [kafka, registry, postgres],
+    kafkaBrokers: kafka.value.brokers.join(','),
+    schemaRegistryUrl: registry.value.url,
+    databaseUrl: postgres.value.url,
+    postgresContainerId: postgres.value.container.getId(),
+    images: [images.kafka, images.registry, images.postgres].join(', '),
+    stop: () => stopAll(started),
   };
 }

@@ -1,11 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
-import { serviceEndpoints } from '../setup/service-endpoints';
 import { testAdmin } from '../support/kafka';
 import { tradeChangeCount } from '../support/change-log';
 import { Ledger } from '../support/ledger';
+import { databaseUnderTest } from '../support/database-outage';
 import { ownBroker } from '../support/own-broker';
 import { readTopic } from '../support/topic-reader';
 import { waitFor } from '../support/wait-for';
@@ -123,7 +121,7 @@ describe('faults: nothing acknowledged lost, nothing applied twice', () => {
     const outageMs = Math.round(chance.between(6000, 12_000));
     printMoments('broker kill', [`kill after ${killAfterMs} ms of the stream, restart after ${outageMs} ms`]);
     await sleep(killAfterMs);
-    broker.kill();
+    await broker.kill();
     await sleep(outageMs);
     await broker.start();
     await stream;
@@ -145,12 +143,12 @@ describe('faults: nothing acknowledged lost, nothing applied twice', () => {
     const ledger = new Ledger('PostgreSQL stopped for 8 s');
     const stream = sendStream({ url: system.receiverUrl, ledger, from: 1, to: trades, rate: 100, concurrency: 32 });
     await sleep(3000);
-    const cluster = localCluster();
-    execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', cluster, 'main', 'stop', '-m', 'fast']);
+    const database = databaseUnderTest();
+    await database.stop();
     try {
       await sleep(8000);
     } finally {
-      execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', cluster, 'main', 'start']);
+      await database.start();
     }
     await stream;
     await waitFor('PostgreSQL back', () => system.db.raw('select 1').then(() => true, () => undefined), 60_000);
@@ -231,13 +229,3 @@ describe('faults: nothing acknowledged lost, nothing applied twice', () => {
     expectClean(summary);
   });
 });
-
-/** The Debian cluster version serving DATABASE_URL (the machine's own PostgreSQL). */
-function localCluster(): string {
-  const host = new URL(serviceEndpoints().databaseUrl).hostname;
-  if (!existsSync('/usr/bin/pg_ctlcluster') || !['127.0.0.1', 'localhost'].includes(host)) {
-    throw new Error('this scenario stops the local Debian PostgreSQL cluster (pg_ctlcluster); DATABASE_URL points elsewhere');
-  }
-  const [version] = readdirSync('/etc/postgresql');
-  return version!;
-}

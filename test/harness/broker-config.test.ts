@@ -76,6 +76,14 @@ describe('the broker configuration', () => {
       'controller.quorum.voters': '1@127.0.0.1:19093',
     });
   });
+
+  it('names a controller host of its own when clients reach the node elsewhere, as in a container', () => {
+    const config = singleNodeBroker({ bindHost: '0.0.0.0', advertisedHost: '172.17.0.1', port: 19092, controllerPort: 9093, controllerHost: 'localhost' });
+    expect(config).toMatchObject({
+      'advertised.listeners': 'PLAINTEXT://172.17.0.1:19092',
+      'controller.quorum.voters': '1@localhost:9093',
+    });
+  });
 });
 
 const STORES = { keystore: '/state/broker.p12', truststore: '/state/truststore.p12', password: 'store-secret' };

@@ -52,7 +52,7 @@ describe('receiver: Kafka outage', () => {
     await until('readiness after the broker started', () => fetch(`${receiver.url}/readyz`).then((r) => r.status), (status) => status === 200);
     expect((await postBuy(receiver.url, 2)).status).toBe(202);
 
-    broker.kill();
+    await broker.kill();
     const killed = await until('503 after the broker was killed', () => postBuy(receiver.url, 3), (result) => result.status !== 202, 20_000);
     expect(killed.status).toBe(503);
     expect(killed.ms).toBeLessThan(3500);

@@ -19,7 +19,8 @@ async function report(services: ChosenServices): Promise<void> {
 
 /**
  * Picks the services the tests run against (scripts/harness/choose-services.ts). Test files
- * read the choice from KAFKA_BROKERS, SCHEMA_REGISTRY_URL and DATABASE_URL.
+ * read the choice from KAFKA_BROKERS, SCHEMA_REGISTRY_URL and DATABASE_URL, and how it was made from
+ * TEST_SERVICES_PATH (test/setup/service-endpoints.ts).
  */
 export default async function globalSetup(): Promise<void> {
   const services = await chooseServices();
@@ -27,5 +28,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.KAFKA_BROKERS = services.kafkaBrokers;
   process.env.SCHEMA_REGISTRY_URL = services.schemaRegistryUrl;
   process.env.DATABASE_URL = services.databaseUrl;
+  process.env.TEST_SERVICES_PATH = services.path;
+  if (services.postgresContainerId) process.env.TEST_POSTGRES_CONTAINER_ID = services.postgresContainerId;
   await report(services);
 }

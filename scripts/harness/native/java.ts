@@ -38,6 +38,14 @@ function candidates(env: NodeJS.ProcessEnv): string[] {
  * Kafka 4.1 needs 17; Apicurio Registry 3.3 is compiled for 21.
  */
 export function findJava(minimum: number, env: NodeJS.ProcessEnv = process.env): Java {
+  // The Docker path runs every service in a container: a native one started there would pass
+  // on a machine with Java and fail on one without, so it fails everywhere instead.
+  if (env.SERVICES_RUNTIME?.trim() === 'docker') {
+    throw new Error(
+      `SERVICES_RUNTIME=docker runs the services in containers, yet a native service asked for Java ${minimum}+: ` +
+        'whatever started it must start a container on the Docker path (or be left out of it in jest.config.js).',
+    );
+  }
   const seen: string[] = [];
   for (const path of candidates(env)) {
     const major = versionOf(path);
@@ -48,7 +56,7 @@ export function findJava(minimum: number, env: NodeJS.ProcessEnv = process.env):
   const had = seen.length > 0 ? ` Found only: ${seen.join(', ')}.` : ' Found none.';
   throw new Error(
     `No Java ${minimum}+ found (looked at JAVA_HOME, PATH and /usr/lib/jvm).${had} ` +
-      `Install a JDK ${minimum} or newer and set JAVA_HOME, or run the services with Docker (docker compose up).`,
+      `Install a JDK ${minimum} or newer and set JAVA_HOME, or run the services in containers (SERVICES_RUNTIME=docker).`,
   );
 }
 
