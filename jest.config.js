@@ -17,17 +17,35 @@ const NATIVE_HARNESS_TESTS = [
 /** Smoke tests of the app image and docker compose: they need an engine, so only the Docker path runs them. */
 const DOCKER_TESTS = ['test/docker/'];
 
-const dockerPath = process.env.SERVICES_RUNTIME?.trim() === 'docker';
-const ignored = dockerPath ? NATIVE_HARNESS_TESTS.map(([path]) => path) : DOCKER_TESTS;
+/**
+ * The path the global setup will take, decided here once, because the files run depend on it:
+ * with SERVICES_RUNTIME unset and the services not named by the environment, Docker when
+ * testcontainers finds an engine (as scripts/harness/choose-services.ts would), and the answer
+ * is written to SERVICES_RUNTIME so the global setup and the workers take the same path.
+ */
+async function servicesRuntime() {
+  const named = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'DATABASE_URL'].some((name) => process.env[name]);
+  if (!process.env.SERVICES_RUNTIME?.trim() && !named) {
+    const { getContainerRuntimeClient } = require('testcontainers');
+    process.env.SERVICES_RUNTIME = await getContainerRuntimeClient().then(
+      () => 'docker',
+      () => 'native',
+    );
+  }
+  return process.env.SERVICES_RUNTIME?.trim();
+}
 
-module.exports = {
-  testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', ...ignored.map((path) => `<rootDir>/${path.replace(/\./g, '\\.')}`)],
-  transform: { '^.+\\.ts$': 'ts-jest' },
-  globalSetup: '<rootDir>/test/setup/global-setup.ts',
-  globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
-  testTimeout: 60000,
-  maxWorkers: 2,
+module.exports = async () => {
+  const ignored = (await servicesRuntime()) === 'docker' ? NATIVE_HARNESS_TESTS.map(([path]) => path) : DOCKER_TESTS;
+  return {
+    testEnvironment: 'node',
+    roots: ['<rootDir>/test'],
+    testMatch: ['**/*.test.ts'],
+    testPathIgnorePatterns: ['/node_modules/', ...ignored.map((path) => `<rootDir>/${path.replace(/\./g, '\\.')}`)],
+    transform: { '^.+\\.ts$': 'ts-jest' },
+    globalSetup: '<rootDir>/test/setup/global-setup.ts',
+    globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+    testTimeout: 60000,
+    maxWorkers: 2,
+  };
 };
