@@ -1,4 +1,5 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -199,6 +200,46 @@ describe('npm run processor: a Kafka it cannot use', () => {
       expect.objectContaining({ level: 50, msg: 'Starting the processor failed, and retrying cannot fix it', code, reason: CONNECTION_FAILURES[code] }),
     ]);
     // Nothing but log lines: no stack trace printed beside them.
+    expect(processor.output().trim().split('\n')).toHaveLength(lines.length);
+  });
+});
+
+describe('npm run processor: stopping and listening while it starts', () => {
+  it('exits 0 within 2 s on SIGTERM while Kafka is unreachable and its start-up is retrying', async () => {
+    const { schema } = await migratedDatabase();
+    const topics = await createTestTopics();
+    const processor = startProcessorProcess({
+      PATH: process.env.PATH,
+      ...systemEnv({ schema, topics }),
+      KAFKA_BROKERS: `127.0.0.1:${await freePort()}`,
+      PROCESSOR_PORT: String(await freePort()),
+      PROCESSOR_HOST: '127.0.0.1',
+    });
+    await waitFor('a retried start-up step', async () => (logLines(processor.output()).some((line) => line.msg === 'Start-up step failed; retrying') ? true : undefined));
+
+    const signalled = Date.now();
+    processor.child.kill('SIGTERM');
+    const [code] = await withinDeadline('the processor stopping', once(processor.child, 'exit'), 2_000);
+    expect(code).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(2_000);
+    expect(logLines(processor.output())).toContainEqual(expect.objectContaining({ msg: 'Service stopped', service: 'Processor' }));
+  });
+
+  it('exits 1 after one error line naming the address when its port is taken', async () => {
+    const { schema } = await migratedDatabase();
+    const topics = await createTestTopics();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    onCleanup(() => new Promise((resolve) => taken.close(resolve)));
+    const port = (taken.address() as { port: number }).port;
+    const processor = startProcessorProcess({ PATH: process.env.PATH, ...systemEnv({ schema, topics }), PROCESSOR_PORT: String(port), PROCESSOR_HOST: '127.0.0.1' });
+
+    const [code] = await withinDeadline('the processor giving up', once(processor.child, 'exit'), 10_000);
+    expect(code).toBe(1);
+    const lines = logLines(processor.output());
+    expect(lines.filter((line) => (line.level as number) >= 40)).toEqual([
+      expect.objectContaining({ level: 50, code: 'EADDRINUSE', msg: `Cannot listen on 127.0.0.1:${port}: another process is using the port` }),
+    ]);
     expect(processor.output().trim().split('\n')).toHaveLength(lines.length);
   });
 });
