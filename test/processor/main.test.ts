@@ -19,6 +19,7 @@ import { CONNECTION_FAILURES, type ConnectionFailureCode } from '../../platform/
 import { uniqueName } from '../support/names';
 import { testCertificates } from '../support/tls-certificates';
 import { tlsListener } from '../support/tls-listener';
+import { startTcpProxy } from '../support/tcp-proxy';
 
 const root = join(__dirname, '..', '..');
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
@@ -241,5 +242,33 @@ describe('npm run processor: stopping and listening while it starts', () => {
       expect.objectContaining({ level: 50, code: 'EADDRINUSE', msg: `Cannot listen on 127.0.0.1:${port}: another process is using the port` }),
     ]);
     expect(processor.output().trim().split('\n')).toHaveLength(lines.length);
+  });
+});
+
+describe('npm run migrate: a database not accepting connections yet', () => {
+  it('waits for the database, then applies the migrations and exits 0', async () => {
+    const { db, schema } = await testDatabase();
+    const topics = await createTestTopics();
+    const database = new URL(serviceEndpoints().databaseUrl);
+    const proxy = await startTcpProxy({ host: database.hostname, port: Number(database.port || 5432) });
+    proxy.cut();
+    database.port = String(proxy.port);
+    const child = spawn(process.execPath, [tsx, 'processor/migrate.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH, ...systemEnv({ schema, topics }), DATABASE_URL: database.toString() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
+    let output = '';
+    child.stdout!.on('data', (chunk) => (output += chunk));
+    child.stderr!.on('data', (chunk) => (output += chunk));
+    await waitFor('a retried migration', async () => (logLines(output).some((line) => line.msg === 'Start-up step failed; retrying' && line.step === 'Migrating') ? true : undefined));
+    expect(child.exitCode).toBeNull();
+
+    proxy.restore();
+    const [code] = await withinDeadline('the migrations', once(child, 'exit'));
+    expect(code).toBe(0);
+    expect(output).toMatch(/Applied batch 1: .*create_trades_and_transactions/);
+    expect(await db('trades').count()).toEqual([{ count: '0' }]);
   });
 });
