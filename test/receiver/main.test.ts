@@ -234,6 +234,11 @@ describe('npm run receiver: stopping and listening while it starts', () => {
     });
     expect(webhook.status).toBe(503);
     expect(webhook.headers.get('retry-after')).not.toBeNull();
+
+    // SIGKILL would reach tsx only, and leave its node child retrying: stop it as an orchestrator does.
+    receiver.child.kill('SIGTERM');
+    const [code] = await withinDeadline('the receiver stopping', once(receiver.child, 'exit'), 2_000);
+    expect(code).toBe(0);
   });
 
   it('exits 1 after one error line naming the address when its port is taken', async () => {
