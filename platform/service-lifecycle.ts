@@ -101,7 +101,7 @@ export function stopOnSignals(logger: Logger, name: string): Shutdown {
     controller.abort();
     logger.info({ signal }, 'Shutting down: finishing the work under way');
     (async () => {
-      for (const close of closers.reverse()) await close();
+      for (const close of [...closers].reverse()) await close();
     })().then(
       () => {
         logger.info({ service: name }, 'Service stopped');
