@@ -1,19 +1,37 @@
 import { WEBHOOK_EVENT_SCHEMA_FILE } from '../schemas/avro-schemas';
 import { reachKafka, withRegistryDiagnosis } from '../platform/connection-diagnosis';
 import { connectionFailureReason } from '../platform/connection-failures';
+import { listenFailureMessage } from '../platform/listen-failure';
 import { startupFailure } from '../platform/service-failures';
 import { createKafka } from '../platform/kafka';
 import { createRegistry, registerValueSchema } from '../platform/schema-registry';
 import { ensureTopics } from '../platform/topics';
 import { createLogger } from '../platform/logger';
-import { configOrExit, StartupError, stopOnSignals, untilDone } from '../platform/service-lifecycle';
-import { assembleReceiver } from './assemble';
+import { configOrExit, StartupAborted, StartupError, stopOnSignals, untilDone } from '../platform/service-lifecycle';
+import { assemblePublisher } from './assemble';
 import { readReceiverConfig } from './config';
+import { createReceiverMetrics } from './metrics';
+import { createReceiver } from './server';
 
 async function main(): Promise<void> {
   const config = configOrExit(readReceiverConfig);
   const logger = createLogger({ level: config.logLevel, name: 'receiver' });
   for (const warning of config.warnings) logger.warn({ warning }, 'Configuration warning');
+  // From here on a stop signal is honoured, however far the start-up has come.
+  const shutdown = stopOnSignals(logger, 'Receiver');
+
+  const metrics = createReceiverMetrics();
+  const receiver = createReceiver({ config, logger, metrics });
+  // Listening first: an orchestrator sees the process alive (/healthz 200, /readyz 503) while it waits.
+  let port: number;
+  try {
+    ({ port } = await receiver.listen());
+  } catch (error) {
+    logger.error({ code: (error as NodeJS.ErrnoException).code }, listenFailureMessage(error, config.host, config.port));
+    return logger.flush(() => process.exit(1));
+  }
+  shutdown.onShutdown(() => receiver.close());
+  logger.info({ port }, 'Receiver answering health checks; starting');
 
   const kafka = createKafka({ clientId: 'trade-webhooks-receiver', logger, ...config.kafka });
   const registry = createRegistry(config.registry.url, { auth: config.registry.auth, ca: config.registry.ca });
@@ -21,12 +39,13 @@ async function main(): Promise<void> {
   try {
     // Kafka and the registry may come up after us: wait for them, but not for what only an
     // operator can fix (credentials, certificates, the wrong listener).
-    await untilDone('Reaching Kafka', () => reachKafka(config.kafka), logger, startupFailure);
+    await untilDone('Reaching Kafka', () => reachKafka(config.kafka), logger, startupFailure, shutdown.signal);
     const created = await untilDone(
       'Creating the topic',
       () => ensureTopics(kafka, [{ topic: config.topic, partitions: config.topicPartitions }], config.topicReplication),
       logger,
       startupFailure,
+      shutdown.signal,
     );
     if (created) logger.info(created, 'Created topics');
     schemaId = await untilDone(
@@ -34,17 +53,18 @@ async function main(): Promise<void> {
       () => withRegistryDiagnosis(config.registry, () => registerValueSchema(registry, config.topic, WEBHOOK_EVENT_SCHEMA_FILE)),
       logger,
       startupFailure,
+      shutdown.signal,
     );
   } catch (error) {
+    // The signal's handler closes the server and exits.
+    if (error instanceof StartupAborted) return;
     if (!(error instanceof StartupError)) throw error;
     logger.error({ err: error.cause, code: error.code, reason: connectionFailureReason(error.code) }, 'Starting the receiver failed, and retrying cannot fix it');
     return logger.flush(() => process.exit(1));
   }
 
-  const { receiver } = assembleReceiver({ config, logger, kafka, registry, schemaId });
-  const address = await receiver.listen();
-  logger.info({ port: address.port, topic: config.topic }, 'Receiver listening');
-  stopOnSignals(logger, 'Receiver', () => receiver.close());
+  await receiver.serve(assemblePublisher({ config, logger, metrics, kafka, registry, schemaId }));
+  logger.info({ port, topic: config.topic }, 'Receiver listening');
 }
 
 main().catch((error: Error) => {

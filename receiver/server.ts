@@ -18,8 +18,13 @@ import { repeatedHeader, verifyRequest } from './verify-request';
 
 export interface Receiver {
   readonly server: Server;
-  /** Starts the publisher (loads the schema, starts connecting to Kafka), then listens. */
+  /**
+   * Listens. Until `serve` has handed it a started publisher, /healthz answers 200, /readyz 503
+   * and every webhook 503 with Retry-After: the process is alive, and not yet able to accept.
+   */
   listen(): Promise<AddressInfo>;
+  /** Starts `publisher` (loads the schema, starts connecting to Kafka), then accepts webhooks through it. */
+  serve(publisher: EventPublisher): Promise<void>;
   /** Stops accepting, lets requests in flight finish, and flushes the publisher. */
   close(): Promise<void>;
 }
@@ -41,13 +46,14 @@ function isJson(contentType: string | undefined): boolean {
 
 export function createReceiver(options: {
   config: ReceiverConfig;
-  publisher: EventPublisher;
   logger: Logger;
   metrics: ReceiverMetrics;
   /** Seconds since the epoch; the signature schemes check timestamps against it. */
   clock?: () => number;
 }): Receiver {
-  const { config, publisher, logger, metrics } = options;
+  const { config, logger, metrics } = options;
+  /** Set by serve() once the publisher has started. */
+  let publisher: EventPublisher | undefined;
   const clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
   const limiter = createRateLimiter({ perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst, maxClients: config.rateLimitMaxClients });
   const retryAfter = String(config.retryAfterSeconds);
@@ -76,6 +82,10 @@ export function createReceiver(options: {
     const remoteAddr = request.socket.remoteAddress ?? 'unknown';
     const client = clientAddress(request.headers['x-forwarded-for'], remoteAddr, config.trustedProxies);
     if (request.method !== 'POST') return refuse(response, route, started, 'method_not_allowed', { allow: 'POST' });
+
+    // Still starting: the sender retries later, and nothing is read that could not be published.
+    if (!publisher) return refuse(response, route, started, 'unavailable', { 'retry-after': retryAfter });
+    const accepting = publisher;
 
     const wait = limiter.take(rateLimitKey(client));
     if (wait > 0) return refuse(response, route, started, 'rate_limited', { 'retry-after': String(wait) });
@@ -144,7 +154,7 @@ export function createReceiver(options: {
       WEBHOOK_LOG_MESSAGES[definition.type].received,
     );
     try {
-      await publisher.publish(key, event);
+      await accepting.publish(key, event);
     } catch (error) {
       logger.error({ event_id: eventId, err: error }, WEBHOOK_LOG_MESSAGES[definition.type].failed);
       return answer(response, route, started, 'unavailable', { headers: { 'retry-after': retryAfter } });
@@ -158,6 +168,7 @@ export function createReceiver(options: {
     }
     if (path === '/healthz') return send(response, 200, { status: 'ok' });
     if (path === '/readyz') {
+      if (!publisher) return send(response, 503, { status: 'unavailable', reason: 'Starting: waiting for Kafka and the schema registry' }, { 'retry-after': retryAfter });
       return publisher.isReady()
         ? send(response, 200, { status: 'ready' })
         : send(response, 503, { status: 'unavailable', reason: 'Kafka producer is not connected' }, { 'retry-after': retryAfter });
@@ -198,9 +209,7 @@ export function createReceiver(options: {
 
   return {
     server,
-    async listen() {
-      // Readiness still waits for the producers: /readyz answers 503 until they are connected.
-      await publisher.start();
+    listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
@@ -217,7 +226,12 @@ export function createReceiver(options: {
       const deadline = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
       await closed;
       clearTimeout(deadline);
-      await publisher.close();
+      await publisher?.close();
+    },
+    async serve(started) {
+      // Readiness still waits for the producers: /readyz answers 503 until they are connected.
+      await started.start();
+      publisher = started;
     },
   };
 }

@@ -13,8 +13,13 @@ import {
   type KafkaSecurity,
 } from '../../scripts/harness/broker-config';
 
+/** `${NAME:-default}` as Compose reads it where NAME is unset: the default. */
+function composeDefaults(text: string): string {
+  return text.replace(/\$\{\w+:-([^}]*)\}/g, '$1');
+}
+
 function composeKafkaEnvironment(): Record<string, string> {
-  const compose = parse(readFileSync(join(__dirname, '..', '..', 'docker-compose.yml'), 'utf8')) as {
+  const compose = parse(composeDefaults(readFileSync(join(__dirname, '..', '..', 'docker-compose.yml'), 'utf8'))) as {
     services: { kafka: { environment: Record<string, string | number | boolean> } };
   };
   return Object.fromEntries(Object.entries(compose.services.kafka.environment).map(([name, value]) => [name, String(value)]));

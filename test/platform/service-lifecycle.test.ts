@@ -1,5 +1,5 @@
 import { createLogger } from '../../platform/logger';
-import { StartupError, untilDone } from '../../platform/service-lifecycle';
+import { StartupAborted, StartupError, untilDone } from '../../platform/service-lifecycle';
 import { CapturedLogs } from '../support/receiver';
 
 const transient = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
@@ -30,5 +30,27 @@ describe('untilDone', () => {
     );
     expect(calls).toBe(1);
     expect(logs.lines).toEqual([]);
+  });
+
+  it('stops waiting on a step in flight and attempts no other once its signal is aborted', async () => {
+    const controller = new AbortController();
+    let calls = 0;
+    const hanging = untilDone('Reaching Kafka', () => ((calls += 1), new Promise<never>(() => undefined)), createLogger({ level: 'info', name: 'test' }, new CapturedLogs()), classify, controller.signal);
+    controller.abort();
+    await expect(hanging).rejects.toThrow(new StartupAborted('Reaching Kafka'));
+    expect(calls).toBe(1);
+  });
+
+  it('leaves its back-off sleep at once when its signal is aborted', async () => {
+    const controller = new AbortController();
+    const logs = new CapturedLogs();
+    let calls = 0;
+    const retrying = untilDone('Reaching Kafka', async () => Promise.reject((calls += 1) && transient), createLogger({ level: 'info', name: 'test' }, logs), classify, controller.signal);
+    while (logs.lines.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    const aborted = Date.now();
+    controller.abort();
+    await expect(retrying).rejects.toBeInstanceOf(StartupAborted);
+    expect(Date.now() - aborted).toBeLessThan(100);
+    expect(calls).toBe(1);
   });
 });

@@ -1,4 +1,5 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,6 +19,7 @@ import { CONNECTION_FAILURES, type ConnectionFailureCode } from '../../platform/
 import { uniqueName } from '../support/names';
 import { testCertificates } from '../support/tls-certificates';
 import { tlsListener } from '../support/tls-listener';
+import { startTcpProxy } from '../support/tcp-proxy';
 
 const root = join(__dirname, '..', '..');
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
@@ -200,5 +202,73 @@ describe('npm run processor: a Kafka it cannot use', () => {
     ]);
     // Nothing but log lines: no stack trace printed beside them.
     expect(processor.output().trim().split('\n')).toHaveLength(lines.length);
+  });
+});
+
+describe('npm run processor: stopping and listening while it starts', () => {
+  it('exits 0 within 2 s on SIGTERM while Kafka is unreachable and its start-up is retrying', async () => {
+    const { schema } = await migratedDatabase();
+    const topics = await createTestTopics();
+    const processor = startProcessorProcess({
+      PATH: process.env.PATH,
+      ...systemEnv({ schema, topics }),
+      KAFKA_BROKERS: `127.0.0.1:${await freePort()}`,
+      PROCESSOR_PORT: String(await freePort()),
+      PROCESSOR_HOST: '127.0.0.1',
+    });
+    await waitFor('a retried start-up step', async () => (logLines(processor.output()).some((line) => line.msg === 'Start-up step failed; retrying') ? true : undefined));
+
+    const signalled = Date.now();
+    processor.child.kill('SIGTERM');
+    const [code] = await withinDeadline('the processor stopping', once(processor.child, 'exit'), 2_000);
+    expect(code).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(2_000);
+    expect(logLines(processor.output())).toContainEqual(expect.objectContaining({ msg: 'Service stopped', service: 'Processor' }));
+  });
+
+  it('exits 1 after one error line naming the address when its port is taken', async () => {
+    const { schema } = await migratedDatabase();
+    const topics = await createTestTopics();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    onCleanup(() => new Promise((resolve) => taken.close(resolve)));
+    const port = (taken.address() as { port: number }).port;
+    const processor = startProcessorProcess({ PATH: process.env.PATH, ...systemEnv({ schema, topics }), PROCESSOR_PORT: String(port), PROCESSOR_HOST: '127.0.0.1' });
+
+    const [code] = await withinDeadline('the processor giving up', once(processor.child, 'exit'), 10_000);
+    expect(code).toBe(1);
+    const lines = logLines(processor.output());
+    expect(lines.filter((line) => (line.level as number) >= 40)).toEqual([
+      expect.objectContaining({ level: 50, code: 'EADDRINUSE', msg: `Cannot listen on 127.0.0.1:${port}: another process is using the port` }),
+    ]);
+    expect(processor.output().trim().split('\n')).toHaveLength(lines.length);
+  });
+});
+
+describe('npm run migrate: a database not accepting connections yet', () => {
+  it('waits for the database, then applies the migrations and exits 0', async () => {
+    const { db, schema } = await testDatabase();
+    const topics = await createTestTopics();
+    const database = new URL(serviceEndpoints().databaseUrl);
+    const proxy = await startTcpProxy({ host: database.hostname, port: Number(database.port || 5432) });
+    proxy.cut();
+    database.port = String(proxy.port);
+    const child = spawn(process.execPath, [tsx, 'processor/migrate.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH, ...systemEnv({ schema, topics }), DATABASE_URL: database.toString() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
+    let output = '';
+    child.stdout!.on('data', (chunk) => (output += chunk));
+    child.stderr!.on('data', (chunk) => (output += chunk));
+    await waitFor('a retried migration', async () => (logLines(output).some((line) => line.msg === 'Start-up step failed; retrying' && line.step === 'Migrating') ? true : undefined));
+    expect(child.exitCode).toBeNull();
+
+    proxy.restore();
+    const [code] = await withinDeadline('the migrations', once(child, 'exit'));
+    expect(code).toBe(0);
+    expect(output).toMatch(/Applied batch 1: .*create_trades_and_transactions/);
+    expect(await db('trades').count()).toEqual([{ count: '0' }]);
   });
 });

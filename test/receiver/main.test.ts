@@ -14,7 +14,7 @@ import { logLines } from '../support/log-lines';
 import { CONNECTION_FAILURES, type ConnectionFailureCode } from '../../platform/connection-failures';
 import { testCertificates } from '../support/tls-certificates';
 import { tlsListener } from '../support/tls-listener';
-import { withinDeadline } from '../support/wait-for';
+import { waitFor, withinDeadline } from '../support/wait-for';
 
 const root = join(__dirname, '..', '..');
 
@@ -176,5 +176,79 @@ describe('npm run receiver: what waiting cannot fix', () => {
     expect(lines.filter((line) => (line.level as number) >= 40 && line.component !== 'kafkajs')).toEqual([
       expect.objectContaining({ level: 50, msg: 'Starting the receiver failed, and retrying cannot fix it', code }),
     ]);
+  });
+});
+
+describe('npm run receiver: stopping and listening while it starts', () => {
+  /** The receiver with the test secrets, its Kafka a port nothing listens on: its start-up keeps retrying. */
+  async function startWithoutKafka(env: NodeJS.ProcessEnv = {}): Promise<{ child: ReturnType<typeof spawn>; port: number; output: () => string }> {
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(root, 'node_modules', '.bin', 'tsx'), 'receiver/main.ts'], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH,
+        ...TEST_SECRETS,
+        RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL,
+        KAFKA_BROKERS: `127.0.0.1:${await freePort()}`,
+        SCHEMA_REGISTRY_URL: serviceEndpoints().schemaRegistryUrl,
+        WEBHOOK_EVENTS_TOPIC: uniqueName('starting'),
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
+    let output = '';
+    child.stdout!.on('data', (chunk) => (output += chunk));
+    child.stderr!.on('data', (chunk) => (output += chunk));
+    return { child, port, output: () => output };
+  }
+
+  it('exits 0 within 2 s on SIGTERM while Kafka is unreachable and its start-up is retrying', async () => {
+    const receiver = await startWithoutKafka();
+    await waitFor('a retried start-up step', async () => (logLines(receiver.output()).some((line) => line.msg === 'Start-up step failed; retrying') ? true : undefined));
+
+    const signalled = Date.now();
+    receiver.child.kill('SIGTERM');
+    const [code] = await withinDeadline('the receiver stopping', once(receiver.child, 'exit'), 2_000);
+    expect(code).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(2_000);
+    expect(logLines(receiver.output())).toContainEqual(expect.objectContaining({ msg: 'Service stopped', service: 'Receiver' }));
+  });
+
+  it('answers /healthz 200, /readyz 503 and webhooks 503 with Retry-After until it has started', async () => {
+    const receiver = await startWithoutKafka();
+    await waitFor('a retried start-up step', async () => (logLines(receiver.output()).some((line) => line.msg === 'Start-up step failed; retrying') ? true : undefined));
+    const base = `http://127.0.0.1:${receiver.port}`;
+
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ status: 'unavailable', reason: 'Starting: waiting for Kafka and the schema registry' });
+    const body = '{"trade_id":7,"status":"failed"}';
+    const webhook = await fetch(`${base}/api/webhooks/buy-complete`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'x-buy-webhook-signature': signPayload(body, TEST_SECRETS.BUY_WEBHOOK_SECRET) },
+    });
+    expect(webhook.status).toBe(503);
+    expect(webhook.headers.get('retry-after')).not.toBeNull();
+  });
+
+  it('exits 1 after one error line naming the address when its port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    onCleanup(() => new Promise((resolve) => taken.close(resolve)));
+    const port = (taken.address() as { port: number }).port;
+    const receiver = await startWithoutKafka({ PORT: String(port) });
+
+    const [code] = await withinDeadline('the receiver giving up', once(receiver.child, 'exit'), 10_000);
+    expect(code).toBe(1);
+    const lines = logLines(receiver.output());
+    expect(lines.filter((line) => (line.level as number) >= 40)).toEqual([
+      expect.objectContaining({ level: 50, code: 'EADDRINUSE', msg: `Cannot listen on 127.0.0.1:${port}: another process is using the port` }),
+    ]);
+    expect(receiver.output().trim().split('\n')).toHaveLength(lines.length);
   });
 });

@@ -69,6 +69,7 @@ export async function startTestReceiver(options: { topic: string; env?: Record<s
   const schemaId = await withinDeadline('registering the WebhookEvent schema', registerValueSchema(registry, config.topic, WEBHOOK_EVENT_SCHEMA_FILE));
   const kafka = createKafka({ clientId: 'trade-webhooks-receiver', brokers: config.kafkaBrokers, logger });
   const { receiver, publisher } = assembleReceiver({ config, logger, kafka, registry, schemaId });
+  await withinDeadline('starting the publisher', receiver.serve(publisher));
   const address: AddressInfo = await withinDeadline('starting the receiver', receiver.listen());
   onCleanup(() => receiver.close());
   return { url: `http://127.0.0.1:${address.port}`, receiver, publisher, config, logs };
