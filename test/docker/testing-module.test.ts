@@ -95,6 +95,10 @@ describe('trade-webhooks/testing', () => {
         expect(notification).toMatchObject({ trade_id: tradeId, status: 'completed', trade_type: 'buy' });
         const trade = await db.query<{ status: string }>('SELECT status FROM trades WHERE id = $1', [tradeId]);
         expect(trade.rows).toEqual([{ status: 'completed' }]);
+
+        // Relworx signs the callback URL and three fields, not the body: send() signs as Relworx does.
+        const relworx = await system.send('relworx', { status: 'success', customer_reference: `CONSUMER-${tradeId}`, internal_reference: `RX-${tradeId}`, msisdn: '256700000000', amount: 50000, currency: 'UGX', provider: 'MTN_UGANDA', message: 'ok' });
+        expect({ status: relworx.status, body: relworx.status === 202 ? '' : await relworx.text() }).toEqual({ status: 202, body: '' });
       } finally {
         await db.end();
       }
