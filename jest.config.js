@@ -43,6 +43,8 @@ module.exports = async () => {
     testMatch: ['**/*.test.ts'],
     testPathIgnorePatterns: ['/node_modules/', ...ignored.map((path) => `<rootDir>/${path.replace(/\./g, '\\.')}`)],
     transform: { '^.+\\.ts$': 'ts-jest' },
+    // The package's own exports, as a consumer imports them, from the TypeScript source: no build first.
+    moduleNameMapper: { '^trade-webhooks/testing$': '<rootDir>/testing/index.ts' },
     globalSetup: '<rootDir>/test/setup/global-setup.ts',
     globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
     testTimeout: 60000,

@@ -47,7 +47,7 @@ function retryAfterMs(header: string | null): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-function signedHeaders(definition: WebhookDefinition, body: string, url: string, options: SendOptions, webhookId: string): Record<string, string> {
+function signedHeaders(definition: WebhookDefinition, body: string, url: string, options: SignOptions, webhookId: string): Record<string, string> {
   const secret = options.secret.split(',')[0]!.trim();
   const timestamp = Math.floor(Date.now() / 1000);
   if (options.standard) {
@@ -65,15 +65,37 @@ function signedHeaders(definition: WebhookDefinition, body: string, url: string,
   return { [definition.signatureHeader]: signPayload(body, secret) };
 }
 
+/** How a request is signed: SendOptions without the delivery settings. */
+export type SignOptions = Pick<SendOptions, 'secret' | 'standard' | 'webhookId' | 'gateway' | 'callbackUrl'>;
+
+/** A webhook request, signed now: POST `body` to `url` with `headers`. */
+export interface SignedRequest {
+  readonly url: string;
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * The request for `payload` to `type`'s endpoint under `baseUrl`, signed with the current time
+ * (Standard Webhooks and Relworx timestamps go stale: sign again for each attempt). A string or
+ * Buffer payload is sent as it is; anything else is serialized with serializePayload.
+ */
+export function signedRequest(baseUrl: string, type: string, payload: unknown, options: SignOptions): SignedRequest {
+  const definition = definitionFor(type);
+  const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : serializePayload(payload);
+  const url = `${baseUrl.replace(/\/+$/, '')}${WEBHOOK_PATH_PREFIXES[options.gateway ? 1 : 0]}${definition.name}`;
+  const webhookId = options.webhookId ?? `msg_${randomUUID()}`;
+  return { url, body, headers: { 'content-type': 'application/json', ...signedHeaders(definition, body, url, options, webhookId) } };
+}
+
 /**
  * Serializes the payload once, signs those bytes and POSTs them. Retries 5xx, 429 and network
  * errors with exponential backoff (1 s, 2 s, 4 s, 8 s, with jitter; a longer Retry-After wins),
  * never another 4xx: those mean the request itself is wrong.
  */
 export async function sendWebhook(baseUrl: string, type: string, payload: unknown, options: SendOptions): Promise<SendResult> {
-  const definition = definitionFor(type);
-  const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : serializePayload(payload);
-  const url = `${baseUrl.replace(/\/+$/, '')}${WEBHOOK_PATH_PREFIXES[options.gateway ? 1 : 0]}${definition.name}`;
+  // Serialized once: every attempt sends the same bytes.
+  const body = signedRequest(baseUrl, type, payload, options).body;
   const maxAttempts = options.maxAttempts ?? 5;
   const baseDelayMs = options.baseDelayMs ?? 1000;
   const webhookId = options.webhookId ?? `msg_${randomUUID()}`;
@@ -85,12 +107,8 @@ export async function sendWebhook(baseUrl: string, type: string, payload: unknow
     let retryAfter: number | undefined;
     try {
       // Signed per attempt: Standard Webhooks and Relworx timestamps must be fresh.
-      const response = await fetch(url, {
-        method: 'POST',
-        body,
-        headers: { 'content-type': 'application/json', ...signedHeaders(definition, body, url, options, webhookId) },
-        signal: options.signal,
-      });
+      const request = signedRequest(baseUrl, type, body, { ...options, webhookId });
+      const response = await fetch(request.url, { method: 'POST', body: request.body, headers: request.headers, signal: options.signal });
       status = response.status;
       text = await response.text();
       retryAfter = retryAfterMs(response.headers.get('retry-after'));

@@ -70,18 +70,23 @@ export interface BrokerListeners {
    * in a container, clients come through the engine's host and the controller is on localhost.
    */
   readonly controllerHost?: string;
+  /**
+   * A second client listener (PLAINTEXT too), for clients that reach the node by another name:
+   * containers on the node's Docker network, where the engine's host is not the node.
+   */
+  readonly network?: { readonly host: string; readonly port: number };
 }
 
 /** The shared settings and the listener lines for `listeners`. */
 export function singleNodeBroker(listeners: BrokerListeners): Readonly<Record<string, string>> {
-  const { bindHost, advertisedHost, port, controllerPort, controllerHost = advertisedHost } = listeners;
+  const { bindHost, advertisedHost, port, controllerPort, controllerHost = advertisedHost, network } = listeners;
   return Object.freeze({
     ...BROKER_SETTINGS,
     'controller.quorum.voters': `${BROKER_SETTINGS['node.id']}@${controllerHost}:${controllerPort}`,
-    listeners: `PLAINTEXT://${bindHost}:${port},CONTROLLER://${bindHost}:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://${advertisedHost}:${port}`,
+    listeners: [`PLAINTEXT://${bindHost}:${port}`, ...(network ? [`NETWORK://${bindHost}:${network.port}`] : []), `CONTROLLER://${bindHost}:${controllerPort}`].join(','),
+    'advertised.listeners': [`PLAINTEXT://${advertisedHost}:${port}`, ...(network ? [`NETWORK://${network.host}:${network.port}`] : [])].join(','),
     'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'listener.security.protocol.map': `CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${network ? ',NETWORK:PLAINTEXT' : ''}`,
   });
 }
 

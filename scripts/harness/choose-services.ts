@@ -1,5 +1,6 @@
 import { getContainerRuntimeClient } from 'testcontainers';
 import { startContainers } from './containers';
+import { serviceImages } from './images';
 import { servicesUp } from './native';
 import { stopKafka } from './native/kafka';
 import { stopRegistry } from './native/registry';
@@ -81,7 +82,7 @@ export async function chooseServices(env: NodeJS.ProcessEnv = process.env): Prom
     return { kafkaBrokers: env.KAFKA_BROKERS!, schemaRegistryUrl: env.SCHEMA_REGISTRY_URL!, databaseUrl: env.DATABASE_URL!, path, how: 'from the environment', stop: async () => undefined };
   }
   if (path === 'docker') {
-    const started = await startContainers(env);
+    const started = await startContainers(serviceImages(env));
     return {
       kafkaBrokers: started.kafkaBrokers,
       schemaRegistryUrl: started.schemaRegistryUrl,

@@ -1,4 +1,4 @@
-import { GenericContainer, getContainerRuntimeClient, Wait, type StartedTestContainer } from 'testcontainers';
+import { GenericContainer, getContainerRuntimeClient, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { kafkaImageEnvironment, singleNodeBroker } from './broker-config';
 import { freePort } from './free-port';
 import { kafkaAnswers, warmUp } from './native/kafka-client';
@@ -6,6 +6,8 @@ import { waitUntil } from './native/wait-until';
 
 /** The broker's controller listener, inside the container: never published. */
 const CONTROLLER_PORT = 9093;
+/** The client listener for containers on the broker's network, under its alias. */
+const NETWORK_PORT = 29092;
 const START_TIMEOUT_MS = 120_000;
 
 /** The address the engine publishes containers' ports on, as testcontainers reaches them. */
@@ -16,23 +18,36 @@ export async function containerHost(): Promise<string> {
 export interface KafkaContainer {
   readonly container: StartedTestContainer;
   readonly brokers: string[];
+  /** Where containers on `network` reach the broker, when one was given. */
+  readonly networkBrokers?: string[];
+}
+
+export interface KafkaContainerOptions {
+  /** The host port, equal to the container port (default: a free one). */
+  readonly hostPort?: number;
+  /** A network to join as `alias`, with a second listener for the containers on it. */
+  readonly network?: { readonly network: StartedNetwork; readonly alias: string };
 }
 
 /**
  * A single-node broker (broker-config.ts's configuration) in `image`, which keeps apache/kafka's
  * contract. It is published on a host port equal to its container port, so the address it
  * advertises (the engine's host) is the one clients reach, and a restarted container
- * (`restartContainer`) is found where it was. Ready once it takes idempotent produces and
- * consumer groups, as the native broker.
+ * (`restartContainer`) is found where it was. On a network, containers there reach it by its
+ * alias on a listener of their own: the engine's host is not the broker from inside one. Ready
+ * once it takes idempotent produces and consumer groups, as the native broker.
  */
-export async function startKafkaContainer(image: string, hostPort?: number): Promise<KafkaContainer> {
-  const [host, port] = [await containerHost(), hostPort ?? (await freePort())];
-  const container = await new GenericContainer(image)
+export async function startKafkaContainer(image: string, options: KafkaContainerOptions = {}): Promise<KafkaContainer> {
+  const [host, port] = [await containerHost(), options.hostPort ?? (await freePort())];
+  const joined = options.network;
+  const listener = joined ? { host: joined.alias, port: NETWORK_PORT } : undefined;
+  let definition = new GenericContainer(image)
     .withExposedPorts({ container: port, host: port })
-    .withEnvironment(kafkaImageEnvironment(singleNodeBroker({ bindHost: '0.0.0.0', advertisedHost: host, port, controllerPort: CONTROLLER_PORT, controllerHost: 'localhost' })))
+    .withEnvironment(kafkaImageEnvironment(singleNodeBroker({ bindHost: '0.0.0.0', advertisedHost: host, port, controllerPort: CONTROLLER_PORT, controllerHost: 'localhost', network: listener })))
     .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
-    .withStartupTimeout(START_TIMEOUT_MS)
-    .start();
+    .withStartupTimeout(START_TIMEOUT_MS);
+  if (joined) definition = definition.withNetwork(joined.network).withNetworkAliases(joined.alias);
+  const container = await definition.start();
   const brokers = [`${host}:${port}`];
   try {
     await kafkaReady(brokers);
@@ -40,7 +55,7 @@ export async function startKafkaContainer(image: string, hostPort?: number): Pro
     await container.stop();
     throw error;
   }
-  return { container, brokers };
+  return { container, brokers, ...(listener ? { networkBrokers: [`${listener.host}:${listener.port}`] } : {}) };
 }
 
 /** Waits until the broker at `brokers` answers and takes idempotent produces and consumer groups. */

@@ -89,6 +89,16 @@ describe('the broker configuration', () => {
       'controller.quorum.voters': '1@localhost:9093',
     });
   });
+
+  it('adds a listener of its own for clients on the container network, under the name they reach it by', () => {
+    const config = singleNodeBroker({ bindHost: '0.0.0.0', advertisedHost: 'localhost', port: 19092, controllerPort: 9093, controllerHost: 'localhost', network: { host: 'kafka', port: 29092 } });
+    expect(config).toMatchObject({
+      listeners: 'PLAINTEXT://0.0.0.0:19092,NETWORK://0.0.0.0:29092,CONTROLLER://0.0.0.0:9093',
+      'advertised.listeners': 'PLAINTEXT://localhost:19092,NETWORK://kafka:29092',
+      'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,NETWORK:PLAINTEXT',
+      'inter.broker.listener.name': 'PLAINTEXT',
+    });
+  });
 });
 
 const STORES = { keystore: '/state/broker.p12', truststore: '/state/truststore.p12', password: 'store-secret' };

@@ -65,7 +65,7 @@ async function containerBroker(): Promise<OwnBroker> {
     brokers,
     async start() {
       if (!container) {
-        container = (await startKafkaContainer(serviceImages().kafka, port)).container;
+        container = (await startKafkaContainer(serviceImages().kafka, { hostPort: port })).container;
         return;
       }
       await restartContainer(container.getId());
