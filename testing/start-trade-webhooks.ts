@@ -4,6 +4,7 @@ import { SECRET_VARIABLES } from '../platform/secret-variables';
 import type { WebhookType } from '../schemas/webhook-catalog';
 import { naming, startContainers, stopAll, type ServiceAddresses } from '../scripts/harness/containers';
 import { serviceImages, type ServiceImages } from '../scripts/harness/images';
+import { APP_IMAGE_VARIABLE, DEFAULT_APP_IMAGE } from '../scripts/harness/images/app-image';
 import { signedRequest } from '../sender/send-webhook';
 
 /** The four webhooks by the short names teams call them: a buy or sell completion, a trade status, a Relworx payment. */
@@ -16,8 +17,6 @@ const WEBHOOK_TYPES: Readonly<Record<WebhookKind, WebhookType>> = Object.freeze(
   relworx: 'relworx_payment',
 });
 
-export const DEFAULT_APP_IMAGE = 'trade-webhooks:local';
-export const APP_IMAGE_VARIABLE = 'TRADE_WEBHOOKS_IMAGE';
 
 /** Relworx signs the callback URL as registered with it; the receiver is configured with this one. */
 export const RELWORX_CALLBACK_URL = 'http://receiver:8000/api/webhooks/relworx';

@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import knex from 'knex';
 import { Kafka, logLevel } from 'kafkajs';
@@ -7,14 +6,15 @@ import { signPayload } from '../../schemas/signatures';
 import { createRegistry } from '../../platform/schema-registry';
 import { TOPICS } from '../../platform/topics';
 import { serviceImages } from '../../scripts/harness/images';
+import { appImage, buildAppImage as buildProjectImage } from '../../scripts/harness/images/app-image';
 import { uniqueName } from './names';
 import { TEST_SECRETS } from './receiver';
 import { waitFor } from './wait-for';
 
 export const ROOT = join(__dirname, '..', '..');
 
-/** The app image the Docker smoke tests run: APP_IMAGE, as in docker-compose.yml. */
-export const APP_IMAGE = process.env.APP_IMAGE?.trim() || 'trade-webhooks:local';
+/** The app image the Docker smoke tests run: TRADE_WEBHOOKS_IMAGE, as in docker-compose.yml. */
+export const APP_IMAGE = appImage();
 
 export interface CommandResult {
   readonly code: number;
@@ -39,17 +39,9 @@ export async function docker(...args: string[]): Promise<string> {
   return result.stdout.trim();
 }
 
-/**
- * Builds the app image on the Node image NODE_IMAGE names. Docker's layer cache makes a
- * rebuild of unchanged sources take seconds; npm ci reaches the npm registry over the host's
- * network, trusting the certificates in BUILD_CA_FILE too where the network intercepts TLS.
- */
+/** Builds the app image on the Node image NODE_IMAGE names (scripts/harness/images/app-image.ts). */
 export async function buildAppImage(): Promise<void> {
-  const caFile = process.env.BUILD_CA_FILE?.trim();
-  const caArgs = caFile ? ['--build-arg', `BUILD_CA_PEM=${readFileSync(caFile, 'utf8').trim()}`] : [];
-  const args = ['build', '--network', 'host', '--build-arg', `NODE_IMAGE=${serviceImages().node}`, ...caArgs, '-t', APP_IMAGE, '.'];
-  const result = await run('docker', args, { timeoutMs: 900_000 });
-  if (result.code !== 0) throw new Error(`docker build exited ${result.code}: ${result.stderr.slice(-4000)}`);
+  buildProjectImage(serviceImages().node);
 }
 
 /** A short name for the test's containers, networks and compose projects: `docker ps` shows whose they are. */

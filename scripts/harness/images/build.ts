@@ -2,7 +2,8 @@
  * `npm run images`: builds, where no image registry is reachable, images that keep the official
  * images' environment contracts, from Debian's packages, Maven Central and the npm registry:
  * the Debian base first, then Kafka, PostgreSQL, the schema registry and Node.js, each tagged as
- * soon as it is built. An image whose inputs are unchanged is not built again. Writes
+ * soon as it is built. An image whose inputs are unchanged is not built again. Then the app
+ * image, from the project's Dockerfile (Docker's cache keeps an unchanged one). Writes
  * `.services/images.env`, which names them for the Docker path (scripts/harness/images.ts).
  */
 import { cpSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { serviceSettings } from '../native/settings';
 import { BASE_TAG, baseHash, importBase } from './base-image';
 import { buildImage, ensureImage, imageSize, type Outcome } from './docker';
 import { inputHash } from './input-hash';
+import { appImage, buildAppImage } from './app-image';
 import { kafkaImage, nodeImage, postgresImage, registryImage, type LocalImage } from './local-images';
 
 function report(tag: string, outcome: Outcome, started: number): void {
@@ -62,6 +64,11 @@ function main(): void {
     ensureLocalImage(image, parentHash);
     built[image.key] = image.tag;
   }
+
+  // The project's own image last, on the Node image just built: every image the Docker path runs.
+  const appStarted = Date.now();
+  buildAppImage(built.node!);
+  report(appImage(), 'built', appStarted);
 
   const lines = (Object.keys(IMAGE_VARIABLES) as Array<keyof ServiceImages>).map((key) => `export ${IMAGE_VARIABLES[key]}=${built[key]}\n`).join('');
   mkdirSync(settings.stateDir, { recursive: true });
