@@ -32,8 +32,14 @@ export interface ReplaceableProducer {
   send(sender: PartitionedSender, messages: readonly Message[]): Promise<PartitionOutcome[]>;
   /** `send`, all or nothing: rejects with the first failed partition's error once every call settled. */
   sendAll(sender: PartitionedSender, messages: readonly Message[]): Promise<void>;
-  /** Disconnects every producer it made, in use or not; the next `use` connects a new one. */
-  disconnect(): Promise<void>;
+  /**
+   * Disconnects every producer it made, in use or not; the next `use` connects a new one. With
+   * `withinMs`, resolves after that long at the latest: a broker that holds its connections open
+   * and answers nothing would hold a disconnect for kafkajs's request timeout. What is not
+   * disconnected by then carries on disconnecting: records are acknowledged before a send
+   * resolves, so giving up the wait loses none that a caller was told are written.
+   */
+  disconnect(withinMs?: number): Promise<void>;
 }
 
 /**
@@ -131,11 +137,18 @@ export function createReplaceableProducer(create: () => Producer): ReplaceablePr
         if (!outcome.acknowledged) throw outcome.error;
       }
     },
-    async disconnect() {
-      await connecting?.catch(() => undefined);
-      replace();
-      for (const producer of [...retired]) close(producer);
-      await Promise.all([...closing]);
+    async disconnect(withinMs) {
+      const all = (async () => {
+        await connecting?.catch(() => undefined);
+        replace();
+        for (const producer of [...retired]) close(producer);
+        await Promise.all([...closing]);
+      })();
+      if (withinMs === undefined) return all;
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs)));
+      await Promise.race([all, deadline]);
+      clearTimeout(timer);
     },
   };
 }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { webhookLogMessages } from '../platform/log-messages';
+import { StartupAborted } from '../platform/service-lifecycle';
 import type { PartitionedSender } from '../platform/partitioned-send';
 import type { ReplaceableProducer } from '../platform/replaceable-producer';
 import type { ProcessorConfig } from './config';
@@ -12,14 +13,29 @@ import type { EventApplier, ProcessedMessage } from './process-events';
 import type { ProcessorMetrics } from './metrics';
 
 export interface WebhookConsumer {
-  /** Connects, subscribes and joins the group; safe to call again after it failed. */
+  /**
+   * Connects, subscribes and joins the group; safe to call again after it failed. Once `stop`
+   * began it rejects with StartupAborted instead, including a start that `stop` interrupted.
+   */
   start(): Promise<void>;
-  /** Finishes the chunk under way, commits its offsets, leaves the group. */
+  /**
+   * Finishes the chunk under way, commits its offsets, leaves the group; for good. A start under
+   * way is cut short (a join waits for every other member to rejoin, which can take seconds) and
+   * settles before this does.
+   */
   stop(): Promise<void>;
   isReady(): boolean;
 }
 
 /** The failure the processor stopped consuming on, by the classifier's code. */
+/**
+ * How long a stop lets a join under way finish. A joining member waits until every member has
+ * rejoined, which each does at its next heartbeat; a member that joined then leaves with
+ * LeaveGroup, and the others rebalance at once. Cut short, the join leaves a member that never
+ * syncs, whose share of the partitions waits for its session to time out.
+ */
+const JOIN_SETTLE_MS = 1200;
+
 export interface FatalFailure {
   readonly code: FailureCode;
   readonly error: unknown;
@@ -54,10 +70,22 @@ export function createWebhookConsumer(options: {
     groupId: config.consumerGroup,
     // A crashed instance's partitions move to the others after this long without a heartbeat.
     sessionTimeout: 10_000,
-    heartbeatInterval: 3000,
+    // Also how long a member takes to notice a rebalance, which a joining member waits for.
+    heartbeatInterval: 1000,
     maxWaitTimeInMs: 100,
-    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
+    retry: {
+      retries: Number.MAX_SAFE_INTEGER,
+      initialRetryTime: 300,
+      maxRetryTime: 5000,
+      // A join cut short by `stop` crashes the consumer: it must not start again behind the stop.
+      restartOnFailure: async () => !stopping,
+    },
   });
+  let stopping = false;
+  /** The start under way, if any. */
+  let starting: Promise<void> | undefined;
+  /** Ends a start under way with StartupAborted, for a stop that waits no longer for its join. */
+  let abandonStart: () => void = () => undefined;
   let joined = false;
   let healthy = true;
   let fatal: FatalFailure | undefined;
@@ -157,6 +185,10 @@ export function createWebhookConsumer(options: {
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     joined = false;
     setReady();
+    if (stopping) {
+      logger.info({ group: config.consumerGroup }, 'Consumer stopped before it had joined its group');
+      return;
+    }
     logger.error({ err: payload.error, restart: payload.restart }, 'Consumer crashed');
     // kafkajs restarts the consumer after a retriable crash; after any other it stays down.
     if (!payload.restart) {
@@ -167,23 +199,44 @@ export function createWebhookConsumer(options: {
 
   return {
     async start() {
-      await consumer.connect();
-      await consumer.subscribe({ topic: config.webhookEventsTopic, fromBeginning: true });
-      await consumer.run({
-        eachBatchAutoResolve: false,
-        autoCommit: true,
-        // Offsets are resolved after each chunk's transaction and committed every half second
-        // and at the end of each batch: a commit per chunk would stall the partition for a
-        // round trip to Kafka each time. What a crash leaves uncommitted is redelivered and
-        // absorbed by the dedupe.
-        autoCommitInterval: 500,
-        partitionsConsumedConcurrently: config.partitionConcurrency,
-        eachBatch,
-      });
+      const abandoned = (): StartupAborted => new StartupAborted('Starting the consumer');
+      if (stopping) throw abandoned();
+      const run = (async () => {
+        await consumer.connect();
+        if (stopping) throw abandoned();
+        await consumer.subscribe({ topic: config.webhookEventsTopic, fromBeginning: true });
+        if (stopping) throw abandoned();
+        await consumer.run({
+          eachBatchAutoResolve: false,
+          autoCommit: true,
+          // Offsets are resolved after each chunk's transaction and committed every half second
+          // and at the end of each batch: a commit per chunk would stall the partition for a
+          // round trip to Kafka each time. What a crash leaves uncommitted is redelivered and
+          // absorbed by the dedupe.
+          autoCommitInterval: 500,
+          partitionsConsumedConcurrently: config.partitionConcurrency,
+          eachBatch,
+        });
+        // kafkajs's run settles after a join that `stop` cut short too, having crashed.
+        if (stopping) throw abandoned();
+      })();
+      starting = run;
+      const abandonedByStop = new Promise<never>((_, reject) => (abandonStart = () => reject(abandoned())));
+      abandonedByStop.catch(() => undefined);
+      try {
+        await Promise.race([run, abandonedByStop]);
+      } finally {
+        if (starting === run) starting = undefined;
+      }
     },
     async stop() {
+      stopping = true;
       joined = false;
       setReady();
+      if (starting) {
+        const settled = await Promise.race([starting.then(() => true, () => true), sleep(JOIN_SETTLE_MS).then(() => false)]);
+        if (!settled) abandonStart();
+      }
       await consumer.disconnect();
     },
     isReady,

@@ -6,6 +6,7 @@ import { TRADE_NOTIFICATION_SCHEMA_FILE } from '../schemas/avro-schemas';
 import type { PartitionedSender, PartitionOutcome } from '../platform/partitioned-send';
 import type { ReplaceableProducer } from '../platform/replaceable-producer';
 import { registerValueSchema } from '../platform/schema-registry';
+import { StartupAborted } from '../platform/service-lifecycle';
 import type { OutboxEntry } from './apply-chunk';
 import { classifyFailure } from './errors';
 import type { ProcessorMetrics } from './metrics';
@@ -16,10 +17,11 @@ export interface OutboxRelay {
   /**
    * Registers the notification schema under the topic's subject, learns the topic's partition
    * count, then sweeps every `pollMs`.
-   * Safe to call again after it failed, or once it started (it then does nothing).
+   * Safe to call again after it failed, or once it started (it then does nothing). Once `stop`
+   * was called it rejects with StartupAborted and sweeps nothing, even if it was under way.
    */
   start(): Promise<void>;
-  /** Finishes the publishing under way and stops. */
+  /** Finishes the publishing under way and stops, for good. */
   stop(): Promise<void>;
 }
 
@@ -277,9 +279,12 @@ export function createOutboxRelay(options: {
       void track(flushQueued(id));
     },
     async start() {
+      const abandoned = (): StartupAborted => new StartupAborted('Starting the outbox relay');
+      if (stopped) throw abandoned();
       const id = (schemaId ??= await registerValueSchema(registry, topic, TRADE_NOTIFICATION_SCHEMA_FILE));
+      if (stopped) throw abandoned();
       await notifications.start();
-      stopped = false;
+      if (stopped) throw abandoned();
       timer ??= setInterval(() => {
         track(drain(id)).catch((error: Error) => {
           metrics.outboxErrors.inc();

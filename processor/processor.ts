@@ -4,6 +4,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from 'pino';
 import { createPartitionedSender } from '../platform/partitioned-send';
 import { createReplaceableProducer } from '../platform/replaceable-producer';
+import { StartupAborted } from '../platform/service-lifecycle';
 import { ensureTopics } from '../platform/topics';
 import type { ProcessorConfig } from './config';
 import { createWebhookConsumer, type FatalFailure } from './consumer';
@@ -12,8 +13,18 @@ import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
 import { MigrationsPending, pendingMigrations } from './migrations';
 import { createEventApplier } from './process-events';
 
+/**
+ * How long a stop waits for the producer to disconnect: a broker that holds the connection open
+ * and answers nothing would keep it for kafkajs's request timeout (30 s), past an orchestrator's
+ * stop timeout. Nothing unacknowledged is lost by giving up: outbox rows stay pending until a
+ * send is acknowledged, and an offset is committed only after its dead letters are.
+ */
+export const PRODUCER_DISCONNECT_MS = 3000;
+
 export interface Processor {
+  /** Rejects with StartupAborted once `stop` was called, after the step under way. */
   start(): Promise<void>;
+  /** For good: a start under way gives up after the step it is in, and that step settles first. */
   stop(): Promise<void>;
   isReady(): boolean;
   readonly relay: OutboxRelay;
@@ -68,14 +79,20 @@ export function createProcessor(options: {
   const applier = createEventApplier({ db, registry, notificationsTopic: config.notificationsTopic, metrics });
   let started = false;
   let stopping: Promise<void> | undefined;
+  /** The start under way, if any. */
+  let starting: Promise<void> | undefined;
   let reportFailure: (failure: FatalFailure) => void = () => undefined;
   const failed = new Promise<FatalFailure>((resolve) => (reportFailure = resolve));
 
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      // First, as it cuts short a start waiting to join the group; the start then gives up.
       await consumer.stop();
+      // The step under way settles before what it uses is closed: a relay or producer closed
+      // under a start still in progress would be started again behind the stop.
+      await starting?.catch(() => undefined);
       await relay.stop();
-      await producer.disconnect();
+      await producer.disconnect(PRODUCER_DISCONNECT_MS);
     })();
     return stopping;
   };
@@ -92,13 +109,18 @@ export function createProcessor(options: {
 
   const consumer = createWebhookConsumer({ kafka, producer, deadLetters, config, applier, relay, logger, metrics, onFatal });
 
-  return {
-    relay,
-    failed,
-    async start() {
-      const pending = await pendingMigrations(db, { schema: config.databaseSchema, walletTables: config.walletTables });
-      if (pending.length > 0) throw new MigrationsPending(pending);
-      const created = await ensureTopics(
+  /** The start-up, giving up with StartupAborted between its steps once a stop began. */
+  async function startSteps(): Promise<void> {
+    const step = async <T>(work: () => Promise<T>): Promise<T> => {
+      if (stopping) throw new StartupAborted('Starting the processor');
+      const result = await work();
+      if (stopping) throw new StartupAborted('Starting the processor');
+      return result;
+    };
+    const pending = await step(() => pendingMigrations(db, { schema: config.databaseSchema, walletTables: config.walletTables }));
+    if (pending.length > 0) throw new MigrationsPending(pending);
+    const created = await step(() =>
+      ensureTopics(
         kafka,
         [
           { topic: config.webhookEventsTopic, partitions: config.topicPartitions },
@@ -106,13 +128,27 @@ export function createProcessor(options: {
           { topic: config.deadLetterTopic, partitions: 1 },
         ],
         config.topicReplication,
-      );
-      if (created) logger.info(created, 'Created topics');
-      await producer.connect();
-      await deadLetters.start();
-      await relay.start();
-      await consumer.start();
-      started = true;
+      ),
+    );
+    if (created) logger.info(created, 'Created topics');
+    await step(() => producer.connect());
+    await step(() => deadLetters.start());
+    await step(() => relay.start());
+    await step(() => consumer.start());
+    started = true;
+  }
+
+  return {
+    relay,
+    failed,
+    async start() {
+      const run = startSteps();
+      starting = run;
+      try {
+        await run;
+      } finally {
+        if (starting === run) starting = undefined;
+      }
     },
     stop,
     isReady: () => started && consumer.isReady(),

@@ -42,7 +42,11 @@ export interface ReceiverConfig {
    * socket's address). The client is the address the outermost of them appended.
    */
   readonly trustedProxies: number;
-  /** How long a shutdown waits for connections to finish before cutting them. */
+  /**
+   * How long a shutdown waits for connections to finish before cutting them, and for their
+   * events' acknowledgements; the producers' disconnect may add up to a second. The default
+   * leaves that second and the exit inside Docker's default stop timeout of 10 s.
+   */
   readonly shutdownGraceMs: number;
   readonly batchMaxMessages: number;
   /** Bytes a produce request holds at most: under the topic's max.message.bytes, and room for the largest event. */
@@ -153,7 +157,7 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
     rateLimitBurst: integer('RATE_LIMIT_BURST', 2000, 1),
     rateLimitMaxClients: integer('RATE_LIMIT_MAX_CLIENTS', 100_000, 1, 10_000_000),
     trustedProxies: trustedProxyCount(env.TRUST_PROXY, problems),
-    shutdownGraceMs: integer('SHUTDOWN_GRACE_MS', 10_000, 0),
+    shutdownGraceMs: integer('SHUTDOWN_GRACE_MS', 8000, 0),
     batchMaxMessages: integer('PUBLISH_BATCH_MAX', 1000, 1, 100_000),
     // Kafka's default limit is 1 MiB per record batch: 900 KiB leaves room for the estimate's slack.
     batchMaxBytes: integer('PUBLISH_BATCH_MAX_BYTES', 900 * 1024, 1024, 64 * 1024 * 1024),

@@ -19,9 +19,17 @@ export interface EventPublisher {
   publish(key: string, record: WebhookEventRecord): Promise<void>;
   /** Connected, and the last batch was acknowledged. */
   isReady(): boolean;
-  /** Sends what is queued, waits for it, then disconnects. */
-  close(): Promise<void>;
+  /**
+   * Sends what is queued and waits for it until `deadline` (epoch ms), then disconnects, waiting
+   * at most DISCONNECT_MS for that (or what is left until the deadline, if more). Call it once
+   * no client can still be answered (the HTTP server closed): an event not acknowledged by then
+   * was never answered 202, so nothing accepted is given up.
+   */
+  close(deadline?: number): Promise<void>;
 }
+
+/** The longest a close waits for the producers to disconnect past its deadline; a silent broker would hold them for kafkajs's request timeout. */
+export const DISCONNECT_MS = 1000;
 
 interface Pending {
   message: { key: string; value: Buffer; headers: IHeaders; timestamp: string };
@@ -260,15 +268,22 @@ export function createEventPublisher(options: {
       });
     },
     isReady: () => ready,
-    async close() {
+    async close(deadline = Infinity) {
       closed = true;
-      while (inFlight.size > 0 || queue.length > 0 || scheduled) {
-        if (inFlight.size > 0) await Promise.all(inFlight);
-        else await new Promise((resolve) => setImmediate(resolve));
-      }
+      const drained = (async () => {
+        while (inFlight.size > 0 || queue.length > 0 || scheduled) {
+          if (inFlight.size > 0) await Promise.all(inFlight);
+          else await new Promise((resolve) => setImmediate(resolve));
+        }
+      })();
+      let timer: NodeJS.Timeout | undefined;
+      if (deadline === Infinity) await drained;
+      else await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
+      clearTimeout(timer);
       clearInterval(probe);
       setReady(false);
-      await Promise.all(lanes.map((lane) => lane.producer.disconnect()));
+      const disconnectMs = Math.max(DISCONNECT_MS, deadline - Date.now());
+      await Promise.all(lanes.map((lane) => lane.producer.disconnect(disconnectMs === Infinity ? undefined : disconnectMs)));
     },
   };
 }

@@ -219,14 +219,17 @@ export function createReceiver(options: {
       });
     },
     async close() {
+      // The whole stop fits in the grace period, plus the publisher's bounded disconnect.
+      const deadline = Date.now() + config.shutdownGraceMs;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Keep-alive clients and slow senders could hold the server open: after the grace
       // period whatever is still connected is cut (its sender retries elsewhere).
-      const deadline = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+      const cut = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
       await closed;
-      clearTimeout(deadline);
-      await publisher?.close();
+      clearTimeout(cut);
+      // Every connection has ended: an event still unacknowledged was answered no 202.
+      await publisher?.close(deadline);
     },
     async serve(started) {
       // Readiness still waits for the producers: /readyz answers 503 until they are connected.

@@ -226,6 +226,36 @@ describe('npm run processor: stopping and listening while it starts', () => {
     expect(logLines(processor.output())).toContainEqual(expect.objectContaining({ msg: 'Service stopped', service: 'Processor' }));
   });
 
+  it('exits 0 within 2 s on SIGTERM while joining a consumer group another processor holds, restarting nothing', async () => {
+    const { schema } = await migratedDatabase();
+    const topics = await createTestTopics();
+    const env = { PATH: process.env.PATH, ...systemEnv({ schema, topics }), PROCESSOR_HOST: '127.0.0.1' };
+    const holderPort = await freePort();
+    const holder = startProcessorProcess({ ...env, PROCESSOR_PORT: String(holderPort) });
+    await waitFor('the first processor ready', async () => {
+      const response = await fetch(`http://127.0.0.1:${holderPort}/readyz`).catch(() => undefined);
+      return response?.status === 200 ? true : undefined;
+    });
+
+    const joining = startProcessorProcess({ ...env, PROCESSOR_PORT: String(await freePort()) });
+    // kafkajs logs 'Starting' as the consumer begins to join; the group holder must rejoin before it can finish.
+    await waitFor('the second processor joining the group', async () =>
+      logLines(joining.output()).some((line) => line.component === 'kafkajs' && line.msg === 'Starting') ? true : undefined,
+    );
+    const signalled = Date.now();
+    joining.child.kill('SIGTERM');
+    const [code] = await withinDeadline('the processor stopping', once(joining.child, 'exit'), 2_000);
+    expect(Date.now() - signalled).toBeLessThan(2_000);
+    expect(code).toBe(0);
+    const messages = logLines(joining.output()).map((line) => line.msg);
+    expect(messages).toContain('Service stopped');
+    expect(messages).not.toContain('Consumer crashed');
+    expect(messages.filter((message) => /Restarting the consumer/.test(String(message)))).toEqual([]);
+    expect(messages).not.toContain('Processor consuming');
+    holder.child.kill('SIGTERM');
+    expect(await once(holder.child, 'exit')).toEqual([0, null]);
+  });
+
   it('exits 1 after one error line naming the address when its port is taken', async () => {
     const { schema } = await migratedDatabase();
     const topics = await createTestTopics();

@@ -3,8 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createDatabase } from '../../processor/database';
 import { classifyFailure } from '../../processor/errors';
 import { createLogger } from '../../platform/logger';
+import { StartupAborted } from '../../platform/service-lifecycle';
 import { onCleanup } from '../support/cleanup';
 import { envelopeFor, eventWriter } from '../support/events';
+import { testAdmin } from '../support/kafka';
 import { createTestTopics, insertTrade, migratedDatabase, startTestProcessor, testKafka } from '../support/processor';
 import { registryProxy } from '../support/registry-proxy';
 import { readTopic } from '../support/topic-reader';
@@ -84,5 +86,48 @@ describe('processor start', () => {
     const [notification] = await readTopic(kafka, topics.notifications, { count: 1 });
     expect(notification!.headers).toEqual(expect.objectContaining({ trade_id: String(trade.id) }));
     expect(notification!.value).toEqual(expect.objectContaining({ status: 'completed' }));
+  });
+});
+
+describe('processor stop during start', () => {
+  /** How long nothing may happen after the stop: several outbox polls (200 ms) and a group join. */
+  const QUIET_MS = 3000;
+
+  it.each<[string, (logs: Array<Record<string, unknown>>) => boolean]>([
+    ['checking the database', () => true],
+    // kafkajs logs 'Starting' as its consumer begins to join the group.
+    ['joining the consumer group', (logs) => logs.some((line) => line.component === 'kafkajs' && line.msg === 'Starting')],
+  ])('stopped while %s, start rejects with StartupAborted and nothing is left running', async (_step, reached) => {
+    const { db, schema } = await migratedDatabase();
+    const topics = await createTestTopics(1);
+    let sweeps = 0;
+    db.on('query', (query: { sql: string }) => {
+      if (/from outbox[\s\S]*for update skip locked/.test(query.sql)) sweeps += 1;
+    });
+    // Another member holds the group, so a join waits for it to rejoin at its next heartbeat (a processor's interval).
+    const holder = kafka.consumer({ groupId: topics.group, heartbeatInterval: 1000, maxWaitTimeInMs: 100 });
+    await holder.connect();
+    onCleanup(() => holder.disconnect());
+    await holder.subscribe({ topic: topics.events });
+    await holder.run({ eachMessage: async () => undefined });
+    const { processor, logs } = await startTestProcessor({ topics, db, schema, start: false });
+
+    const starting = processor.start().then(
+      () => 'started',
+      (error: unknown) => error,
+    );
+    await waitFor('the start to reach the step', async () => (reached(logs.lines) ? true : undefined));
+    await withinDeadline('the stop', processor.stop(), 10_000);
+    const started = await withinDeadline('the start settling', starting, 10_000);
+
+    const sweepsAtStop = sweeps;
+    await sleep(QUIET_MS);
+    expect(sweeps).toBe(sweepsAtStop);
+    const admin = await testAdmin(kafka);
+    const [group] = (await admin.describeGroups([topics.group])).groups;
+    expect(group?.members.map((member) => member.clientId)).toEqual(['tests']);
+    expect(processor.isReady()).toBe(false);
+    expect(logs.messages()).not.toContain('Consumer crashed');
+    expect(started).toBeInstanceOf(StartupAborted);
   });
 });

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { signPayload } from '../../schemas/signatures';
 import { serviceEndpoints } from '../setup/service-endpoints';
@@ -15,6 +16,7 @@ import { CONNECTION_FAILURES, type ConnectionFailureCode } from '../../platform/
 import { testCertificates } from '../support/tls-certificates';
 import { tlsListener } from '../support/tls-listener';
 import { waitFor, withinDeadline } from '../support/wait-for';
+import { startKafkaProxy } from '../support/kafka-proxy';
 
 const root = join(__dirname, '..', '..');
 
@@ -255,5 +257,67 @@ describe('npm run receiver: stopping and listening while it starts', () => {
       expect.objectContaining({ level: 50, code: 'EADDRINUSE', msg: `Cannot listen on 127.0.0.1:${port}: another process is using the port` }),
     ]);
     expect(receiver.output().trim().split('\n')).toHaveLength(lines.length);
+  });
+});
+
+describe('npm run receiver: stopping while Kafka answers nothing', () => {
+  it('exits 0 within SHUTDOWN_GRACE_MS + 2 s of SIGTERM while the broker holds its connections open and answers nothing', async () => {
+    const graceMs = 1000;
+    const topic = uniqueName('silent');
+    const port = await freePort();
+    const endpoints = serviceEndpoints();
+    const admin = await testAdmin();
+    onCleanup(() => admin.deleteTopics({ topics: [topic] }).catch(() => undefined));
+    const proxy = await startKafkaProxy(admin, endpoints.kafkaBrokers, { advertiseProxies: true });
+    const child = spawn(process.execPath, [join(root, 'node_modules', '.bin', 'tsx'), 'receiver/main.ts'], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH,
+        ...TEST_SECRETS,
+        RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL,
+        KAFKA_BROKERS: proxy.brokers.join(','),
+        SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
+        WEBHOOK_EVENTS_TOPIC: topic,
+        SHUTDOWN_GRACE_MS: String(graceMs),
+        PORT: String(port),
+        HOST: '127.0.0.1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    await waitFor('the receiver ready', async () => {
+      if (child.exitCode !== null) throw new Error(`receiver exited: ${output}`);
+      const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+      return response?.status === 200 ? true : undefined;
+    });
+    const post = (tradeId: number): Promise<Response> => {
+      const body = `{"trade_id":${tradeId},"status":"failed"}`;
+      return fetch(`http://127.0.0.1:${port}/api/webhooks/buy-complete`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'x-buy-webhook-signature': signPayload(body, TEST_SECRETS.BUY_WEBHOOK_SECRET) },
+      });
+    };
+    // Through the proxy: the broker is reached that way, and this event is in Kafka.
+    expect((await post(1)).status).toBe(202);
+
+    proxy.stall(true);
+    // A webhook whose batch is on the wire when the stop begins.
+    const unanswered = post(2).then(
+      (response) => response.status,
+      () => 'connection closed',
+    );
+    await sleep(300);
+    const signalled = Date.now();
+    child.kill('SIGTERM');
+    const [code] = await withinDeadline('the receiver stopping', once(child, 'exit'), graceMs + 2_000);
+    expect(Date.now() - signalled).toBeLessThan(graceMs + 2_000);
+    expect(code).toBe(0);
+    expect(logLines(output)).toContainEqual(expect.objectContaining({ msg: 'Service stopped', service: 'Receiver' }));
+    expect(await unanswered).not.toBe(202);
+    expect((await readTopic(testKafka(), topic, { count: 1 })).map((message) => message.value.body)).toEqual(['{"trade_id":1,"status":"failed"}']);
   });
 });
