@@ -92,6 +92,7 @@ describe('processor: failures', () => {
     const target = new URL(serviceEndpoints().databaseUrl);
     const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
     const viaProxy = new URL(target.toString());
+    viaProxy.hostname = proxy.host;
     viaProxy.port = String(proxy.port);
     const processorDb = createDatabase({ url: viaProxy.toString(), schema, poolMax: 8, logger: createLogger({ level: 'silent', name: 'knex' }) });
     onCleanup(() => processorDb.destroy());

@@ -282,6 +282,7 @@ describe('npm run migrate: a database not accepting connections yet', () => {
     const database = new URL(serviceEndpoints().databaseUrl);
     const proxy = await startTcpProxy({ host: database.hostname, port: Number(database.port || 5432) });
     proxy.cut();
+    database.hostname = proxy.host;
     database.port = String(proxy.port);
     const child = spawn(process.execPath, [tsx, 'processor/migrate.ts'], {
       cwd: root,

@@ -6,6 +6,8 @@ import { onCleanup } from './cleanup';
  * connection and refuses new ones, as a dead server or network would; `restore()` ends it.
  */
 export interface TcpProxy {
+  /** Where the proxy listens: 127.0.0.1, whatever host the target has (a container engine's gateway, say). */
+  readonly host: string;
   readonly port: number;
   cut(): void;
   restore(): void;
@@ -44,6 +46,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       }),
   );
   return {
+    host: '127.0.0.1',
     port: address.port,
     cut() {
       down = true;
