@@ -20,6 +20,36 @@ import { startKafkaProxy } from '../support/kafka-proxy';
 
 const root = join(__dirname, '..', '..');
 
+/**
+ * The receiver as a process of its own: the test secrets, the shared services, a topic and a
+ * free port of its own, unless `env` says otherwise. Its output is kept per stream and interleaved.
+ */
+async function startReceiver(env: NodeJS.ProcessEnv = {}) {
+  const endpoints = serviceEndpoints();
+  const port = env.PORT ? Number(env.PORT) : await freePort();
+  const child = spawn(process.execPath, [join(root, 'node_modules', '.bin', 'tsx'), 'receiver/main.ts'], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      ...TEST_SECRETS,
+      RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL,
+      KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+      SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
+      WEBHOOK_EVENTS_TOPIC: uniqueName('receiver'),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  let output = '';
+  child.stdout.on('data', (chunk) => ((stdout += chunk), (output += chunk)));
+  child.stderr.on('data', (chunk) => ((stderr += chunk), (output += chunk)));
+  return { child, port, stdout: () => stdout, stderr: () => stderr, output: () => output };
+}
 
 describe('npm run receiver', () => {
   it('refuses to start without its secrets or the Relworx callback URL, naming each missing one', async () => {
@@ -40,30 +70,11 @@ describe('npm run receiver', () => {
 
   it('creates its topic, accepts a webhook and exits 0 on SIGTERM', async () => {
     const topic = uniqueName('main');
-    const port = await freePort();
-    const endpoints = serviceEndpoints();
-    const child = spawn(process.execPath, [join(root, 'node_modules', '.bin', 'tsx'), 'receiver/main.ts'], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        ...TEST_SECRETS,
-        RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL,
-        KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-        SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
-        WEBHOOK_EVENTS_TOPIC: topic,
-        TOPIC_PARTITIONS: '2',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const { child, port, stdout } = await startReceiver({ WEBHOOK_EVENTS_TOPIC: topic, TOPIC_PARTITIONS: '2' });
     const admin = await testAdmin();
     onCleanup(() => admin.deleteTopics({ topics: [topic] }).catch(() => undefined));
-    onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    while (!logLines(output).some((line) => line.msg === 'Receiver listening')) {
-      if (child.exitCode !== null) throw new Error(`receiver exited: ${output}`);
+    while (!logLines(stdout()).some((line) => line.msg === 'Receiver listening')) {
+      if (child.exitCode !== null) throw new Error(`receiver exited: ${stdout()}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
 
@@ -78,7 +89,7 @@ describe('npm run receiver', () => {
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);
-    const lines = logLines(output);
+    const lines = logLines(stdout());
     expect(lines).toContainEqual(expect.objectContaining({ msg: 'Receiver listening', port, topic }));
     expect(lines).toContainEqual(expect.objectContaining({ msg: 'Service stopped', service: 'Receiver' }));
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
@@ -95,30 +106,12 @@ describe('npm run receiver: a Kafka it cannot use', () => {
     ['a plaintext broker, with KAFKA_SSL=true', 'broker_expects_plaintext', async () => ({ KAFKA_BROKERS: serviceEndpoints().kafkaBrokers.join(','), KAFKA_SSL: 'true' })],
     ['a TLS listener, without KAFKA_SSL', 'broker_expects_tls', async () => ({ KAFKA_BROKERS: await tlsListener(certificates.server) })],
   ])('meeting %s, exits 1 after one error line naming the cause (%s), retrying nothing', async (_name, code, kafkaEnv) => {
-    const child = spawn(process.execPath, [join(root, 'node_modules', '.bin', 'tsx'), 'receiver/main.ts'], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        ...TEST_SECRETS,
-        RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL,
-        SCHEMA_REGISTRY_URL: serviceEndpoints().schemaRegistryUrl,
-        WEBHOOK_EVENTS_TOPIC: uniqueName('unreached'),
-        PORT: String(await freePort()),
-        HOST: '127.0.0.1',
-        ...(await kafkaEnv()),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const { child, stdout, stderr } = await startReceiver(await kafkaEnv());
 
     const [exitCode] = await withinDeadline('the receiver giving up', once(child, 'exit'), 20_000);
     expect(exitCode).toBe(1);
-    expect(stderr).toBe('');
-    const warningsAndErrors = logLines(stdout).filter((line) => (line.level as number) >= 40);
+    expect(stderr()).toBe('');
+    const warningsAndErrors = logLines(stdout()).filter((line) => (line.level as number) >= 40);
     expect(warningsAndErrors).toEqual([
       expect.objectContaining({ level: 50, msg: 'Starting the receiver failed, and retrying cannot fix it', code, reason: CONNECTION_FAILURES[code] }),
     ]);
@@ -151,28 +144,11 @@ describe('npm run receiver: what waiting cannot fix', () => {
     ['another service where the registry should be', 'programmer_error', async () => ({ SCHEMA_REGISTRY_URL: await junkRegistry() })],
     ['a topic name the broker refuses', 'broker_refused', async () => ({ WEBHOOK_EVENTS_TOPIC: await collidingTopic() })],
   ])('meeting %s, exits 1 naming the cause (%s), retrying nothing', async (_name, code, env) => {
-    const child = spawn(process.execPath, [join(root, 'node_modules', '.bin', 'tsx'), 'receiver/main.ts'], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        ...TEST_SECRETS,
-        RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL,
-        KAFKA_BROKERS: serviceEndpoints().kafkaBrokers.join(','),
-        SCHEMA_REGISTRY_URL: serviceEndpoints().schemaRegistryUrl,
-        WEBHOOK_EVENTS_TOPIC: uniqueName('unfixable'),
-        PORT: String(await freePort()),
-        HOST: '127.0.0.1',
-        ...(await env()),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
-    let stdout = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
+    const { child, stdout } = await startReceiver(await env());
 
     const [exitCode] = await withinDeadline('the receiver giving up', once(child, 'exit'), 20_000);
     expect(exitCode).toBe(1);
-    const lines = logLines(stdout);
+    const lines = logLines(stdout());
     expect(lines.filter((line) => line.msg === 'Start-up step failed; retrying')).toEqual([]);
     // kafkajs logs the broker's refusal itself, before ours.
     expect(lines.filter((line) => (line.level as number) >= 40 && line.component !== 'kafkajs')).toEqual([
@@ -183,28 +159,8 @@ describe('npm run receiver: what waiting cannot fix', () => {
 
 describe('npm run receiver: stopping and listening while it starts', () => {
   /** The receiver with the test secrets, its Kafka a port nothing listens on: its start-up keeps retrying. */
-  async function startWithoutKafka(env: NodeJS.ProcessEnv = {}): Promise<{ child: ReturnType<typeof spawn>; port: number; output: () => string }> {
-    const port = await freePort();
-    const child = spawn(process.execPath, [join(root, 'node_modules', '.bin', 'tsx'), 'receiver/main.ts'], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        ...TEST_SECRETS,
-        RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL,
-        KAFKA_BROKERS: `127.0.0.1:${await freePort()}`,
-        SCHEMA_REGISTRY_URL: serviceEndpoints().schemaRegistryUrl,
-        WEBHOOK_EVENTS_TOPIC: uniqueName('starting'),
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
-    let output = '';
-    child.stdout!.on('data', (chunk) => (output += chunk));
-    child.stderr!.on('data', (chunk) => (output += chunk));
-    return { child, port, output: () => output };
+  async function startWithoutKafka(env: NodeJS.ProcessEnv = {}) {
+    return startReceiver({ KAFKA_BROKERS: `127.0.0.1:${await freePort()}`, ...env });
   }
 
   it('exits 0 within 2 s on SIGTERM while Kafka is unreachable and its start-up is retrying', async () => {
@@ -264,32 +220,12 @@ describe('npm run receiver: stopping while Kafka answers nothing', () => {
   it('exits 0 within SHUTDOWN_GRACE_MS + 2 s of SIGTERM while the broker holds its connections open and answers nothing', async () => {
     const graceMs = 1000;
     const topic = uniqueName('silent');
-    const port = await freePort();
-    const endpoints = serviceEndpoints();
     const admin = await testAdmin();
     onCleanup(() => admin.deleteTopics({ topics: [topic] }).catch(() => undefined));
-    const proxy = await startKafkaProxy(admin, endpoints.kafkaBrokers, { advertiseProxies: true });
-    const child = spawn(process.execPath, [join(root, 'node_modules', '.bin', 'tsx'), 'receiver/main.ts'], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        ...TEST_SECRETS,
-        RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL,
-        KAFKA_BROKERS: proxy.brokers.join(','),
-        SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
-        WEBHOOK_EVENTS_TOPIC: topic,
-        SHUTDOWN_GRACE_MS: String(graceMs),
-        PORT: String(port),
-        HOST: '127.0.0.1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
+    const proxy = await startKafkaProxy(admin, serviceEndpoints().kafkaBrokers, { advertiseProxies: true });
+    const { child, port, output } = await startReceiver({ KAFKA_BROKERS: proxy.brokers.join(','), WEBHOOK_EVENTS_TOPIC: topic, SHUTDOWN_GRACE_MS: String(graceMs) });
     await waitFor('the receiver ready', async () => {
-      if (child.exitCode !== null) throw new Error(`receiver exited: ${output}`);
+      if (child.exitCode !== null) throw new Error(`receiver exited: ${output()}`);
       const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
       return response?.status === 200 ? true : undefined;
     });
@@ -316,7 +252,7 @@ describe('npm run receiver: stopping while Kafka answers nothing', () => {
     const [code] = await withinDeadline('the receiver stopping', once(child, 'exit'), graceMs + 2_000);
     expect(Date.now() - signalled).toBeLessThan(graceMs + 2_000);
     expect(code).toBe(0);
-    expect(logLines(output)).toContainEqual(expect.objectContaining({ msg: 'Service stopped', service: 'Receiver' }));
+    expect(logLines(output())).toContainEqual(expect.objectContaining({ msg: 'Service stopped', service: 'Receiver' }));
     expect(await unanswered).not.toBe(202);
     expect((await readTopic(testKafka(), topic, { count: 1 })).map((message) => message.value.body)).toEqual(['{"trade_id":1,"status":"failed"}']);
   });
