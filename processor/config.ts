@@ -26,7 +26,10 @@ export interface ProcessorConfig {
   readonly topicReplication: TopicReplication;
   /** Partitions processed at the same time by this instance. */
   readonly partitionConcurrency: number;
-  /** Events of one partition applied in one database transaction. */
+  /**
+   * Events of one partition's chunk, and of the chunks of several partitions grouped in one
+   * database transaction, at most.
+   */
   readonly eventsPerTransaction: number;
   readonly retryInitialMs: number;
   readonly retryMaxMs: number;

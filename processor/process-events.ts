@@ -4,6 +4,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { applyChunk, type ApplyResult } from './apply-chunk';
 import { decodeEvent, type DecodedEvent } from './decode-event';
 import { classifyFailure, refusalDetail } from './errors';
+import { createGroupCommit } from './group-commit';
 import type { ProcessorMetrics } from './metrics';
 
 export interface ProcessedMessage {
@@ -12,13 +13,23 @@ export interface ProcessedMessage {
 }
 
 /**
- * Applies a chunk of one partition's messages in one transaction, in offset order. Only the
+ * Applies a chunk of one partition's messages in offset order, in one transaction with the
+ * chunks other partitions handed over at the same time (createGroupCommit). Only the
  * database refusing an event's data (the classifier's `dead_letter`) is handled here: it must not
  * take its neighbours down, so the chunk is then applied one event per transaction, and the
  * event that still fails alone is recorded as rejected with the refusal's code. Every other
  * failure is thrown with nothing committed, for the caller to retry or stop on.
  */
-export function createEventApplier(options: { db: Knex; registry: SchemaRegistry; notificationsTopic: string; metrics: ProcessorMetrics }) {
+export function createEventApplier(options: {
+  db: Knex;
+  registry: SchemaRegistry;
+  notificationsTopic: string;
+  metrics: ProcessorMetrics;
+  /** Events of several partitions' chunks applied in one transaction, at most (see createGroupCommit). */
+  eventsPerTransaction: number;
+  /** Transactions under way at a time, at most: one, unless full groups are waiting. */
+  transactionsInFlight: number;
+}) {
   const { db, registry, notificationsTopic, metrics } = options;
 
   async function inTransaction(events: DecodedEvent[]): Promise<ApplyResult[]> {
@@ -50,11 +61,19 @@ export function createEventApplier(options: { db: Knex; registry: SchemaRegistry
     }
   }
 
+  const applyTogether = createGroupCommit<DecodedEvent, ApplyResult>({
+    commit: inTransaction,
+    commitAlone: isolate,
+    splitOn: (error) => classifyFailure(error).decision === 'dead_letter',
+    maxEvents: options.eventsPerTransaction,
+    maxInFlight: options.transactionsInFlight,
+  });
+
   return {
     async apply(messages: KafkaMessage[], source: { topic: string; partition: number }): Promise<ProcessedMessage[]> {
       const events: DecodedEvent[] = [];
       for (const message of messages) events.push(await decodeEvent(registry, message, { ...source, offset: message.offset }));
-      const results = await isolate(events);
+      const results = await applyTogether(events);
       return results.map((result, index) => ({ message: messages[index]!, result }));
     },
   };

@@ -76,7 +76,14 @@ export function createProcessor(options: {
     logger,
     metrics,
   });
-  const applier = createEventApplier({ db, registry, notificationsTopic: config.notificationsTopic, metrics });
+  const applier = createEventApplier({
+    db,
+    registry,
+    notificationsTopic: config.notificationsTopic,
+    metrics,
+    eventsPerTransaction: config.eventsPerTransaction,
+    transactionsInFlight: config.partitionConcurrency,
+  });
   let started = false;
   let stopping: Promise<void> | undefined;
   /** The start under way, if any. */

@@ -40,7 +40,7 @@ describe('createEventApplier', () => {
 
   it('applies a chunk in one transaction and pairs each result with its record', async () => {
     const metrics = createProcessorMetrics();
-    const applier = createEventApplier({ db, registry, notificationsTopic: 'notifications', metrics });
+    const applier = createEventApplier({ db, registry, notificationsTopic: 'notifications', metrics, eventsPerTransaction: 500, transactionsInFlight: 1 });
     const messages = await records([completion(await buyTrade()), completion(await buyTrade()), completion(await buyTrade())]);
 
     const processed = await applier.apply(messages, SOURCE);
@@ -54,7 +54,7 @@ describe('createEventApplier', () => {
 
   it("applies the neighbours of an event whose data the database refuses, and rejects that one alone under the refusal's code", async () => {
     const metrics = createProcessorMetrics();
-    const applier = createEventApplier({ db, registry, notificationsTopic: 'notifications', metrics });
+    const applier = createEventApplier({ db, registry, notificationsTopic: 'notifications', metrics, eventsPerTransaction: 500, transactionsInFlight: 1 });
     const [first, second, third] = [await buyTrade(), await buyTrade(), await buyTrade()];
     // jsonb holds no \u0000: PostgreSQL refuses this metadata with SQLSTATE 22P05.
     const refused = envelopeFor('trade_status', `{"trade_id":${second},"status":"completed","metadata":{"note":"\\u0000"}}`);
@@ -72,7 +72,7 @@ describe('createEventApplier', () => {
   });
 
   it('throws a failure it must not dead-letter, with nothing of the chunk written', async () => {
-    const applier = createEventApplier({ db, registry, notificationsTopic: 'notifications', metrics: createProcessorMetrics() });
+    const applier = createEventApplier({ db, registry, notificationsTopic: 'notifications', metrics: createProcessorMetrics(), eventsPerTransaction: 500, transactionsInFlight: 1 });
     const tradeId = await buyTrade();
     const [known] = await records([completion(tradeId)]);
     // A schema id no registry issued: fetching it fails for the caller to retry.
