@@ -4,8 +4,8 @@ import type { ReplaceableProducer } from '../platform/replaceable-producer';
 import type { ApplyResult } from './apply-chunk';
 
 /**
- * Sends rejected events to the dead-letter topic (`deadLetters`' topic, one produce call per
- * partition, all acknowledged or a rejection): the original key, value and headers, plus headers
+ * Sends rejected events to the dead-letter topic (`deadLetters`' topic, one produce call,
+ * every partition acknowledged or a rejection): the original key, value and headers, plus headers
  * saying why and from where, so an operator can fix the cause and replay them.
  */
 export async function sendToDeadLetters(

@@ -99,7 +99,7 @@ export async function replayDeadLetters(options: {
   }));
   if (options.dryRun || latest.size === 0) return { matched, replayed: 0 };
 
-  // One produce call per partition, each acknowledged, or the replay fails (see PartitionedSender).
+  // One produce call, every partition acknowledged, or the replay fails (see PartitionedSender).
   const events = createPartitionedSender({ kafka: options.kafka, topic: options.eventsTopic });
   const producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();

@@ -74,9 +74,9 @@ function describeFailure(error: unknown): string {
  * moment, not the row (the broker or the registry out of reach), ends the round and charges no
  * row, so every row goes out on the first sweep after the outage.
  *
- * Notifications go out one produce call per partition (`notifications`, a PartitionedSender), and
- * a row is marked sent only when its partition's call was acknowledged: the rows of a partition
- * whose call failed are left to the sweep while the others are marked.
+ * Notifications go out in one produce call per batch (`notifications`, a PartitionedSender), and
+ * a row is marked sent only when its partition was acknowledged: the rows of a partition left
+ * unacknowledged are left to the sweep while the others are marked.
  *
  * Constructing it does no I/O; `start` registers the schema. Until then `publish` leaves the
  * entries to the sweep.
@@ -115,7 +115,7 @@ export function createOutboxRelay(options: {
     };
   }
 
-  /** Sends `records`, one produce call per partition; one outcome per partition. */
+  /** Sends `records` in one produce call (see PartitionedSender); one outcome per partition. */
   async function send(records: Message[]): Promise<PartitionOutcome[]> {
     const outcomes = await producer.send(notifications, records);
     for (const outcome of outcomes) if (outcome.acknowledged) metrics.notificationsPublished.inc(outcome.positions.length);
@@ -137,10 +137,11 @@ export function createOutboxRelay(options: {
   const momentary = (error: unknown): boolean => classifyFailure(error).decision === 'retry';
 
   /**
-   * One round of the sweep: the due rows, encoded one by one, then sent as one batch (one call
-   * per partition). The rows of a partition the broker refused are sent one by one. Each row
-   * that fails alone records its failure and backs off; a momentary failure ends the round with
-   * the rows sent so far marked and the rest untouched. Returns the number of rows sent.
+   * One round of the sweep: the due rows, encoded one by one, then sent as one batch (one produce
+   * call). The rows of a partition the broker refused (of every partition, when it refused the
+   * call) are sent one by one. Each row that fails alone records its failure and backs off; a
+   * momentary failure ends the round with the rows sent so far marked and the rest untouched.
+   * Returns the number of rows sent.
    */
   async function sweepRound(id: number): Promise<number> {
     return db.transaction(async (trx) => {
@@ -240,9 +241,9 @@ export function createOutboxRelay(options: {
 
   /**
    * One fast-path send at a time, of everything queued when it starts, at most `batchSize`
-   * entries: a send is a produce call per partition, and the calls of one idempotent producer
-   * to a broker go one after another, so entries that arrive while a send is under way wait
-   * and go together in the next one instead of each chunk's adding calls to the queue.
+   * entries: a send is a produce call, and the requests of one idempotent producer to a broker
+   * go one after another, so entries that arrive while a send is under way wait and go
+   * together in the next one instead of each chunk's adding a call to the queue.
    */
   function flushQueued(id: number): Promise<void> {
     flushing ??= (async () => {

@@ -62,7 +62,7 @@ export function createProcessor(options: {
   const producer = createReplaceableProducer(
     options.createProducer ?? (() => kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner })),
   );
-  // One produce call per partition for every write: see PartitionedSender.
+  // One produce call for every write, each partition's acknowledgement checked: see PartitionedSender.
   const notifications = createPartitionedSender({ kafka, topic: config.notificationsTopic });
   const deadLetters = createPartitionedSender({ kafka, topic: config.deadLetterTopic });
   const relay = createOutboxRelay({

@@ -64,13 +64,13 @@ interface Lane {
  * broker refuses whole past the topic's `max.message.bytes`, and bounding the batch bounds every
  * partition's share of it.
  *
- * A batch goes as one produce call per partition, side by side (PartitionedSender: a call for
- * several partitions can lose one whose leader moves while it is retried), and is acknowledged
- * only when every call was: a batch of which one partition failed fails all its requests, the
- * senders retry, and the processor drops what was written twice by its event id.
+ * A batch goes as one produce call (PartitionedSender: one request per broker, and a partition
+ * the answer left out is sent again), and is acknowledged only when every partition of it was: a
+ * batch of which one partition failed fails all its requests, the senders retry, and the
+ * processor drops what was written twice by its event id.
  *
  * An idempotent kafkajs producer has one request in flight to each broker (its sequence numbers
- * advance on acknowledgement; a batch's calls to one broker wait for each other), so `lanes`
+ * advance on acknowledgement; its requests to one broker wait for each other), so `lanes`
  * producers, each with its own producer id, send batches side by side. Requests in flight at the same time have no order between them anyway; a sender
  * that waits for its 202 before the next webhook keeps its order.
  *

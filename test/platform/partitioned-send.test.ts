@@ -1,9 +1,10 @@
 import { KafkaJSError, Partitioners, type Message, type Producer, type ProducerRecord, type RecordMetadata } from 'kafkajs';
-import { createPartitionedSender } from '../../platform/partitioned-send';
+import { createPartitionedSender, type PartitionedSender } from '../../platform/partitioned-send';
 import { onCleanup } from '../support/cleanup';
 import { createTestTopic, testAdmin, testKafka } from '../support/kafka';
 import { uniqueName } from '../support/names';
 import { readTopic } from '../support/topic-reader';
+import { withholdingPartition } from '../support/withheld-partition';
 
 const kafka = testKafka();
 
@@ -127,62 +128,105 @@ describe('partitioned send: where a message goes', () => {
   });
 });
 
-describe('partitioned send: one produce call per partition', () => {
-  it('sends each partition its messages in one call of their own, in their order, partition set, acks from all replicas', async () => {
+describe('partitioned send: one produce call, every partition in its answer', () => {
+  /** Where each message goes and its positions in `messages`, by partition in partition order. */
+  function expectedPartitions(sender: PartitionedSender, messages: readonly Message[]): Array<[partition: number, positions: number[]]> {
+    const positions = new Map<number, number[]>();
+    messages.forEach((message, position) => {
+      const partition = sender.partitionOf(message);
+      positions.set(partition, [...(positions.get(partition) ?? []), position]);
+    });
+    return [...positions].sort(([a], [b]) => a - b);
+  }
+
+  const onPartition = (sender: PartitionedSender, messages: readonly Message[], partition: number): Message[] =>
+    messages.filter((message) => sender.partitionOf(message) === partition).map((message) => ({ ...message, partition }));
+
+  it('sends every partition in one call, messages in their order, partition set, acks from all replicas', async () => {
     const { topic, sender } = await senderOn(6);
     const { producer, calls } = recording(await connectedProducer());
     const messages = keyed(60);
+    const expected = expectedPartitions(sender, messages);
+    expect(expected).toHaveLength(6);
 
     const outcomes = await sender.send(producer, messages);
 
-    const expected = new Map<number, number[]>();
-    messages.forEach((message, position) => {
-      const partition = sender.partitionOf(message);
-      expected.set(partition, [...(expected.get(partition) ?? []), position]);
-    });
-    expect(outcomes).toEqual([...expected].sort(([a], [b]) => a - b).map(([partition, positions]) => ({ partition, positions, acknowledged: true })));
-    expect(calls).toHaveLength(expected.size);
-    for (const call of calls) {
-      const partition = call.messages[0]!.partition!;
-      expect(call).toEqual({ topic, acks: -1, timeout: 10_000, messages: expected.get(partition)!.map((position) => ({ ...messages[position], partition })) });
-    }
-
+    expect(outcomes).toEqual(expected.map(([partition, positions]) => ({ partition, positions, acknowledged: true })));
+    expect(calls).toEqual([{ topic, acks: -1, timeout: 10_000, messages: messages.map((message) => ({ ...message, partition: sender.partitionOf(message) })) }]);
     const read = await readTopic(kafka, topic, { count: 60, decode: false });
     expect(read).toHaveLength(60);
     for (const message of read) expect(message.partition).toBe(sender.partitionOf({ key: message.key, value: 'x' }));
   });
 
-  it('fails only the messages of a partition whose call failed; sendAll rejects with that failure', async () => {
+  it('sends a partition the answer left out again, in a call of its own, and every message reaches the topic once', async () => {
     const { topic, sender } = await senderOn(6);
     const real = await connectedProducer();
     const messages = keyed(30);
-    const broken = sender.partitionOf(messages[0]!);
-    const refusal = new KafkaJSError('the broker went away', { retriable: true });
-    const { producer } = recording(real, (record) => (record.messages[0]!.partition === broken ? Promise.reject(refusal) : real.send(record)));
+    const withheld = sender.partitionOf(messages[0]!);
+    const { producer, calls } = recording(real, withholdingPartition(real, () => withheld, () => calls.length === 1));
 
     const outcomes = await sender.send(producer, messages);
-    expect(outcomes.filter((outcome) => !outcome.acknowledged)).toEqual([
-      { partition: broken, positions: messages.flatMap((message, position) => (sender.partitionOf(message) === broken ? [position] : [])), acknowledged: false, error: refusal },
-    ]);
-    const delivered = messages.filter((message) => sender.partitionOf(message) !== broken);
+
+    expect(outcomes).toEqual(expectedPartitions(sender, messages).map(([partition, positions]) => ({ partition, positions, acknowledged: true })));
+    expect(calls).toHaveLength(2);
+    expect(calls[1]).toEqual({ topic, acks: -1, timeout: 10_000, messages: onPartition(sender, messages, withheld) });
+    const read = await readTopic(kafka, topic, { count: 30, decode: false });
+    expect(read.map((message) => message.key).sort()).toEqual(messages.map((message) => message.key).sort());
+  });
+
+  it('leaves a partition still left out after three calls unacknowledged, with a retriable KafkaJSError naming it', async () => {
+    const { topic, sender } = await senderOn(6);
+    const real = await connectedProducer();
+    const messages = keyed(30);
+    const withheld = sender.partitionOf(messages[0]!);
+    const { producer, calls } = recording(real, withholdingPartition(real, () => withheld, () => true));
+
+    const outcomes = await sender.send(producer, messages);
+
+    const error = expect.objectContaining({ name: 'KafkaJSError', retriable: true, message: expect.stringContaining(`${topic} partition ${withheld} was not acknowledged: absent from the answers of 3 produce calls`) });
+    expect(outcomes).toEqual(
+      expectedPartitions(sender, messages).map(([partition, positions]) => (partition === withheld ? { partition, positions, acknowledged: false, error } : { partition, positions, acknowledged: true })),
+    );
+    expect(calls.slice(1)).toEqual([1, 2].map(() => ({ topic, acks: -1, timeout: 10_000, messages: onPartition(sender, messages, withheld) })));
+    const delivered = messages.filter((message) => sender.partitionOf(message) !== withheld);
     const read = await readTopic(kafka, topic, { count: delivered.length, decode: false });
     expect(read.map((message) => message.key).sort()).toEqual(delivered.map((message) => message.key).sort());
 
+    await expect(sender.sendAll(producer, messages)).rejects.toEqual(error);
+  });
+
+  it('fails every partition of a call that rejects, without sending again; sendAll rejects with that failure', async () => {
+    const { sender } = await senderOn(6);
+    const refusal = new KafkaJSError('the broker went away', { retriable: true });
+    const { producer, calls } = recording(await connectedProducer(), () => Promise.reject(refusal));
+    const messages = keyed(30);
+
+    const outcomes = await sender.send(producer, messages);
+
+    expect(outcomes).toEqual(expectedPartitions(sender, messages).map(([partition, positions]) => ({ partition, positions, acknowledged: false, error: refusal })));
+    expect(calls).toHaveLength(1);
     await expect(sender.sendAll(producer, messages)).rejects.toBe(refusal);
   });
 
-  it.each<[string, (answer: RecordMetadata[]) => RecordMetadata[]]>([
-    ['names another partition', (answer) => answer.map((entry) => ({ ...entry, partition: entry.partition + 1 }))],
-    ['carries an error code', (answer) => answer.map((entry) => ({ ...entry, errorCode: 6 }))],
-    ['is empty', () => []],
-  ])('turns an acknowledgement that %s into a retriable KafkaJSError', async (_case, alter) => {
+  it.each<[string, unacknowledged: 'every partition of the call' | 'that partition', because: string, alter: (answer: RecordMetadata[], partition: number) => RecordMetadata[]]>([
+    ['names a partition the call did not carry', 'every partition of the call', 'the answer names what was not sent', (answer, partition) => answer.map((entry) => (entry.partition === partition ? { ...entry, partition: 6 } : entry))],
+    ['names another topic', 'every partition of the call', 'the answer names what was not sent', (answer, partition) => answer.map((entry) => (entry.partition === partition ? { ...entry, topicName: 'elsewhere' } : entry))],
+    ['carries an error code for one partition', 'that partition', 'error codes in the answer', (answer, partition) => answer.map((entry) => (entry.partition === partition ? { ...entry, errorCode: 6 } : entry))],
+  ])('an answer that %s leaves %s unacknowledged with a retriable KafkaJSError, and nothing is sent again', async (_case, unacknowledged, because, alter) => {
     const { sender } = await senderOn(6);
     const real = await connectedProducer();
-    const { producer } = recording(real, async (record) => alter(await real.send(record)));
+    const messages = keyed(30);
+    const altered = sender.partitionOf(messages[0]!);
+    const { producer, calls } = recording(real, async (record) => alter(await real.send(record), altered));
 
-    const failure = await sender.sendAll(producer, [{ key: '1', value: 'x' }]).catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(KafkaJSError);
-    expect(failure).toEqual(expect.objectContaining({ retriable: true, message: expect.stringContaining('partition 3 was not acknowledged') }));
+    const outcomes = await sender.send(producer, messages);
+
+    const expected = expectedPartitions(sender, messages);
+    const failing = unacknowledged === 'every partition of the call' ? expected.map(([partition]) => partition) : [altered];
+    const named = failing.length === 1 ? `partition ${failing[0]}` : `partitions ${failing.join(', ')}`;
+    const error = expect.objectContaining({ name: 'KafkaJSError', retriable: true, message: expect.stringContaining(`${named} was not acknowledged: ${because}`) });
+    expect(outcomes).toEqual(expected.map(([partition, positions]) => (failing.includes(partition) ? { partition, positions, acknowledged: false, error } : { partition, positions, acknowledged: true })));
+    expect(calls).toHaveLength(1);
   });
 
   it('learns the partition count on the first send when start was not called', async () => {
