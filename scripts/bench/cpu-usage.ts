@@ -76,6 +76,12 @@ export function onePid(pid: number | undefined): PidFinder {
   return () => (pid !== undefined && readProc(pid, 'stat') !== undefined ? [pid] : []);
 }
 
+/*
+ * The broker and PostgreSQL are found machine-wide: on a shared machine their figures include
+ * other users' topics and databases. The pipe floor touches no database, so its PostgreSQL
+ * figure shows that background.
+ */
+
 /** The Kafka broker: the JVM whose main class (an argument of its command line) is kafka.Kafka. */
 export const kafkaBrokerPids: PidFinder = () => allPids().filter((pid) => readProc(pid, 'cmdline')?.split('\0').includes('kafka.Kafka'));
 

@@ -115,7 +115,10 @@ async function e2eRound(options: RoundOptions): Promise<{ result: E2eRound; peak
     await reader.run({
       eachMessage: async ({ message }) => {
         const arrived = performance.now();
-        const index = indexOf.get(String(message.headers?.event_id ?? ''));
+        const eventId = String(message.headers?.event_id ?? '');
+        const index = indexOf.get(eventId);
+        // Forgotten once read, so a soak's map holds only the events in flight.
+        indexOf.delete(eventId);
         if (index === -1) firstArrived = true;
         else if (index !== undefined) arrivals.arrive(index, arrived);
       },

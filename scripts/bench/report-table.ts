@@ -58,7 +58,7 @@ export function tableRows(f: BenchFigures): TableRow[] {
   }
   const cpu = f.cpu_ms_per_1000;
   rows.push(
-    ['CPU ms / 1,000 webhooks: receiver rounds', cpuLine(cpu.receiver_rounds), '', '—'],
+    ['CPU ms / 1,000 webhooks: receiver rounds', cpuLine(cpu.receiver_rounds), 'broker, postgres: machine-wide', '—'],
     ['  processor rounds', cpuLine(cpu.processor_rounds), '', '—'],
     ['  end-to-end rounds', cpuLine(cpu.e2e_rounds), '', '—'],
     ['  pipe floor', cpuLine(cpu.pipe_floor), 'bench = producer + reader', '—'],
