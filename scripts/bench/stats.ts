@@ -19,11 +19,6 @@ export function percentiles(values: ArrayLike<number>, ps: readonly number[]): n
   return ps.map((p) => percentileOfSorted(sorted, p));
 }
 
-/** The p-th percentile (0–100) by nearest rank. */
-export function percentile(values: ArrayLike<number>, p: number): number {
-  return percentiles(values, [p])[0]!;
-}
-
 /** The largest value by a loop: spreading 150,000 values into Math.max overflows the stack. */
 export function largest(values: ArrayLike<number>): number {
   let max = Number.NEGATIVE_INFINITY;
