@@ -16,3 +16,17 @@ export function integerEnv(name: string, fallback: number): number {
   if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive whole number`);
   return value;
 }
+
+export const BENCH_PARTS = ['receiver', 'processor', 'e2e'] as const;
+export type BenchPart = (typeof BENCH_PARTS)[number];
+
+/** BENCH_ONLY: a comma list of the parts to run; unset or empty, all of them. */
+export function benchParts(value: string | undefined): ReadonlySet<BenchPart> {
+  const named = (value ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  const unknown = named.filter((part) => !(BENCH_PARTS as readonly string[]).includes(part));
+  if (unknown.length > 0) throw new Error(`BENCH_ONLY names ${unknown.join(', ')}: it must list some of ${BENCH_PARTS.join(', ')}`);
+  return new Set(named.length === 0 ? BENCH_PARTS : (named as BenchPart[]));
+}

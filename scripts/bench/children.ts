@@ -3,6 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startProjectProcess } from '../harness/project-process';
 
 export interface BenchChild {
+  /** The node process itself (no wrapper), for its CPU time in /proc. */
+  readonly pid: number | undefined;
   readonly firstLine: Promise<string>;
   /** Peak resident memory so far (VmHWM), in MiB. */
   peakRssMiB(): number;
@@ -23,6 +25,7 @@ export function startScript(script: string, env: NodeJS.ProcessEnv): BenchChild 
   // Keep reading so a chatty child never blocks on a full pipe.
   child.stdout!.resume();
   return {
+    pid: child.pid,
     firstLine,
     peakRssMiB: () => started.memoryMiB('peak'),
     stop: () => started.stop(15_000),

@@ -13,11 +13,14 @@ import type { ChosenServices } from '../harness/choose-services';
 import { benchName } from './bench-env';
 import { benchSchema, countRows } from './bench-database';
 import { startScript, waitReady } from './children';
+import { perThousand, serviceRoles, startCpuWindow, type CpuMs } from './cpu-usage';
 
 export interface ProcessorRound {
   processorEps: number;
   consumeOnlyEps: number;
   applyOnlyEps: number;
+  /** CPU ms per 1,000 events while the processor applied them; the bench's share is its polling of the row count. */
+  cpuPerThousand: CpuMs;
 }
 
 const PARTITIONS = 6;
@@ -122,11 +125,14 @@ export async function processorBench(options: { services: ChosenServices; rounds
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
     });
     let processorEps: number;
+    let cpuPerThousand: CpuMs;
     try {
       await waitReady(`http://127.0.0.1:${options.port}/readyz`);
+      const cpu = startCpuWindow(serviceRoles({ processor: processor.pid }));
       const started = performance.now();
       while ((await countRows(db, 'webhook_events')) < events) await sleep(50);
       processorEps = events / ((performance.now() - started) / 1000);
+      cpuPerThousand = perThousand(cpu.stop(), events);
       peakRssMiB = Math.max(peakRssMiB, processor.peakRssMiB());
     } finally {
       await processor.stop();
@@ -134,7 +140,7 @@ export async function processorBench(options: { services: ChosenServices; rounds
     }
     const consumeOnlyEps = await consumeOnly(services, topic, events);
     const applyOnlyEps = await applyOnly(services, preloaded, topic);
-    rounds.push({ processorEps, consumeOnlyEps, applyOnlyEps });
+    rounds.push({ processorEps, consumeOnlyEps, applyOnlyEps, cpuPerThousand });
     console.error(
       `  processor round ${round}: processor ${Math.round(processorEps)} events/s, consume only ${Math.round(consumeOnlyEps)}/s, apply only ${Math.round(applyOnlyEps)}/s`,
     );

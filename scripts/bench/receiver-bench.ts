@@ -9,12 +9,15 @@ import { signPayload } from '../../schemas/signatures';
 import type { ChosenServices } from '../harness/choose-services';
 import { BENCH_SECRETS, benchName } from './bench-env';
 import { startScript, waitReady } from './children';
+import { perThousand, serviceRoles, startCpuWindow, type CpuMs } from './cpu-usage';
 import { runLoad, type LoadResult, type PreparedRequest } from './load';
 
 export interface ReceiverRound {
   receiver: LoadResult;
   bare: LoadResult;
   kafkaDirectMsgs: number;
+  /** CPU ms per 1,000 webhooks accepted in the receiver's load. */
+  cpuPerThousand: CpuMs;
 }
 
 function signedBuyRequests(count: number): PreparedRequest[] {
@@ -84,9 +87,11 @@ export async function receiverBench(options: { services: ChosenServices; rounds:
     await runLoad({ url: `http://127.0.0.1:${barePort}`, requests, connections, seconds: 2, expectStatus: 202 });
     for (let round = 1; round <= options.rounds; round += 1) {
       const bareResult = await runLoad({ url: `http://127.0.0.1:${barePort}`, requests, connections, seconds, expectStatus: 202 });
+      const cpu = startCpuWindow(serviceRoles({ receiver: receiver.pid }));
       const receiverResult = await runLoad({ url: receiverUrl, requests, connections, seconds, expectStatus: 202 });
+      const cpuPerThousand = perThousand(cpu.stop(), receiverResult.rps * seconds);
       const kafkaDirectMsgs = await kafkaDirect(services, topic, requests, seconds);
-      rounds.push({ receiver: receiverResult, bare: bareResult, kafkaDirectMsgs });
+      rounds.push({ receiver: receiverResult, bare: bareResult, kafkaDirectMsgs, cpuPerThousand });
       console.error(
         `  receiver round ${round}: receiver ${Math.round(receiverResult.rps)} req/s (p99 ${receiverResult.p99Ms} ms, ${receiverResult.errors} errors), ` +
           `bare node:http ${Math.round(bareResult.rps)} req/s, kafkajs direct ${Math.round(kafkaDirectMsgs)} msg/s`,
