@@ -131,10 +131,12 @@ export function createPartitionedSender(options: { kafka: Kafka; topic: string; 
     if (foreign.length > 0) return every(partitions, { acknowledged: false, error: notAcknowledged(partitions, `the answer names what was not sent: ${JSON.stringify(foreign)}`) });
     const refused = answer.filter((entry) => entry.errorCode !== 0);
     const refusedPartitions = [...new Set(refused.map((entry) => entry.partition))].sort((a, b) => a - b);
-    const refusal: Verdict = { acknowledged: false, error: notAcknowledged(refusedPartitions, `error codes in the answer: ${JSON.stringify(refused)}`) };
+    // Built only when needed: an error captures a stack, and this runs for every batch.
+    const refusal: Verdict | undefined =
+      refused.length > 0 ? { acknowledged: false, error: notAcknowledged(refusedPartitions, `error codes in the answer: ${JSON.stringify(refused)}`) } : undefined;
     const answered = new Set(answer.map((entry) => entry.partition));
     const settled = new Map<number, Verdict>();
-    for (const partition of answered) settled.set(partition, refusedPartitions.includes(partition) ? refusal : ACKNOWLEDGED);
+    for (const partition of answered) settled.set(partition, refusal && refusedPartitions.includes(partition) ? refusal : ACKNOWLEDGED);
     return { settled, absent: partitions.filter((partition) => !answered.has(partition)) };
   }
 
