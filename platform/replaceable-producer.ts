@@ -28,7 +28,10 @@ export interface ReplaceableProducer {
   use<T>(work: (producer: Producer) => Promise<T>): Promise<T>;
   /** Stops handing out `producer` (the current one by default) and disconnects it once no work uses it. */
   replace(producer?: Producer): void;
-  /** `sender.send` with the current producer, which is replaced if a partition's call failed other than by the broker refusing its records. */
+  /**
+   * `sender.send` with the current producer, one send at a time; the producer is replaced after
+   * any failure, unless the broker refused the records of a send that carried one partition.
+   */
   send(sender: PartitionedSender, messages: readonly Message[]): Promise<PartitionOutcome[]>;
   /** `send`, all or nothing: rejects with the first failed partition's error once every call settled. */
   sendAll(sender: PartitionedSender, messages: readonly Message[]): Promise<void>;
@@ -55,7 +58,17 @@ export interface ReplaceableProducer {
  * A new producer gets a new producer id from `connect`, whose sequences start at zero; connecting
  * the same producer again keeps its id and its counters.
  *
- * The broker refusing the records (`recordsRefusal`) appended nothing and keeps the producer.
+ * A produce request carries several partitions, and kafkajs takes back the advance of every
+partition in a request that failed, including partitions the broker wrote before refusing
+another's records (it throws on the first partition error in the answer). So only a refusal of
+the records (`recordsRefusal`) in a send that carried a single partition keeps the producer: the
+broker appended nothing of it. Every other failure replaces it.
+
+Sends go one at a time. While a send waits to retry a request that failed for one partition, the
+other partitions of that request have had their advance taken back, written or not; a second
+send on the same producer in that gap would reuse the numbers of what was written, and the broker
+would drop it as a duplicate while acknowledging it (the relay's fast path and its sweep share a
+producer, and so do the dead letters).
  *
  * Constructing does no I/O; `create` is called for each producer, and must return an idempotent one.
  */
@@ -117,12 +130,25 @@ export function createReplaceableProducer(create: () => Producer): ReplaceablePr
     }
   }
 
+  /** Whether a send's failures leave the producer's sequence numbers as the broker has them. */
+  function stillInStep(outcomes: readonly PartitionOutcome[]): boolean {
+    const failed = outcomes.filter((outcome) => !outcome.acknowledged);
+    return failed.length === 0 || (outcomes.length === 1 && failed.every((outcome) => !outcome.acknowledged && recordsRefusal(outcome.error)));
+  }
+
+  /** The send under way; the next one starts once it has settled. */
+  let previous: Promise<unknown> = Promise.resolve();
+
   function send(sender: PartitionedSender, messages: readonly Message[]): Promise<PartitionOutcome[]> {
-    return use(async (producer) => {
-      const outcomes = await sender.send(producer, messages);
-      if (outcomes.some((outcome) => !outcome.acknowledged && !recordsRefusal(outcome.error))) replace(producer);
-      return outcomes;
-    });
+    const result = previous.then(() =>
+      use(async (producer) => {
+        const outcomes = await sender.send(producer, messages);
+        if (!stillInStep(outcomes)) replace(producer);
+        return outcomes;
+      }),
+    );
+    previous = result.catch(() => undefined);
+    return result;
   }
 
   return {

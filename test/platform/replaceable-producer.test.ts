@@ -1,5 +1,5 @@
 import { KafkaJSError, type Producer } from 'kafkajs';
-import { createPartitionedSender } from '../../platform/partitioned-send';
+import { createPartitionedSender, type PartitionedSender } from '../../platform/partitioned-send';
 import { createReplaceableProducer, recordsRefusal, type ReplaceableProducer } from '../../platform/replaceable-producer';
 import { onCleanup } from '../support/cleanup';
 import { createTestTopic, testAdmin, testKafka } from '../support/kafka';
@@ -60,6 +60,58 @@ describe('ReplaceableProducer', () => {
 
     expect(made).toHaveLength(1);
     expect(disconnected.size).toBe(0);
+  });
+
+  it('replaces the producer when the broker refused one partition of a send that carried several: the others may be written', async () => {
+    const topic = await createTestTopic(await testAdmin(kafka), { partitions: 2 });
+    const sender = createPartitionedSender({ kafka, topic });
+    await sender.start();
+    const keyFor = (partition: number): string => [...Array(100).keys()].map(String).find((key) => sender.partitionOf({ key, value: 'x' }) === partition)!;
+    const { replaceable, made } = counted();
+
+    // Partition 0's record is refused (MESSAGE_TOO_LARGE) and partition 1's written in the same request.
+    const outcomes = await replaceable.send(sender, [
+      { key: keyFor(0), value: 'x'.repeat(2 * 1024 * 1024) },
+      { key: keyFor(1), value: 'written' },
+    ]);
+    expect(outcomes.every((outcome) => !outcome.acknowledged)).toBe(true);
+    // One record to partition 1 again: a producer whose numbers were taken back would have it dropped as a duplicate.
+    await replaceable.sendAll(sender, [{ key: keyFor(1), value: 'next' }]);
+
+    expect(made).toHaveLength(2);
+    const read = await readTopic(kafka, topic, { quietMs: 1500, decode: false });
+    expect(read.map((message) => String(message.raw.value)).sort()).toEqual(['next', 'written']);
+  });
+
+  it('runs one send at a time: the next starts once the one under way has settled, failed or not', async () => {
+    const { replaceable } = counted();
+    const steps: string[] = [];
+    const releases: Array<() => void> = [];
+    const held = (name: string, fail: boolean): PartitionedSender => ({
+      topic: 'unused',
+      start: async () => undefined,
+      partitionOf: () => 0,
+      sendAll: async () => undefined,
+      send: async () => {
+        steps.push(`${name} started`);
+        await new Promise<void>((resolve) => releases.push(resolve));
+        steps.push(`${name} settled`);
+        if (fail) throw new Error(`${name} failed`);
+        return [];
+      },
+    });
+
+    const first = replaceable.send(held('first', true), []);
+    const second = replaceable.send(held('second', false), []);
+    await waitFor('the first send started', async () => (releases.length === 1 ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(steps).toEqual(['first started']);
+    releases[0]!();
+    await expect(first).rejects.toThrow('first failed');
+    await waitFor('the second send started', async () => (releases.length === 2 ? true : undefined));
+    releases[1]!();
+    await expect(second).resolves.toEqual([]);
+    expect(steps).toEqual(['first started', 'first settled', 'second started', 'second settled']);
   });
 
   it('disconnects a replaced producer only once the work using it has settled', async () => {
