@@ -65,7 +65,13 @@ export interface PartitionedSender {
  * the advance back when that request fails: a partition absent from the answer was in no request
  * that succeeded, so its sequence is where it stood before the call. The re-send numbers its
  * records as a failed attempt did, and if that attempt was written after all (its answer lost),
- * the broker takes the re-send as its duplicate.
+ * the broker takes the re-send as its duplicate. This holds only while no other send uses the
+ * producer meanwhile (ReplaceableProducer runs one send at a time).
+ *
+ * One call can also write a partition twice: acknowledged by one broker whose request failed for
+ * another partition, it is sent again in the retry, and if its leader moved meanwhile, the new
+ * leader appends it under the next numbers. Event ids make that harmless downstream, as for any
+ * resend.
  *
  * A call that rejects leaves every partition it carried unacknowledged with its error: which
  * brokers wrote before it failed is unknown, and the callers send again, the duplicates dropped

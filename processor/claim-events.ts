@@ -127,7 +127,10 @@ export interface Claims {
  * key is the dedupe. New events insert their row; a repeat of the same event adds to the
  * existing row's delivery count (taking its row lock, so a concurrent twin waits for the first
  * to commit) and says what happened to it before. A row of another type or trade under the
- * same id is left exactly as it is: the new event is an id collision, not a duplicate.
+ * same id is left exactly as it is: the new event is an id collision, not a duplicate. Rows are
+ * written, and so locked, in event id order, one order for every transaction: two transactions
+ * that share new ids (the same event in two partitions' chunks) wait for each other rather than
+ * deadlock.
  */
 export async function claimEvents(trx: Knex.Transaction, events: readonly DecodedEvent[], deliveries: ReadonlyMap<string, number>): Promise<Claims> {
   const { rows } = await trx.raw<{ rows: Array<{ event_id: string; outcome: string; reason: string | null; reason_detail: string | null; inserted: boolean }> }>(
@@ -136,6 +139,7 @@ export async function claimEvents(trx: Knex.Transaction, events: readonly Decode
             to_timestamp(e.received_at / 1000), e.deliveries
      from unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::int[], ?::bigint[], ?::double precision[], ?::int[])
        as e(event_id, webhook_type, trade_id, trade_reference, body, topic, partition, "offset", received_at, deliveries)
+     order by e.event_id
      on conflict (event_id) do update
        set deliveries = webhook_events.deliveries + excluded.deliveries, last_seen_at = now()
        where webhook_events.webhook_type = excluded.webhook_type

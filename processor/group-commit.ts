@@ -3,6 +3,8 @@
  */
 interface Waiting<E, R> {
   readonly events: readonly E[];
+  /** Split from a group whose transaction the database refused: it goes in a transaction of its own. */
+  readonly alone: boolean;
   resolve(results: R[]): void;
   reject(error: unknown): void;
 }
@@ -37,8 +39,9 @@ export interface GroupCommitOptions<E, R> {
  * lock their trades in one order, as one partition's chunk did.
  *
  * A failed transaction fails every chunk in it with the same error, for each consumer to retry
- * or stop on, unless `splitOn` says it may be one chunk's doing: then each chunk is applied
- * alone, one after another, and fails or succeeds on its own.
+ * or stop on, unless `splitOn` says it may be one chunk's doing: then its chunks go back to the
+ * head of the line, each to be applied alone (side by side, up to `maxInFlight`), and fail or
+ * succeed on their own.
  */
 export function createGroupCommit<E, R>(options: GroupCommitOptions<E, R>): (events: readonly E[]) => Promise<R[]> {
   const { maxEvents, maxInFlight } = options;
@@ -46,11 +49,12 @@ export function createGroupCommit<E, R>(options: GroupCommitOptions<E, R>): (eve
   let inFlight = 0;
   let scheduled = false;
 
-  /** The oldest waiting chunks that fit in `maxEvents`: always at least one. */
+  /** The oldest waiting chunks that fit in `maxEvents`: always at least one, and a chunk split from a group alone. */
   function takeGroup(): Array<Waiting<E, R>> {
+    if (waiting[0]!.alone) return waiting.splice(0, 1);
     let events = 0;
     let count = 0;
-    while (count < waiting.length && (count === 0 || events + waiting[count]!.events.length <= maxEvents)) {
+    while (count < waiting.length && !waiting[count]!.alone && (count === 0 || events + waiting[count]!.events.length <= maxEvents)) {
       events += waiting[count]!.events.length;
       count += 1;
     }
@@ -59,20 +63,21 @@ export function createGroupCommit<E, R>(options: GroupCommitOptions<E, R>): (eve
 
   const waitingEvents = (): number => waiting.reduce((sum, chunk) => sum + chunk.events.length, 0);
 
-  async function settleAlone(group: Array<Waiting<E, R>>): Promise<void> {
-    for (const chunk of group) {
-      await options.commitAlone([...chunk.events]).then(chunk.resolve, chunk.reject);
-    }
-  }
-
   async function run(group: Array<Waiting<E, R>>): Promise<void> {
-    if (group.length === 1) return settleAlone(group);
+    if (group.length === 1) {
+      const [chunk] = group;
+      return options.commitAlone([...chunk!.events]).then(chunk!.resolve, chunk!.reject);
+    }
     let results: R[];
     try {
       results = await options.commit(group.flatMap((chunk) => chunk.events));
     } catch (error) {
-      if (options.splitOn(error)) return settleAlone(group);
-      for (const chunk of group) chunk.reject(error);
+      if (!options.splitOn(error)) {
+        for (const chunk of group) chunk.reject(error);
+        return;
+      }
+      // First in line, each in a transaction of its own, side by side up to maxInFlight.
+      waiting.unshift(...group.map((chunk) => ({ ...chunk, alone: true })));
       return;
     }
     let start = 0;
@@ -84,7 +89,7 @@ export function createGroupCommit<E, R>(options: GroupCommitOptions<E, R>): (eve
 
   function dispatch(): void {
     scheduled = false;
-    while (waiting.length > 0 && (inFlight === 0 || (inFlight < maxInFlight && waitingEvents() >= maxEvents))) {
+    while (waiting.length > 0 && (inFlight === 0 || (inFlight < maxInFlight && (waiting[0]!.alone || waitingEvents() >= maxEvents)))) {
       inFlight += 1;
       void run(takeGroup()).finally(() => {
         inFlight -= 1;
@@ -102,7 +107,7 @@ export function createGroupCommit<E, R>(options: GroupCommitOptions<E, R>): (eve
 
   return (events) =>
     new Promise<R[]>((resolve, reject) => {
-      waiting.push({ events, resolve, reject });
+      waiting.push({ events, alone: false, resolve, reject });
       schedule();
     });
 }

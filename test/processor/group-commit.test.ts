@@ -107,23 +107,32 @@ describe('group commit', () => {
     for (const chunk of chunks) await expect(chunk).rejects.toBe(failure);
   });
 
-  it('applies each chunk alone, one after another, when the database refused the group for one chunk', async () => {
-    const { apply, transactions } = harness();
+  it('applies each chunk alone, side by side up to maxInFlight and before chunks that came later, when the database refused the group', async () => {
+    const { apply, transactions } = harness({ maxInFlight: 2 });
     const a = apply(['a1']);
     const b = apply(['b1', 'b2']);
+    const c = apply(['c1']);
     await settle();
     transactions[0]!.fail('refused');
     await settle();
     expect(transactions.map(({ events, alone }) => ({ events, alone }))).toEqual([
-      { events: ['a1', 'b1', 'b2'], alone: false },
+      { events: ['a1', 'b1', 'b2', 'c1'], alone: false },
       { events: ['a1'], alone: true },
+      { events: ['b1', 'b2'], alone: true },
     ]);
+    const later = apply(['d1']);
     transactions[1]!.fail(new Error('connection lost'));
     await expect(a).rejects.toThrow('connection lost');
     await settle();
-    expect(transactions[2]).toEqual(expect.objectContaining({ events: ['b1', 'b2'], alone: true }));
+    expect(transactions[3]).toEqual(expect.objectContaining({ events: ['c1'], alone: true }));
     transactions[2]!.release();
+    transactions[3]!.release();
     await expect(b).resolves.toEqual(['applied b1', 'applied b2']);
+    await expect(c).resolves.toEqual(['applied c1']);
+    await settle();
+    expect(transactions[4]).toEqual(expect.objectContaining({ events: ['d1'], alone: true }));
+    transactions[4]!.release();
+    await expect(later).resolves.toEqual(['applied d1']);
   });
 
   it('goes on with the chunks that waited after a transaction failed', async () => {
