@@ -33,6 +33,8 @@ export const DISCONNECT_MS = 1000;
 
 interface Pending {
   message: { key: string; value: Buffer; headers: IHeaders; timestamp: string };
+  /** When it was queued (performance.now()): its batch goes `lingerMs` after, at the latest. */
+  queuedAt: number;
   /** What the message adds to a record batch, at most. */
   bytes: number;
   resolve: () => void;
@@ -57,9 +59,11 @@ interface Lane {
 }
 
 /**
- * kafkajs has no linger: each send is its own produce request. Requests that arrive while the
- * batches are on the wire wait and go together in the next one, so the batch size follows the
- * load and an idle receiver adds no delay. A batch holds at most `maxBatch` events and
+ * kafkajs has no linger: each send is its own produce request. So this is one: a batch goes
+ * `lingerMs` after its oldest event was queued (at once when `maxBatch` events wait), and requests
+ * that arrive while the batches are on the wire wait and go together in the next one, so the
+ * batch size follows the load. Each send costs the receiver far more than each event in it does.
+ * A batch holds at most `maxBatch` events and
  * `maxBatchBytes` bytes: each partition's share of a batch goes as one record batch, which the
  * broker refuses whole past the topic's `max.message.bytes`, and bounding the batch bounds every
  * partition's share of it.
@@ -223,8 +227,9 @@ export function createEventPublisher(options: {
   function schedule(): void {
     if (scheduled || queue.length === 0 || lanes.every((lane) => lane.busy)) return;
     scheduled = true;
-    // setImmediate: the requests parsed in this turn of the event loop go in one batch.
-    if (lingerMs > 0) setTimeout(dispatch, lingerMs);
+    const wait = queue.length >= maxBatch ? 0 : queue[0]!.queuedAt + lingerMs - performance.now();
+    // setImmediate: at least the requests parsed in this turn of the event loop go in one batch.
+    if (wait >= 1) setTimeout(dispatch, wait);
     else setImmediate(dispatch);
   }
 
@@ -263,7 +268,7 @@ export function createEventPublisher(options: {
           reject(new PublishError(`an event of ${bytes} bytes does not fit in a batch of ${maxBatchBytes} bytes`, 'RECORD_TOO_LARGE'));
           return;
         }
-        queue.push({ message, bytes, resolve, reject });
+        queue.push({ message, bytes, queuedAt: performance.now(), resolve, reject });
         schedule();
       });
     },

@@ -95,6 +95,7 @@ function unstartedPublisher(options: {
   registryUrl?: string;
   registry?: SchemaRegistry;
   producers?: (producer: Producer) => Producer;
+  lingerMs?: number;
 }): {
   publisher: EventPublisher;
   logs: CapturedLogs;
@@ -112,7 +113,7 @@ function unstartedPublisher(options: {
     topic: options.topic,
     maxBatch: 1000,
     maxBatchBytes: options.maxBatchBytes ?? 64 * 1024,
-    lingerMs: 0,
+    lingerMs: options.lingerMs ?? 0,
     lanes: 1,
     ackTimeoutMs: 10_000,
     logger,
@@ -123,9 +124,14 @@ function unstartedPublisher(options: {
 }
 
 /** A started publisher of its own on `topic`, with a byte cap of `maxBatchBytes`, once it is ready. */
-async function publisherFor(topic: string, maxBatchBytes: number, producers?: (producer: Producer) => Producer): Promise<{ publisher: EventPublisher; logs: CapturedLogs }> {
+async function publisherFor(
+  topic: string,
+  maxBatchBytes: number,
+  producers?: (producer: Producer) => Producer,
+  lingerMs?: number,
+): Promise<{ publisher: EventPublisher; logs: CapturedLogs }> {
   const registry = createRegistry(serviceEndpoints().schemaRegistryUrl);
-  const started = unstartedPublisher({ schemaId: await registerValueSchema(registry, topic, WEBHOOK_EVENT_SCHEMA_FILE), topic, maxBatchBytes, registry, producers });
+  const started = unstartedPublisher({ schemaId: await registerValueSchema(registry, topic, WEBHOOK_EVENT_SCHEMA_FILE), topic, maxBatchBytes, registry, producers, lingerMs });
   await started.publisher.start();
   await waitFor('the publisher to connect', async () => (started.publisher.isReady() ? true : undefined));
   return started;
@@ -154,6 +160,35 @@ describe('event publisher: batches bounded by bytes', () => {
     await publisher.publish('2', event(2, 1024));
     const messages = await readTopic(kafka, topic, { count: 1 });
     expect(messages.map((message) => message.key)).toEqual(['2']);
+  });
+});
+
+describe('event publisher: linger', () => {
+  it('sends a batch lingerMs after its oldest event was queued, with the events queued meanwhile', async () => {
+    const topic = await createTestTopic(await testAdmin(kafka), { partitions: 3 });
+    const calls: Array<{ at: number; events: number }> = [];
+    const { publisher } = await publisherFor(
+      topic,
+      64 * 1024,
+      (producer) => ({
+        ...producer,
+        send: (record) => {
+          calls.push({ at: performance.now(), events: record.messages.length });
+          return producer.send(record);
+        },
+      }),
+      300,
+    );
+    const queuedAt = performance.now();
+    const first = publisher.publish('1', event(1, 100));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const second = publisher.publish('2', event(2, 100));
+    await Promise.all([first, second]);
+
+    expect(calls.map(({ events }) => events)).toEqual([2]);
+    // Timers may fire a millisecond early; the batch did not wait for the second event's own linger.
+    expect(calls[0]!.at - queuedAt).toBeGreaterThanOrEqual(295);
+    expect(calls[0]!.at - queuedAt).toBeLessThan(395);
   });
 });
 
