@@ -13,7 +13,9 @@ export interface BenchChild {
 
 /** A TypeScript entry point of the project in its own process, so its CPU and memory are its own. */
 export function startScript(script: string, env: NodeJS.ProcessEnv): BenchChild {
-  const started = startProjectProcess(script, env);
+  // BENCH_CPU_PROFILE=<dir>: each child writes a V8 CPU profile there when it exits.
+  const profileDir = process.env.BENCH_CPU_PROFILE;
+  const started = startProjectProcess(script, env, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   const { child } = started;
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));

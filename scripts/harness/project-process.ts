@@ -23,8 +23,8 @@ export interface ProjectProcess {
  * `node --import tsx <script>` from the project's root, stdout and stderr piped for the caller
  * to read: one process, no wrapper (npm, tsx's CLI) that could outlive a signal or hide the pid.
  */
-export function startProjectProcess(script: string, env: NodeJS.ProcessEnv): ProjectProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startProjectProcess(script: string, env: NodeJS.ProcessEnv, nodeFlags: readonly string[] = []): ProjectProcess {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let gone = false;
   const exited = new Promise<number | null>((resolveExit) =>
     child.once('exit', (code) => {
