@@ -38,7 +38,7 @@ function serializeError(error: unknown): unknown {
  * event) was 7% of the receiver's CPU, each write waking whatever reads the pipe.
  */
 const LOG_BUFFER_BYTES = 4096;
-const LOG_FLUSH_MS = 250;
+const LOG_FLUSH_MS = 100;
 
 /**
  * The log format of every service: pino JSON. Signature headers and secrets are redacted

@@ -1,4 +1,4 @@
-import { KafkaJSProtocolError, type Message, type Producer } from 'kafkajs';
+import { KafkaJSError, KafkaJSProtocolError, type Message, type Producer } from 'kafkajs';
 import type { PartitionedSender, PartitionOutcome } from './partitioned-send';
 
 /**
@@ -64,11 +64,13 @@ another's records (it throws on the first partition error in the answer). So onl
 the records (`recordsRefusal`) in a send that carried a single partition keeps the producer: the
 broker appended nothing of it. Every other failure replaces it.
 
-Sends go one at a time. While a send waits to retry a request that failed for one partition, the
-other partitions of that request have had their advance taken back, written or not; a second
-send on the same producer in that gap would reuse the numbers of what was written, and the broker
-would drop it as a duplicate while acknowledging it (the relay's fast path and its sweep share a
-producer, and so do the dead letters).
+A producer's sends go one at a time. While a send waits to retry a request that failed for one
+partition, the other partitions of that request have had their advance taken back, written or
+not; a second send on the same producer in that gap would reuse the numbers of what was written,
+and the broker would drop it as a duplicate while acknowledging it (the relay's fast path and its
+sweep share a producer). Sends waiting for their turn on a producer that is replaced meanwhile
+move to the new one, so a send stuck on a broker holds up nothing once its caller has given up
+and replaced the producer; sends still waiting when `disconnect` is called fail instead.
  *
  * Constructing does no I/O; `create` is called for each producer, and must return an idempotent one.
  */
@@ -116,7 +118,11 @@ export function createReplaceableProducer(create: () => Producer): ReplaceablePr
   }
 
   async function use<T>(work: (producer: Producer) => Promise<T>): Promise<T> {
-    const producer = await connected();
+    return withProducer(await connected(), work);
+  }
+
+  /** Runs `work` with `producer`, counted as one of its users so that a replace waits for it. */
+  async function withProducer<T>(producer: Producer, work: (producer: Producer) => Promise<T>): Promise<T> {
     users.set(producer, (users.get(producer) ?? 0) + 1);
     try {
       return await work(producer);
@@ -136,19 +142,36 @@ export function createReplaceableProducer(create: () => Producer): ReplaceablePr
     return failed.length === 0 || (outcomes.length === 1 && failed.every((outcome) => !outcome.acknowledged && recordsRefusal(outcome.error)));
   }
 
-  /** The send under way; the next one starts once it has settled. */
-  let previous: Promise<unknown> = Promise.resolve();
+  /** Each producer's last queued send: the next send on it starts once that one has settled. */
+  const lastSend = new WeakMap<Producer, Promise<void>>();
+  /** Moves on at each `disconnect`: sends queued before it give up instead of connecting again. */
+  let generation = 0;
 
-  function send(sender: PartitionedSender, messages: readonly Message[]): Promise<PartitionOutcome[]> {
-    const result = previous.then(() =>
-      use(async (producer) => {
-        const outcomes = await sender.send(producer, messages);
-        if (!stillInStep(outcomes)) replace(producer);
-        return outcomes;
-      }),
-    );
-    previous = result.catch(() => undefined);
-    return result;
+  /**
+   * Waits for its turn on the current producer. A producer replaced meanwhile is not used: its
+   * numbers may be out of step, and a send stuck on it must not hold the sends behind it, which
+   * queue again on the new one.
+   */
+  async function send(sender: PartitionedSender, messages: readonly Message[]): Promise<PartitionOutcome[]> {
+    const queuedIn = generation;
+    for (;;) {
+      const producer = await connected();
+      const before = lastSend.get(producer) ?? Promise.resolve();
+      let done: () => void = () => undefined;
+      lastSend.set(producer, before.then(() => new Promise<void>((resolve) => (done = resolve))));
+      await before;
+      try {
+        if (generation !== queuedIn) throw new KafkaJSError('The producer was disconnected while this send waited for its turn', { retriable: true });
+        if (producer !== current) continue;
+        return await withProducer(producer, async () => {
+          const outcomes = await sender.send(producer, messages);
+          if (!stillInStep(outcomes)) replace(producer);
+          return outcomes;
+        });
+      } finally {
+        done();
+      }
+    }
   }
 
   return {
@@ -164,6 +187,7 @@ export function createReplaceableProducer(create: () => Producer): ReplaceablePr
       }
     },
     async disconnect(withinMs) {
+      generation += 1;
       const all = (async () => {
         await connecting?.catch(() => undefined);
         replace();

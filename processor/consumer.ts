@@ -55,6 +55,7 @@ export interface FatalFailure {
  */
 export function createWebhookConsumer(options: {
   kafka: Kafka;
+  /** The dead letters' own producer. */
   producer: ReplaceableProducer;
   /** The dead-letter topic's sender. */
   deadLetters: PartitionedSender;

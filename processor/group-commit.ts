@@ -66,7 +66,10 @@ export function createGroupCommit<E, R>(options: GroupCommitOptions<E, R>): (eve
   async function run(group: Array<Waiting<E, R>>): Promise<void> {
     if (group.length === 1) {
       const [chunk] = group;
-      return options.commitAlone([...chunk!.events]).then(chunk!.resolve, chunk!.reject);
+      // Through a promise, so that even a synchronous throw reaches the chunk's consumer.
+      return Promise.resolve()
+        .then(() => options.commitAlone([...chunk!.events]))
+        .then(chunk!.resolve, chunk!.reject);
     }
     let results: R[];
     try {

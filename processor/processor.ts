@@ -38,9 +38,9 @@ export interface Processor {
 
 /**
  * The processor: the consumer group that applies webhook events to PostgreSQL, and the relay
- * that publishes the outbox. Its relay and dead-letter writes share one idempotent producer at a
- * time, replaced after a send that failed but may have been written (ReplaceableProducer);
- * `createProducer` makes each one, the seam for faults in those writes.
+ * that publishes the outbox. Its relay and its dead-letter writes each have one idempotent
+ * producer at a time, replaced after a send that failed but may have been written
+ * (ReplaceableProducer); `createProducer` makes each one, the seam for faults in those writes.
  *
  * Constructing it does no I/O. `start` first checks that the database answers and has every
  * migration of this code applied (a partly migrated schema would fail on the first event that
@@ -59,9 +59,11 @@ export function createProcessor(options: {
   createProducer?: () => Producer;
 }): Processor {
   const { config, db, kafka, registry, logger, metrics } = options;
-  const producer = createReplaceableProducer(
-    options.createProducer ?? (() => kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner })),
-  );
+  const makeProducer = options.createProducer ?? (() => kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner }));
+  // Two, so that dead letters never wait behind a notification stuck on a broker: a producer's
+  // sends go one at a time (ReplaceableProducer), and the consumer waits for its dead letters.
+  const producer = createReplaceableProducer(makeProducer);
+  const deadLetterProducer = createReplaceableProducer(makeProducer);
   // One produce call for every write, each partition's acknowledgement checked: see PartitionedSender.
   const notifications = createPartitionedSender({ kafka, topic: config.notificationsTopic });
   const deadLetters = createPartitionedSender({ kafka, topic: config.deadLetterTopic });
@@ -99,7 +101,7 @@ export function createProcessor(options: {
       // under a start still in progress would be started again behind the stop.
       await starting?.catch(() => undefined);
       await relay.stop();
-      await producer.disconnect(PRODUCER_DISCONNECT_MS);
+      await Promise.all([producer.disconnect(PRODUCER_DISCONNECT_MS), deadLetterProducer.disconnect(PRODUCER_DISCONNECT_MS)]);
     })();
     return stopping;
   };
@@ -114,7 +116,7 @@ export function createProcessor(options: {
     );
   };
 
-  const consumer = createWebhookConsumer({ kafka, producer, deadLetters, config, applier, relay, logger, metrics, onFatal });
+  const consumer = createWebhookConsumer({ kafka, producer: deadLetterProducer, deadLetters, config, applier, relay, logger, metrics, onFatal });
 
   /** The start-up, giving up with StartupAborted between its steps once a stop began. */
   async function startSteps(): Promise<void> {
@@ -139,6 +141,7 @@ export function createProcessor(options: {
     );
     if (created) logger.info(created, 'Created topics');
     await step(() => producer.connect());
+    await step(() => deadLetterProducer.connect());
     await step(() => deadLetters.start());
     await step(() => relay.start());
     await step(() => consumer.start());

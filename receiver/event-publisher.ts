@@ -121,6 +121,8 @@ export function createEventPublisher(options: {
   }));
   const inFlight = new Set<Promise<void>>();
   let scheduled = false;
+  /** The linger's timer while a batch waits for it. */
+  let lingering: NodeJS.Timeout | undefined;
   let ready = false;
   let closed = false;
 
@@ -210,6 +212,8 @@ export function createEventPublisher(options: {
 
   function dispatch(): void {
     scheduled = false;
+    clearTimeout(lingering);
+    lingering = undefined;
     for (const lane of lanes) {
       if (queue.length === 0) return;
       if (lane.busy) continue;
@@ -225,11 +229,16 @@ export function createEventPublisher(options: {
   }
 
   function schedule(): void {
-    if (scheduled || queue.length === 0 || lanes.every((lane) => lane.busy)) return;
+    if (queue.length === 0 || lanes.every((lane) => lane.busy)) return;
+    // A full batch, or a close, does not wait for the linger.
+    const now = queue.length >= maxBatch || closed;
+    if (scheduled && !(lingering && now)) return;
+    clearTimeout(lingering);
+    lingering = undefined;
     scheduled = true;
-    const wait = queue.length >= maxBatch ? 0 : queue[0]!.queuedAt + lingerMs - performance.now();
+    const wait = now ? 0 : queue[0]!.queuedAt + lingerMs - performance.now();
     // setImmediate: at least the requests parsed in this turn of the event loop go in one batch.
-    if (wait >= 1) setTimeout(dispatch, wait);
+    if (wait >= 1) lingering = setTimeout(dispatch, wait);
     else setImmediate(dispatch);
   }
 
@@ -275,6 +284,7 @@ export function createEventPublisher(options: {
     isReady: () => ready,
     async close(deadline = Infinity) {
       closed = true;
+      schedule();
       const drained = (async () => {
         while (inFlight.size > 0 || queue.length > 0 || scheduled) {
           if (inFlight.size > 0) await Promise.all(inFlight);

@@ -1,5 +1,5 @@
 import { KafkaJSError, type Producer } from 'kafkajs';
-import { createPartitionedSender, type PartitionedSender } from '../../platform/partitioned-send';
+import { createPartitionedSender, type PartitionedSender, type PartitionOutcome } from '../../platform/partitioned-send';
 import { createReplaceableProducer, recordsRefusal, type ReplaceableProducer } from '../../platform/replaceable-producer';
 import { onCleanup } from '../support/cleanup';
 import { createTestTopic, testAdmin, testKafka } from '../support/kafka';
@@ -112,6 +112,62 @@ describe('ReplaceableProducer', () => {
     releases[1]!();
     await expect(second).resolves.toEqual([]);
     expect(steps).toEqual(['first started', 'first settled', 'second started', 'second settled']);
+  });
+
+  it('does not hold a send behind one stuck on a producer that was replaced: it goes through a new producer', async () => {
+    const { replaceable, made } = counted();
+    let started = false;
+    const stuck: PartitionedSender = {
+      topic: 'unused',
+      start: async () => undefined,
+      partitionOf: () => 0,
+      sendAll: async () => undefined,
+      send: () => {
+        started = true;
+        return new Promise<PartitionOutcome[]>(() => undefined);
+      },
+    };
+    const used: Producer[] = [];
+    const recording: PartitionedSender = { ...stuck, send: async (producer) => (used.push(producer), []) };
+
+    void replaceable.send(stuck, []);
+    await waitFor('the stuck send started', async () => (started ? true : undefined));
+    // What a caller does once it gave up on the stuck send.
+    replaceable.replace();
+    await expect(replaceable.send(recording, [])).resolves.toEqual([]);
+    expect(made).toHaveLength(2);
+    expect(used).toEqual([made[1]]);
+  });
+
+  it('fails the sends still waiting for their turn when it is disconnected, and connects a new producer for a send after that', async () => {
+    const { replaceable, made, disconnected } = counted();
+    let release: () => void = () => undefined;
+    let started = 0;
+    const held: PartitionedSender = {
+      topic: 'unused',
+      start: async () => undefined,
+      partitionOf: () => 0,
+      sendAll: async () => undefined,
+      send: async () => {
+        started += 1;
+        await new Promise<void>((resolve) => (release = resolve));
+        return [];
+      },
+    };
+    const first = replaceable.send(held, []);
+    const waiting = replaceable.send(held, []).catch((error: unknown) => error);
+    await waitFor('the first send started', async () => (started === 1 ? true : undefined));
+    const disconnecting = replaceable.disconnect();
+    release();
+    await expect(first).resolves.toEqual([]);
+    expect(await waiting).toEqual(expect.objectContaining({ retriable: true, message: expect.stringContaining('disconnected while this send waited') }));
+    await disconnecting;
+    expect(started).toBe(1);
+    expect(disconnected).toEqual(new Set([made[0]]));
+
+    const after: PartitionedSender = { ...held, send: async () => [] };
+    await expect(replaceable.send(after, [])).resolves.toEqual([]);
+    expect(made).toHaveLength(2);
   });
 
   it('disconnects a replaced producer only once the work using it has settled', async () => {

@@ -96,6 +96,7 @@ function unstartedPublisher(options: {
   registry?: SchemaRegistry;
   producers?: (producer: Producer) => Producer;
   lingerMs?: number;
+  maxBatch?: number;
 }): {
   publisher: EventPublisher;
   logs: CapturedLogs;
@@ -111,7 +112,7 @@ function unstartedPublisher(options: {
     registry: options.registry ?? createRegistry(options.registryUrl ?? endpoints.schemaRegistryUrl),
     schemaId: options.schemaId,
     topic: options.topic,
-    maxBatch: 1000,
+    maxBatch: options.maxBatch ?? 1000,
     maxBatchBytes: options.maxBatchBytes ?? 64 * 1024,
     lingerMs: options.lingerMs ?? 0,
     lanes: 1,
@@ -189,6 +190,35 @@ describe('event publisher: linger', () => {
     // Timers may fire a millisecond early; the batch did not wait for the second event's own linger.
     expect(calls[0]!.at - queuedAt).toBeGreaterThanOrEqual(295);
     expect(calls[0]!.at - queuedAt).toBeLessThan(395);
+  });
+});
+
+describe('event publisher: linger cut short', () => {
+  async function lingeringPublisher(maxBatch: number) {
+    const topic = await createTestTopic(await testAdmin(kafka), { partitions: 3 });
+    const registry = createRegistry(serviceEndpoints().schemaRegistryUrl);
+    const { publisher } = unstartedPublisher({ schemaId: await registerValueSchema(registry, topic, WEBHOOK_EVENT_SCHEMA_FILE), topic, registry, lingerMs: 10_000, maxBatch });
+    await publisher.start();
+    await waitFor('the publisher to connect', async () => (publisher.isReady() ? true : undefined));
+    return { publisher, topic };
+  }
+
+  it('sends a full batch at once, without waiting for the linger', async () => {
+    const { publisher, topic } = await lingeringPublisher(3);
+    const started = performance.now();
+    await Promise.all([1, 2, 3].map((n) => publisher.publish(String(n), event(n, 100))));
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(await readTopic(kafka, topic, { count: 3 })).toHaveLength(3);
+  });
+
+  it('sends a lingering batch at once when closed, and acknowledges it before the close ends', async () => {
+    const { publisher, topic } = await lingeringPublisher(1000);
+    const started = performance.now();
+    const published = publisher.publish('1', event(1, 100));
+    await publisher.close();
+    await expect(published).resolves.toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(await readTopic(kafka, topic, { count: 1 })).toHaveLength(1);
   });
 });
 
