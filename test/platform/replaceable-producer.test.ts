@@ -124,7 +124,8 @@ describe('ReplaceableProducer', () => {
       sendAll: async () => undefined,
       send: () => {
         started = true;
-        return new Promise<PartitionOutcome[]>(() => undefined);
+        // Released at the end, so that its producer disconnects and the test leaves nothing open.
+        return new Promise<PartitionOutcome[]>((resolve) => onCleanup(() => resolve([])));
       },
     };
     const used: Producer[] = [];
