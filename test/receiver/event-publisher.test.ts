@@ -178,18 +178,19 @@ describe('event publisher: linger', () => {
           return producer.send(record);
         },
       }),
-      300,
+      1000,
     );
     const queuedAt = performance.now();
     const first = publisher.publish('1', event(1, 100));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const second = publisher.publish('2', event(2, 100));
     await Promise.all([first, second]);
 
     expect(calls.map(({ events }) => events)).toEqual([2]);
-    // Timers may fire a millisecond early; the batch did not wait for the second event's own linger.
-    expect(calls[0]!.at - queuedAt).toBeGreaterThanOrEqual(295);
-    expect(calls[0]!.at - queuedAt).toBeLessThan(395);
+    // Timers may fire a millisecond early; the batch did not wait for the second event's own
+    // linger, which would have ended 1,300 ms after the first was queued.
+    expect(calls[0]!.at - queuedAt).toBeGreaterThanOrEqual(995);
+    expect(calls[0]!.at - queuedAt).toBeLessThan(1250);
   });
 });
 
