@@ -67,7 +67,9 @@ describe('docker-compose.yml', () => {
     const stop = await compose('stop', '--timeout', '10', 'receiver', 'processor');
     timings.stopAppServices = since(step);
     expect(stop.code).toBe(0);
-    expect(timings.stopAppServices).toBeLessThan(5_000);
+    // Each stopped by itself, before `--timeout 10` would have killed it (exit 0 below); on a
+    // loaded machine the stop has taken between 3.7 and 5.7 s.
+    expect(timings.stopAppServices).toBeLessThan(9_000);
     for (const [service, container] of appContainers) {
       expect({ service, code: await exitCode(container), running: await docker('inspect', '--format', '{{.State.Running}}', container) }).toEqual({ service, code: 0, running: 'false' });
     }
