@@ -59,6 +59,31 @@ export async function sendAtRate(options: { rate: number; count: number; firstDu
   }
 }
 
+/**
+ * A round's measured part: `count` sends at `rate` from `firstDue`, each scheduled in `arrivals`
+ * at its due time; then waits for every send to settle and (up to 60 s) for every accepted one to
+ * arrive. `send` says whether its message was accepted. Returns the indexes accepted.
+ */
+export async function measureAtRate(options: { rate: number; count: number; firstDue: number; arrivals: Arrivals; send: (index: number) => Promise<boolean> }): Promise<Set<number>> {
+  const { arrivals } = options;
+  const accepted = new Set<number>();
+  const sends = new Set<Promise<void>>();
+  await sendAtRate({
+    rate: options.rate,
+    count: options.count,
+    firstDue: options.firstDue,
+    send: (index, due) => {
+      arrivals.schedule(index, due);
+      const sent = options.send(index).then((ok) => void (ok && accepted.add(index)));
+      sends.add(sent);
+      void sent.finally(() => sends.delete(sent));
+    },
+  });
+  await Promise.all(sends);
+  await waitFor(() => arrivals.received >= accepted.size, 60_000);
+  return accepted;
+}
+
 /** Waits until `done()` or `timeoutMs` has passed; whether it was done. */
 export async function waitFor(done: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

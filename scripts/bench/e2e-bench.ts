@@ -6,7 +6,7 @@ import { createLogger } from '../../platform/logger';
 import { ensureTopics } from '../../platform/topics';
 import { createDatabase } from '../../processor/database';
 import type { ChosenServices } from '../harness/choose-services';
-import { createArrivals, sendAtRate, waitFor } from './arrivals';
+import { createArrivals, measureAtRate, sendAtRate, waitFor } from './arrivals';
 import { BENCH_SECRETS, benchName } from './bench-env';
 import { benchSchema } from './bench-database';
 import { startScript, waitReady } from './children';
@@ -130,28 +130,21 @@ async function e2eRound(options: RoundOptions): Promise<{ result: E2eRound; peak
     }
     await sendAtRate({ rate, count: warmUp, firstDue: performance.now(), send: (index) => void send(2 + index) });
 
-    const accepted = new Set<number>();
     const refused = new Map<number, number>();
-    const inFlight = new Set<Promise<void>>();
     const cpu = startCpuWindow(serviceRoles({ receiver: receiver.pid, processor: processor.pid }));
     const sampler = startMetricsSampler({ receiver: `http://127.0.0.1:${receiverPort}/metrics`, processor: `http://127.0.0.1:${processorPort}/metrics` }, seconds);
     const start = performance.now() + 20;
-    await sendAtRate({
+    const accepted = await measureAtRate({
       rate,
       count,
       firstDue: start,
-      send: (index, due) => {
-        arrivals.schedule(index, due);
-        const sent = send(2 + warmUp + index, index).then((status) => {
-          if (status === 202) accepted.add(index);
-          else refused.set(status, (refused.get(status) ?? 0) + 1);
-        });
-        inFlight.add(sent);
-        void sent.finally(() => inFlight.delete(sent));
+      arrivals,
+      send: async (index) => {
+        const status = await send(2 + warmUp + index, index);
+        if (status !== 202) refused.set(status, (refused.get(status) ?? 0) + 1);
+        return status === 202;
       },
     });
-    await Promise.all(inFlight);
-    await waitFor(() => arrivals.received >= accepted.size, 60_000);
     const cpuMs = cpu.stop();
     const samples = await sampler.stop();
     const processes = { receiver: samples.receiver!, processor: samples.processor! };

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { ensureTopics } from '../../platform/topics';
-import { createArrivals, sendAtRate, waitFor } from './arrivals';
+import { createArrivals, measureAtRate, sendAtRate, waitFor } from './arrivals';
 import { benchName } from './bench-env';
 import { startScript } from './children';
 import { kafkaBrokerPids, onePid, postgresPids, startCpuWindow } from './cpu-usage';
@@ -88,23 +88,9 @@ export async function pipeFloorRound(options: { kafka: Kafka; kafkaBrokers: stri
     if (!(await waitFor(() => probeArrived, 60_000))) throw new Error('pipe floor: the first message did not come through within 60 s');
     await sendAtRate({ rate, count: warmUp, firstDue: performance.now(), send: (index) => void send(message(index, 'warm-up')) });
 
-    const accepted = new Set<number>();
-    const sends = new Set<Promise<void>>();
     const cpu = startCpuWindow({ forwarder: onePid(forwarder.pid), broker: kafkaBrokerPids, postgres: postgresPids });
     const start = performance.now() + 20;
-    await sendAtRate({
-      rate,
-      count,
-      firstDue: start,
-      send: (index, due) => {
-        arrivals.schedule(index, due);
-        const sent = send(message(index, String(index))).then((acknowledged) => void (acknowledged && accepted.add(index)));
-        sends.add(sent);
-        void sent.finally(() => sends.delete(sent));
-      },
-    });
-    await Promise.all(sends);
-    await waitFor(() => arrivals.received >= accepted.size, 60_000);
+    const accepted = await measureAtRate({ rate, count, firstDue: start, arrivals, send: (index) => send(message(index, String(index))) });
     return latencyRound({ arrivals, start, seconds, accepted, cpuMs: cpu.stop() });
   } finally {
     await reader.disconnect().catch(() => undefined);
