@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, KafkaJSSASLAuthenticationError, logLevel, type KafkaConfig } from 'kafkajs';
+import { createTopicsWithLeaders } from '../../platform/topics';
 import type { KafkaCluster } from '../../scripts/harness/native/start-kafka-cluster';
 import { onCleanup } from '../support/cleanup';
 import { ownCluster } from '../support/own-cluster';
@@ -33,7 +34,7 @@ describe('startKafkaCluster: one broker, sasl_ssl', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+      await createTopicsWithLeaders(admin, [{ topic, partitions: 1 }]);
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       await producer.send({ topic, acks: -1, messages: [{ value: 'over SASL_SSL' }] });
@@ -95,7 +96,7 @@ describe('startKafkaCluster: a stopped cluster started again from its state fold
     const kafka = new Kafka({ brokers: first.bootstrap, logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    await createTopicsWithLeaders(admin, [{ topic, partitions: 1 }]);
     await admin.disconnect();
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();

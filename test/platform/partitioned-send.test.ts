@@ -1,5 +1,6 @@
 import { KafkaJSError, Partitioners, type Message, type Producer, type ProducerRecord, type RecordMetadata } from 'kafkajs';
 import { createPartitionedSender, type PartitionedSender } from '../../platform/partitioned-send';
+import { createTopicsWithLeaders } from '../../platform/topics';
 import { onCleanup } from '../support/cleanup';
 import { createTestTopic, testAdmin, testKafka } from '../support/kafka';
 import { uniqueName } from '../support/names';
@@ -121,7 +122,7 @@ describe('partitioned send: where a message goes', () => {
     await expect(sender.start()).rejects.toThrow();
     expect(() => sender.partitionOf({ key: '1', value: 'x' })).toThrow('called before start() finished');
 
-    await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+    await createTopicsWithLeaders(admin, [{ topic, partitions: 6 }]);
     onCleanup(() => admin.deleteTopics({ topics: [topic] }).catch(() => undefined));
     await sender.start();
     expect(sender.partitionOf({ key: '1', value: 'x' })).toBe(3);

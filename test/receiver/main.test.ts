@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { signPayload } from '../../schemas/signatures';
+import { createTopicsWithLeaders } from '../../platform/topics';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { testAdmin, testKafka } from '../support/kafka';
 import { onCleanup } from '../support/cleanup';
@@ -134,7 +135,7 @@ describe('npm run receiver: what waiting cannot fix', () => {
   async function collidingTopic(): Promise<string> {
     const existing = uniqueName('collide.a');
     const admin = await testAdmin();
-    await admin.createTopics({ topics: [{ topic: existing, numPartitions: 1 }] });
+    await createTopicsWithLeaders(admin, [{ topic: existing, partitions: 1 }]);
     onCleanup(() => admin.deleteTopics({ topics: [existing] }).catch(() => undefined));
     return existing.replace('collide.a', 'collide_a');
   }
