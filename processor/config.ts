@@ -37,13 +37,51 @@ export interface ProcessorConfig {
   readonly outboxPollMs: number;
   /** How long a committed notification is left to the fast path before the sweep takes it. */
   readonly outboxGraceMs: number;
+  /** What the retention job deletes, and how often the processor runs it. */
+  readonly retention: RetentionConfig;
   readonly port: number;
   readonly host: string;
   readonly walletTables: boolean;
   readonly logLevel: LogLevel;
 }
 
+export interface RetentionConfig {
+  /** How often the processor runs the job; 0: never (run `npm run retention` from a scheduler instead). */
+  readonly intervalMs: number;
+  /** Sent outbox rows older than this many days are deleted; 0: kept for ever. Unsent rows never are. */
+  readonly outboxDays: number;
+  /** webhook_events rows neither processed nor seen for this many days are deleted; 0: kept for ever. */
+  readonly webhookEventsDays: number;
+  /** Rows deleted in one batch, each batch its own transaction. */
+  readonly batchRows: number;
+}
+
+/**
+ * Deleting an event's webhook_events row forgets that it was applied: a redelivery after that
+ * (Kafka still holding it, a consumer group reset, a sender's retry) is applied again. A week
+ * is Kafka's default retention (log.retention.hours=168); shorter needs saying so.
+ */
+export const WEBHOOK_EVENTS_MIN_DAYS = 7;
+
 export { ConfigError };
+
+function readRetention(read: EnvironmentReader): RetentionConfig {
+  const intervalMs = read.integer('RETENTION_INTERVAL_MS', 0, 0);
+  // A run every few milliseconds is a mistyped unit, not a schedule.
+  if (intervalMs > 0 && intervalMs < 1000) read.problems.push('RETENTION_INTERVAL_MS must be 0 (off) or at least 1000');
+  const webhookEventsDays = read.integer('WEBHOOK_EVENTS_RETENTION_DAYS', 30, 0, 36_500);
+  if (webhookEventsDays > 0 && webhookEventsDays < WEBHOOK_EVENTS_MIN_DAYS && !read.flag('WEBHOOK_EVENTS_RETENTION_FORCE', false)) {
+    read.problems.push(
+      `WEBHOOK_EVENTS_RETENTION_DAYS must be 0 (keep) or at least ${WEBHOOK_EVENTS_MIN_DAYS}, and longer than the webhook-events topic keeps its records: an event redelivered after its row is deleted is applied again (set WEBHOOK_EVENTS_RETENTION_FORCE=true to allow it)`,
+    );
+  }
+  return Object.freeze({
+    intervalMs,
+    outboxDays: read.integer('OUTBOX_RETENTION_DAYS', 7, 0, 36_500),
+    webhookEventsDays,
+    batchRows: read.integer('RETENTION_BATCH_ROWS', 1000, 1, 100_000),
+  });
+}
 
 /** DLQ_TOPIC, by default the events topic with `.dlq` appended. */
 function deadLetterTopic(read: EnvironmentReader, env: NodeJS.ProcessEnv, webhookEventsTopic: string): string {
@@ -87,6 +125,7 @@ export function readProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
     outboxBatchSize: integer('OUTBOX_BATCH_SIZE', 500, 1, 100_000),
     outboxPollMs: integer('OUTBOX_POLL_MS', 1000, 10),
     outboxGraceMs: integer('OUTBOX_GRACE_MS', 2000, 0),
+    retention: readRetention(read),
     port: integer('PROCESSOR_PORT', 8001, 0, 65535),
     host: read.host('PROCESSOR_HOST', SERVICE_DEFAULTS.host),
     walletTables: flag('MIGRATE_WALLET_TABLES', true),
@@ -95,6 +134,9 @@ export function readProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
   if (config.retryInitialMs > config.retryMaxMs) problems.push('RETRY_INITIAL_MS must not exceed RETRY_MAX_MS');
   if (config.databasePoolMax < config.partitionConcurrency + 1) {
     problems.push('DATABASE_POOL_MAX must exceed PARTITION_CONCURRENCY (one connection a partition, one for the outbox relay)');
+  }
+  else if (config.retention.intervalMs > 0 && config.databasePoolMax < config.partitionConcurrency + 2) {
+    problems.push('DATABASE_POOL_MAX must exceed PARTITION_CONCURRENCY + 1 when RETENTION_INTERVAL_MS is set (one connection for the retention job)');
   }
   read.check();
   return Object.freeze(config);

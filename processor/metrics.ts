@@ -10,6 +10,7 @@ export interface ProcessorMetrics {
   readonly deadLettered: Counter<'reason'>;
   readonly notificationsPublished: Counter;
   readonly outboxErrors: Counter;
+  readonly retentionDeletedRows: Counter<'table'>;
   readonly ready: Gauge;
 }
 
@@ -46,6 +47,12 @@ export function createProcessorMetrics(): ProcessorMetrics {
     deadLettered: new Counter({ name: 'webhook_events_dead_lettered_total', help: 'Events sent to the dead-letter topic, by reason', labelNames: ['reason'], registers: [registry] }),
     notificationsPublished: new Counter({ name: 'trade_notifications_published_total', help: 'Outbox rows published to trade-notifications', registers: [registry] }),
     outboxErrors: new Counter({ name: 'outbox_relay_errors_total', help: 'Outbox relay rounds that failed and will be retried', registers: [registry] }),
+    retentionDeletedRows: new Counter({
+      name: 'retention_deleted_rows_total',
+      help: 'Rows the retention job deleted, by table (outbox, webhook_events)',
+      labelNames: ['table'],
+      registers: [registry],
+    }),
     ready: new Gauge({ name: 'webhook_processor_ready', help: '1 when the consumer is in its group, the last transaction committed and it has not stopped on a failure', registers: [registry] }),
   };
 }

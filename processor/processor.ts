@@ -12,6 +12,7 @@ import type { ProcessorMetrics } from './metrics';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
 import { MigrationsPending, pendingMigrations } from './migrations';
 import { createEventApplier } from './process-events';
+import { createRetentionSchedule } from './retention-schedule';
 
 /**
  * How long a stop waits for the producer to disconnect: a broker that holds the connection open
@@ -86,6 +87,8 @@ export function createProcessor(options: {
     eventsPerTransaction: config.eventsPerTransaction,
     transactionsInFlight: config.partitionConcurrency,
   });
+  const retention =
+    config.retention.intervalMs > 0 ? createRetentionSchedule({ db, retention: config.retention, logger, deletedRows: metrics.retentionDeletedRows }) : undefined;
   let started = false;
   let stopping: Promise<void> | undefined;
   /** The start under way, if any. */
@@ -100,6 +103,7 @@ export function createProcessor(options: {
       // The step under way settles before what it uses is closed: a relay or producer closed
       // under a start still in progress would be started again behind the stop.
       await starting?.catch(() => undefined);
+      await retention?.stop();
       await relay.stop();
       await Promise.all([producer.disconnect(PRODUCER_DISCONNECT_MS), deadLetterProducer.disconnect(PRODUCER_DISCONNECT_MS)]);
     })();
@@ -145,6 +149,7 @@ export function createProcessor(options: {
     await step(() => deadLetters.start());
     await step(() => relay.start());
     await step(() => consumer.start());
+    retention?.start();
     started = true;
   }
 

@@ -1,0 +1,42 @@
+import { parseArgs } from 'node:util';
+import { createLogger } from '../platform/logger';
+import { configOrExit } from '../platform/service-lifecycle';
+import { readProcessorConfig } from './config';
+import { createDatabase } from './database';
+import { runRetention } from './retention';
+
+const USAGE = `Usage: npm run retention
+Deletes sent outbox rows older than OUTBOX_RETENTION_DAYS (default 7) and webhook_events rows
+not processed or seen for WEBHOOK_EVENTS_RETENTION_DAYS (default 30), RETENTION_BATCH_ROWS
+(default 1000) at a time; 0 days keeps a table's rows. Reads the processor's environment.`;
+
+/** `npm run retention`: one run of the retention job, for a scheduler (cron, a Kubernetes CronJob). */
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { help: { type: 'boolean' } } });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const config = configOrExit(readProcessorConfig);
+  const logger = createLogger({ level: config.logLevel, name: 'retention' });
+  const db = configOrExit(() => createDatabase({ url: config.databaseUrl, schema: config.databaseSchema, poolMax: 2, logger }));
+  let stopping = false;
+  // A stop signal ends the run after its batch: what is deleted is committed, the rest waits for the next run.
+  const stop = (): void => void (stopping = true);
+  process.once('SIGINT', stop).once('SIGTERM', stop);
+  try {
+    const summary = await runRetention({ db, policy: config.retention, logger, shouldStop: () => stopping });
+    return summary.interrupted ? 1 : 0;
+  } finally {
+    await db.destroy();
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  }
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (error: Error) => {
+    console.error(`retention: ${error.message}`);
+    process.exitCode = 1;
+  },
+);
