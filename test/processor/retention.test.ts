@@ -1,0 +1,149 @@
+import type { Knex } from 'knex';
+import { Counter, Registry } from 'prom-client';
+import { createLogger } from '../../platform/logger';
+import { runRetention, type RetentionOptions } from '../../processor/retention';
+import { createRetentionSchedule } from '../../processor/retention-schedule';
+import { waitFor } from '../support/wait-for';
+import { CapturedLogs } from '../support/receiver';
+import { migratedDatabase } from '../support/processor';
+
+/** `count` outbox rows named `<prefix>-<n>`, created `createdDaysAgo` and sent `sentDaysAgo` (null: unsent). */
+async function outboxRows(db: Knex, prefix: string, count: number, createdDaysAgo: number, sentDaysAgo: number | null): Promise<void> {
+  await db.raw(
+    `insert into outbox (event_id, topic, message_key, payload, created_at, sent_at)
+     select ? || '-' || g, 'notifications', 'user', '{}'::jsonb, now() - make_interval(days => ?),
+            case when ?::int is null then null else now() - make_interval(days => ?::int) end
+     from generate_series(1, ?) g`,
+    [prefix, createdDaysAgo, sentDaysAgo, sentDaysAgo, count],
+  );
+}
+
+/** `count` webhook_events rows named `<prefix>-<n>`, processed and last seen so many days ago. */
+async function webhookEventRows(db: Knex, prefix: string, count: number, processedDaysAgo: number, seenDaysAgo = processedDaysAgo): Promise<void> {
+  await db.raw(
+    `insert into webhook_events (event_id, webhook_type, trade_id, outcome, body, processed_at, last_seen_at)
+     select ? || '-' || g, 'buy_completion', g, 'applied', '{}', now() - make_interval(days => ?), now() - make_interval(days => ?)
+     from generate_series(1, ?) g`,
+    [prefix, processedDaysAgo, seenDaysAgo, count],
+  );
+}
+
+async function ids(db: Knex, table: string): Promise<string[]> {
+  return (await db(table).select('event_id').orderBy('event_id')).map((row: { event_id: string }) => row.event_id);
+}
+
+function retentionLogs(): { logs: CapturedLogs; logger: RetentionOptions['logger'] } {
+  const logs = new CapturedLogs();
+  return { logs, logger: createLogger({ level: 'debug', name: 'retention' }, logs) };
+}
+
+const POLICY = { outboxDays: 7, webhookEventsDays: 30, batchRows: 10 };
+
+describe('the retention job', () => {
+  let db: Knex;
+  beforeEach(async () => {
+    ({ db } = await migratedDatabase());
+  });
+
+  it('deletes sent outbox rows older than their age and keeps unsent rows, however old, and recent sent ones', async () => {
+    await outboxRows(db, 'old-sent', 25, 10, 10);
+    await outboxRows(db, 'old-unsent', 3, 30, null);
+    await outboxRows(db, 'recent-sent', 2, 6, 6);
+
+    const summary = await runRetention({ db, policy: POLICY, logger: retentionLogs().logger });
+
+    expect(summary.deleted.outbox).toBe(25);
+    expect(await ids(db, 'outbox')).toEqual(['old-unsent-1', 'old-unsent-2', 'old-unsent-3', 'recent-sent-1', 'recent-sent-2']);
+  });
+
+  it('deletes webhook_events rows neither processed nor seen within their age, and keeps one redelivered recently', async () => {
+    await webhookEventRows(db, 'old', 12, 40);
+    await webhookEventRows(db, 'redelivered', 2, 40, 1);
+    await webhookEventRows(db, 'recent', 2, 29);
+
+    const summary = await runRetention({ db, policy: POLICY, logger: retentionLogs().logger });
+
+    expect(summary.deleted.webhook_events).toBe(12);
+    expect(await ids(db, 'webhook_events')).toEqual(['recent-1', 'recent-2', 'redelivered-1', 'redelivered-2']);
+  });
+
+  it('deletes at most a batch per statement and logs a summary of the run', async () => {
+    await outboxRows(db, 'old', 35, 10, 10);
+    await webhookEventRows(db, 'old', 10, 40);
+    const { logs, logger } = retentionLogs();
+
+    const summary = await runRetention({ db, policy: POLICY, logger });
+
+    const batches = logs.lines.filter((line) => line.msg === 'Retention batch deleted').map((line) => [line.table, line.rows]);
+    // A full batch is followed by another; the first short one ends the table.
+    expect(batches).toEqual([
+      ['outbox', 10],
+      ['outbox', 10],
+      ['outbox', 10],
+      ['outbox', 5],
+      ['webhook_events', 10],
+      ['webhook_events', 0],
+    ]);
+    expect(summary.batches).toBe(6);
+    const finished = logs.lines.filter((line) => line.msg === 'Retention run finished');
+    expect(finished).toEqual([expect.objectContaining({ level: 30, deleted: { outbox: 35, webhook_events: 10 }, batches: 6, interrupted: false })]);
+  });
+
+  it('commits each batch on its own: a run stopped between batches keeps what it deleted', async () => {
+    await outboxRows(db, 'old', 35, 10, 10);
+    let asked = 0;
+
+    const summary = await runRetention({ db, policy: POLICY, logger: retentionLogs().logger, shouldStop: () => ++asked > 2 });
+
+    expect(summary).toEqual(expect.objectContaining({ interrupted: true, batches: 2, deleted: { outbox: 20, webhook_events: 0 } }));
+    expect(await db('outbox').count<Array<{ count: string }>>('* as count')).toEqual([{ count: '15' }]);
+  });
+
+  it('passes over a row a processor transaction holds instead of waiting for it', async () => {
+    await webhookEventRows(db, 'old', 5, 40);
+    // A redelivery's claim holds its row's lock until its transaction ends.
+    const claim = await db.transaction();
+    try {
+      await claim.raw('select event_id from webhook_events where event_id = ? for update', ['old-3']);
+      const started = Date.now();
+      const summary = await runRetention({ db, policy: POLICY, logger: retentionLogs().logger });
+
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(summary.deleted.webhook_events).toBe(4);
+    } finally {
+      await claim.rollback();
+    }
+    expect(await ids(db, 'webhook_events')).toEqual(['old-3']);
+  });
+
+  it('keeps every row of a table whose age is 0', async () => {
+    await outboxRows(db, 'old', 3, 400, 400);
+    await webhookEventRows(db, 'old', 3, 400);
+
+    const summary = await runRetention({ db, policy: { outboxDays: 0, webhookEventsDays: 0, batchRows: 10 }, logger: retentionLogs().logger });
+
+    expect(summary).toEqual(expect.objectContaining({ batches: 0, deleted: { outbox: 0, webhook_events: 0 }, cutoffs: {} }));
+    expect(await ids(db, 'outbox')).toHaveLength(3);
+    expect(await ids(db, 'webhook_events')).toHaveLength(3);
+  });
+
+  it('runs on its interval inside the processor, counting deleted rows by table, and stops', async () => {
+    await outboxRows(db, 'old', 4, 10, 10);
+    await webhookEventRows(db, 'old', 3, 40);
+    const registry = new Registry();
+    const deletedRows = new Counter({ name: 'retention_deleted_rows_total', help: 'test', labelNames: ['table'], registers: [registry] });
+    const { logs, logger } = retentionLogs();
+    const schedule = createRetentionSchedule({ db, retention: { ...POLICY, intervalMs: 1000 }, logger, deletedRows });
+
+    schedule.start();
+    await waitFor('a retention run', async () => (logs.messages().includes('Retention run finished') ? true : undefined), 10_000);
+    await schedule.stop();
+
+    const counted = (await deletedRows.get()).values.map(({ labels, value }) => [labels.table, value]);
+    expect(counted).toEqual(expect.arrayContaining([
+      ['outbox', 4],
+      ['webhook_events', 3],
+    ]));
+    expect(await ids(db, 'outbox')).toEqual([]);
+  });
+});
