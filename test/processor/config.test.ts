@@ -167,3 +167,39 @@ describe('processor configuration: values that are not what they look like', () 
     );
   });
 });
+
+describe('processor configuration: retention', () => {
+  const problemsOf = (env: Record<string, string>): readonly string[] => {
+    try {
+      readProcessorConfig(env);
+      return [];
+    } catch (error) {
+      return (error as ConfigError).problems;
+    }
+  };
+  const tooShort =
+    'WEBHOOK_EVENTS_RETENTION_DAYS must be 0 (keep) or at least 7, and longer than the webhook-events topic keeps its records: an event redelivered after its row is deleted is applied again (set WEBHOOK_EVENTS_RETENTION_FORCE=true to allow it)';
+
+  it('is off in the processor by default, keeping sent outbox rows a week and webhook events 30 days', () => {
+    expect(readProcessorConfig({}).retention).toEqual({ intervalMs: 0, outboxDays: 7, webhookEventsDays: 30, batchRows: 1000 });
+  });
+
+  it('refuses a dedupe record shorter than a week unless forced, and takes 0 as keeping it', () => {
+    expect(problemsOf({ WEBHOOK_EVENTS_RETENTION_DAYS: '6' })).toEqual([tooShort]);
+    expect(readProcessorConfig({ WEBHOOK_EVENTS_RETENTION_DAYS: '1', WEBHOOK_EVENTS_RETENTION_FORCE: 'true' }).retention.webhookEventsDays).toBe(1);
+    expect(readProcessorConfig({ WEBHOOK_EVENTS_RETENTION_DAYS: '0' }).retention.webhookEventsDays).toBe(0);
+  });
+
+  it('refuses an interval under a second, a batch of nothing, and no spare connection for the job', () => {
+    expect(problemsOf({ RETENTION_INTERVAL_MS: '500', RETENTION_BATCH_ROWS: '0' })).toEqual([
+      'RETENTION_INTERVAL_MS must be 0 (off) or at least 1000',
+      'RETENTION_BATCH_ROWS must be a whole number from 1 to 100000',
+    ]);
+    expect(problemsOf({ RETENTION_INTERVAL_MS: '60000', DATABASE_POOL_MAX: '7', PARTITION_CONCURRENCY: '6' })).toEqual([
+      'DATABASE_POOL_MAX must exceed PARTITION_CONCURRENCY + 1 when RETENTION_INTERVAL_MS is set (one connection for the retention job)',
+    ]);
+    expect(readProcessorConfig({ RETENTION_INTERVAL_MS: '3600000', OUTBOX_RETENTION_DAYS: '2' }).retention).toEqual(
+      expect.objectContaining({ intervalMs: 3_600_000, outboxDays: 2 }),
+    );
+  });
+});
