@@ -43,7 +43,7 @@ describe('migrations after the first release', () => {
       ['stale', 'transition_not_allowed', 'trade is completed; processing not applied'],
     ]);
 
-    await db.migrate.down(config);
+    await downTo(db, config, 'reason_detail');
     expect((await db('webhook_events').orderBy('event_id')).map((event) => [event.event_id, event.reason])).toEqual([
       ['applied', null],
       ['rejected', 'trade_not_found: no trade 5'],
@@ -102,6 +102,24 @@ describe('migrations after the first release', () => {
     await downTo(db, config, 'reason_detail');
     await db.migrate.latest(config);
     expect(await reasons()).toEqual(before);
+  });
+
+  it('index the ages the retention job looks rows up by, outside a transaction, and drop the indexes again', async () => {
+    const { db, config } = await firstRelease();
+    const schema = (config as { schemaName: string }).schemaName;
+    const indexes = async () =>
+      (await db('pg_indexes').where({ schemaname: schema }).whereIn('indexname', ['outbox_sent_at', 'webhook_events_last_seen_at']).orderBy('indexname')).map(
+        (row: { indexname: string; indexdef: string }) => row.indexdef.replace(`${schema}.`, ''),
+      );
+
+    await db.migrate.latest(config);
+    expect(await indexes()).toEqual([
+      'CREATE INDEX outbox_sent_at ON outbox USING btree (sent_at) WHERE (sent_at IS NOT NULL)',
+      'CREATE INDEX webhook_events_last_seen_at ON webhook_events USING btree (last_seen_at)',
+    ]);
+
+    await downTo(db, config, 'retention_indexes');
+    expect(await indexes()).toEqual([]);
   });
 
   it('give the outbox its retry state, and take it away again', async () => {
