@@ -131,3 +131,21 @@ describe('processor stop during start', () => {
     expect(started).toBeInstanceOf(StartupAborted);
   });
 });
+
+describe('processor retention', () => {
+  it('runs the retention job on RETENTION_INTERVAL_MS once started, counting what it deletes, and ends it with the processor', async () => {
+    const topics = await createTestTopics(1);
+    const { db, schema } = await migratedDatabase();
+    await db('outbox').insert([
+      { event_id: 'sent-long-ago', topic: topics.notifications, message_key: 'k', payload: '{}', created_at: db.raw("now() - interval '9 days'"), sent_at: db.raw("now() - interval '8 days'") },
+      { event_id: 'never-sent', topic: topics.notifications, message_key: 'k', payload: '{}', created_at: db.raw("now() - interval '9 days'"), next_attempt_at: db.raw("now() + interval '1 day'") },
+    ]);
+    const { processor, metrics, logs } = await startTestProcessor({ topics, db, schema, env: { RETENTION_INTERVAL_MS: '1000' } });
+
+    await waitFor('a retention run', async () => (logs.messages().includes('Retention run finished') ? true : undefined), 15_000);
+    await processor.stop();
+
+    expect((await db('outbox').select('event_id')).map((row: { event_id: string }) => row.event_id)).toEqual(['never-sent']);
+    expect(await metrics.registry.getSingleMetricAsString('retention_deleted_rows_total')).toContain('retention_deleted_rows_total{table="outbox"} 1');
+  });
+});
