@@ -26,6 +26,8 @@ export interface ReceiverConfig {
   readonly topicReplication: TopicReplication;
   /** Secrets per webhook type at start; the receiver may reload them (secret-reloader.ts). */
   readonly secrets: WebhookSecrets;
+  /** How often the files of the `<NAME>_FILE` secret variables are read for a change; 0: only on SIGHUP. */
+  readonly secretFilesPollMs: number;
   readonly relworxCallbackUrl: string;
   readonly maxBodyBytes: number;
   /**
@@ -120,6 +122,7 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
     topicPartitions: integer('TOPIC_PARTITIONS', SERVICE_DEFAULTS.topicPartitions, 1, 10_000),
     topicReplication: readTopicReplication(read),
     secrets,
+    secretFilesPollMs: integer('SECRET_FILES_POLL_MS', 1000, 0, 3_600_000),
     relworxCallbackUrl: relworxCallbackUrl(env.RELWORX_CALLBACK_URL, problems),
     maxBodyBytes: integer('MAX_BODY_BYTES', 64 * 1024, 1, 16 * 1024 * 1024),
     rateLimitPerSecond: integer('RATE_LIMIT_PER_SECOND', 1000, 0),

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   // From here on a stop signal is honoured, however far the start-up has come.
   const shutdown = stopOnSignals(logger, 'Receiver');
   // SIGHUP would otherwise end the process: it reads the secrets again instead.
-  const secrets = createSecretReloader({ env: process.env, initial: config.secrets, logger });
+  const secrets = createSecretReloader({ env: process.env, initial: config.secrets, logger, pollMs: config.secretFilesPollMs });
   process.on('SIGHUP', () => secrets.reload('SIGHUP'));
   secrets.start();
   shutdown.onShutdown(async () => secrets.stop());

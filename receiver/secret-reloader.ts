@@ -35,13 +35,12 @@ function fingerprint(reading: Reading): string {
  * Secrets replaced without a restart. A variable's value cannot change under a running process,
  * but the file its `_FILE` names can: Kubernetes replaces a mounted secret by swapping a symlink
  * (`..data`), which a watch on the file itself would miss. So the files are read again every
- * `pollMs` (four small reads) and compared by content, which sees every way a file can change.
+ * `pollMs` (four small reads; 0: never) and compared by content, which sees every way a file can change.
  * A reading that was refused is not refused again, and logged again, every poll: only a change
  * to what the files hold, or a SIGHUP, reads them anew.
  */
-export function createSecretReloader(options: { env: NodeJS.ProcessEnv; initial: WebhookSecrets; logger: Logger; pollMs?: number }): SecretReloader {
-  const { env, logger } = options;
-  const pollMs = options.pollMs ?? 1000;
+export function createSecretReloader(options: { env: NodeJS.ProcessEnv; initial: WebhookSecrets; logger: Logger; pollMs: number }): SecretReloader {
+  const { env, logger, pollMs } = options;
   let secrets = options.initial;
   let lastRead = fingerprint({ secrets, problems: [] });
   let timer: NodeJS.Timeout | undefined;
@@ -74,7 +73,7 @@ export function createSecretReloader(options: { env: NodeJS.ProcessEnv; initial:
     reload: (trigger) => take(read(), trigger),
     start() {
       const watched = Object.values(SECRET_VARIABLES).some((variable) => Boolean(env[`${variable}_FILE`]));
-      if (!watched || timer) return;
+      if (!watched || pollMs === 0 || timer) return;
       timer = setInterval(poll, pollMs);
       // The poll never keeps the process alive on its own.
       timer.unref();

@@ -80,6 +80,19 @@ describe('secret reloader', () => {
     expect(logs.lines).toEqual([expect.objectContaining({ msg: 'Webhook secrets reloaded', trigger: 'file_change' })]);
   });
 
+  it('with a poll interval of 0, reads the files on a reload only', async () => {
+    const volume = secretVolume(TEST_SECRETS);
+    const { reloader, logs } = reloaderFor(volume.env, 0);
+    reloader.start();
+    volume.publish({ ...TEST_SECRETS, BUY_WEBHOOK_SECRET: NEXT_BUY });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(reloader.current().buy_completion).toEqual([TEST_SECRETS.BUY_WEBHOOK_SECRET]);
+    expect(logs.lines).toEqual([]);
+
+    expect(reloader.reload('SIGHUP')).toBe(true);
+    expect(reloader.current().buy_completion).toEqual([NEXT_BUY]);
+  });
+
   it.each<[string, Partial<Record<SecretName, string>>, string]>([
     ['an empty file', { BUY_WEBHOOK_SECRET: '\n' }, 'BUY_WEBHOOK_SECRET is required (the secret of the buy-complete webhook)'],
     ['a whsec_ secret that is not base64', { SELL_WEBHOOK_SECRET: `${TEST_SECRETS.SELL_WEBHOOK_SECRET},whsec_not-base64!` }, 'SELL_WEBHOOK_SECRET: secret 2 of its 2 has the whsec prefix but is not valid base64'],
