@@ -53,6 +53,17 @@ describe('secret reloader', () => {
     expect(logs.lines).toEqual([expect.objectContaining({ msg: 'Webhook secrets reloaded', trigger: 'file_change' })]);
   });
 
+  it('takes nothing and logs nothing while the files hold what they held at start', async () => {
+    const volume = secretVolume(TEST_SECRETS);
+    const { reloader, logs } = reloaderFor(volume.env);
+    const before = reloader.current();
+    reloader.start();
+    volume.publish(TEST_SECRETS);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(reloader.current()).toBe(before);
+    expect(logs.lines).toEqual([]);
+  });
+
   it('with a poll interval of 0, reads the files on a reload only', async () => {
     const volume = secretVolume(TEST_SECRETS);
     const { reloader, logs } = reloaderFor(volume.env, 0);
