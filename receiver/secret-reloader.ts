@@ -35,8 +35,8 @@ function fingerprint(reading: Reading): string {
  * Secrets replaced without a restart. A variable's value cannot change under a running process,
  * but the file its `_FILE` names can: Kubernetes replaces a mounted secret by swapping a symlink
  * (`..data`), which a watch on the file itself would miss. So the files are read again every
- * `pollMs` (four small reads; 0: never) and compared by content, which sees every way a file can change.
- * A reading that was refused is not refused again, and logged again, every poll: only a change
+ * `pollMs` (four small reads; 0: never) and compared by content, which sees every way a file
+ * can change. A reading that was refused is not refused again, and logged again, every poll: only a change
  * to what the files hold, or a SIGHUP, reads them anew.
  */
 export function createSecretReloader(options: { env: NodeJS.ProcessEnv; initial: WebhookSecrets; logger: Logger; pollMs: number }): SecretReloader {

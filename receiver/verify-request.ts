@@ -47,7 +47,7 @@ export function repeatedHeader(rawHeaders: readonly string[], names: readonly st
  * Standard Webhooks' headers, and the same three under Svix's names (Svix's scheme is Standard
  * Webhooks). A request is verified with one whole set, never a mix: the `svix-` set when it has
  * a `svix-signature`, as Svix's own library reads `svix-` before `webhook-`, else the `webhook-`
- * set. A sender that sends both sets signs both with the same id and timestamp.
+ * set. A request that carries both is decided by its `svix-` set alone.
  */
 const STANDARD_HEADER_SETS = [
   { id: 'svix-id', timestamp: 'svix-timestamp', signature: 'svix-signature' },
@@ -82,11 +82,11 @@ function relworxFields(body: Buffer): RelworxSignedFields | 'unreadable_body' | 
 
 /**
  * Verifies a request with the schemes the endpoint takes: Standard Webhooks when its headers
- * (or Svix's) are there, else the endpoint's own header. Over the raw bytes, before any parsing — but for
- * Relworx, whose signature covers three body fields: its header and timestamp are checked
- * first, then the body is parsed only to read those fields, and only a verified body is parsed
- * exactly (numbers as their text, as the rest of the receiver needs it). The two parses must
- * agree on the signed fields: where they could differ (a key given twice, which the native
+ * (or Svix's names for them) are there, else the endpoint's own header. Over the raw bytes,
+ * before any parsing — but for Relworx, whose signature covers three body fields: its header
+ * and timestamp are checked first, then the body is parsed only to read those fields, and
+ * only a verified body is parsed exactly (numbers as their text, as the rest of the receiver
+ * needs it). The two parses must agree on the signed fields: where they could differ (a key given twice, which the native
  * parser settles by the last value and the exact one refuses) the body means two things, and
  * the one verified may not be the one acted on.
  */
