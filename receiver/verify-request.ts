@@ -86,9 +86,9 @@ function relworxFields(body: Buffer): RelworxSignedFields | 'unreadable_body' | 
  * before any parsing — but for Relworx, whose signature covers three body fields: its header
  * and timestamp are checked first, then the body is parsed only to read those fields, and
  * only a verified body is parsed exactly (numbers as their text, as the rest of the receiver
- * needs it). The two parses must agree on the signed fields: where they could differ (a key given twice, which the native
- * parser settles by the last value and the exact one refuses) the body means two things, and
- * the one verified may not be the one acted on.
+ * needs it). The two parses must agree on the signed fields: where they could differ (a key
+ * given twice, which the native parser settles by the last value and the exact one refuses)
+ * the body means two things, and the one verified may not be the one acted on.
  */
 export function verifyRequest(options: {
   definition: WebhookDefinition;
