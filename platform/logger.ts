@@ -48,7 +48,7 @@ const LOG_FLUSH_MS = 100;
  * `logger.flush()` before exiting.
  */
 export function createLogger(options: { level: string; name: string }, destination?: DestinationStream): Logger {
-  const headerPaths = ['webhook-signature', ...WEBHOOKS.map((webhook) => webhook.signatureHeader)].flatMap((header) => [
+  const headerPaths = ['webhook-signature', 'svix-signature', ...WEBHOOKS.map((webhook) => webhook.signatureHeader)].flatMap((header) => [
     `headers["${header}"]`,
     `req.headers["${header}"]`,
   ]);

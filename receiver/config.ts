@@ -1,9 +1,9 @@
 import { SERVICE_DEFAULTS } from '../platform/defaults';
 import { ConfigError, environmentReader, hasProtocol, HTTP_PROTOCOLS, type LogLevel } from '../platform/environment';
-import { splitSecrets, standardWebhookKey, STANDARD_WEBHOOKS_MIN_KEY_BYTES, WHSEC_PREFIX } from '../schemas/signatures';
-import { WEBHOOKS, type WebhookType } from '../schemas/webhook-catalog';
+import { WEBHOOKS } from '../schemas/webhook-catalog';
 import { eventBytesBound, largestBodyFor } from './event-size';
 import { SECRET_VARIABLES } from '../platform/secret-variables';
+import { isShortSecret, MIN_SECRET_BYTES, readWebhookSecrets, type WebhookSecrets } from './webhook-secrets';
 import { readKafkaConnection, type KafkaConnection } from '../platform/kafka-connection';
 import { readRegistryConnection, type RegistryConnection } from '../platform/registry-connection';
 import { readTopicReplication, type TopicReplication } from '../platform/topics';
@@ -24,8 +24,10 @@ export interface ReceiverConfig {
   readonly topicPartitions: number;
   /** Its replication when the receiver has to create it; unset parts follow from the cluster's size. */
   readonly topicReplication: TopicReplication;
-  /** Secrets per webhook type, each list holding the current and any rotated-out secret. */
-  readonly secrets: Readonly<Record<WebhookType, readonly string[]>>;
+  /** Secrets per webhook type at start; the receiver may reload them (secret-reloader.ts). */
+  readonly secrets: WebhookSecrets;
+  /** How often the files of the `<NAME>_FILE` secret variables are read for a change; 0: only on SIGHUP. */
+  readonly secretFilesPollMs: number;
   readonly relworxCallbackUrl: string;
   readonly maxBodyBytes: number;
   /**
@@ -65,28 +67,6 @@ export interface ReceiverConfig {
 }
 
 export { ConfigError };
-
-/** HMAC keys shorter than the digest weaken it (RFC 2104 §3). */
-const MIN_SECRET_BYTES = 32;
-
-/**
- * Problems with the `whsec_` secrets of one variable. A key that does not decode would verify
- * nothing, or (with a lenient decoder) everything signed with an empty key; a short one is
- * guessable. The value is never part of the message: only the variable and the position.
- */
-function whsecProblems(variable: string, secrets: readonly string[]): string[] {
-  const problems: string[] = [];
-  secrets.forEach((secret, index) => {
-    if (!secret.startsWith(WHSEC_PREFIX)) return;
-    const which = secrets.length === 1 ? 'its secret' : `secret ${index + 1} of its ${secrets.length}`;
-    const key = standardWebhookKey(secret);
-    if (!key) problems.push(`${variable}: ${which} has the whsec prefix but is not valid base64 (standard alphabet, padded to a multiple of 4)`);
-    else if (key.length < STANDARD_WEBHOOKS_MIN_KEY_BYTES) {
-      problems.push(`${variable}: ${which} has the whsec prefix but decodes to fewer than ${STANDARD_WEBHOOKS_MIN_KEY_BYTES} bytes`);
-    }
-  });
-  return problems;
-}
 
 /** `false` (or unset): no proxy; `true`: one; a whole number: that many. */
 function trustedProxyCount(raw: string | undefined, problems: string[]): number {
@@ -128,18 +108,9 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
   const integer = read.integer;
   const warnings: string[] = [];
 
-  const secrets = {} as Record<WebhookType, readonly string[]>;
+  const secrets = readWebhookSecrets(read);
   for (const webhook of WEBHOOKS) {
-    const variable = SECRET_VARIABLES[webhook.type];
-    const before = problems.length;
-    const list = splitSecrets(read.secret(variable) ?? '');
-    // Unless reading it was the problem (both it and its _FILE set, a file that cannot be read).
-    if (list.length === 0 && problems.length === before) problems.push(`${variable} is required (the secret of the ${webhook.name} webhook)`);
-    problems.push(...whsecProblems(variable, list));
-    if (list.some((secret) => !secret.startsWith(WHSEC_PREFIX) && Buffer.byteLength(secret) < MIN_SECRET_BYTES)) {
-      warnings.push(`${variable} holds a secret shorter than ${MIN_SECRET_BYTES} bytes`);
-    }
-    secrets[webhook.type] = Object.freeze(list);
+    if (secrets[webhook.type].some(isShortSecret)) warnings.push(`${SECRET_VARIABLES[webhook.type]} holds a secret shorter than ${MIN_SECRET_BYTES} bytes`);
   }
 
   const fields = {
@@ -150,7 +121,8 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
     topic: read.topic('WEBHOOK_EVENTS_TOPIC', SERVICE_DEFAULTS.webhookEventsTopic),
     topicPartitions: integer('TOPIC_PARTITIONS', SERVICE_DEFAULTS.topicPartitions, 1, 10_000),
     topicReplication: readTopicReplication(read),
-    secrets: Object.freeze(secrets),
+    secrets,
+    secretFilesPollMs: integer('SECRET_FILES_POLL_MS', 1000, 0, 3_600_000),
     relworxCallbackUrl: relworxCallbackUrl(env.RELWORX_CALLBACK_URL, problems),
     maxBodyBytes: integer('MAX_BODY_BYTES', 64 * 1024, 1, 16 * 1024 * 1024),
     rateLimitPerSecond: integer('RATE_LIMIT_PER_SECOND', 1000, 0),

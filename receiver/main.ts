@@ -11,6 +11,7 @@ import { configOrExit, StartupAborted, StartupError, stopOnSignals, untilDone } 
 import { assemblePublisher } from './assemble';
 import { readReceiverConfig } from './config';
 import { createReceiverMetrics } from './metrics';
+import { createSecretReloader } from './secret-reloader';
 import { createReceiver } from './server';
 
 async function main(): Promise<void> {
@@ -19,9 +20,14 @@ async function main(): Promise<void> {
   for (const warning of config.warnings) logger.warn({ warning }, 'Configuration warning');
   // From here on a stop signal is honoured, however far the start-up has come.
   const shutdown = stopOnSignals(logger, 'Receiver');
+  // SIGHUP would otherwise end the process: it reads the secrets again instead.
+  const secrets = createSecretReloader({ env: process.env, initial: config.secrets, logger, pollMs: config.secretFilesPollMs });
+  process.on('SIGHUP', () => secrets.reload('SIGHUP'));
+  secrets.start();
+  shutdown.onShutdown(async () => secrets.stop());
 
   const metrics = createReceiverMetrics();
-  const receiver = createReceiver({ config, logger, metrics });
+  const receiver = createReceiver({ config, logger, metrics, secrets });
   // Listening first: an orchestrator sees the process alive (/healthz 200, /readyz 503) while it waits.
   let port: number;
   try {

@@ -4,6 +4,7 @@ export interface ReceiverMetrics {
   readonly registry: Registry;
   readonly requests: Counter<'route' | 'outcome'>;
   readonly duration: Histogram<'route'>;
+  readonly signatureVerified: Counter<'type' | 'secret'>;
   readonly batchSize: Histogram;
   readonly batchBytes: Histogram;
   readonly batchDuration: Histogram;
@@ -27,6 +28,12 @@ export function createReceiverMetrics(): ReceiverMetrics {
       help: 'Time from request to response, by route',
       labelNames: ['route'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    signatureVerified: new Counter({
+      name: 'webhook_signature_verified_total',
+      help: 'Verified signatures by webhook type and the position of the secret that verified them (0: the first listed); a rotated-out secret can go once its count stops rising',
+      labelNames: ['type', 'secret'],
       registers: [registry],
     }),
     batchSize: new Histogram({

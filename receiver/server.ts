@@ -15,6 +15,7 @@ import { RESPONSES, type Outcome } from './responses';
 import { createRateLimiter } from './rate-limiter';
 import { OPERATIONS_PATHS, WEBHOOK_ROUTES } from './routes';
 import { repeatedHeader, verifyRequest } from './verify-request';
+import type { WebhookSecrets } from './webhook-secrets';
 
 export interface Receiver {
   readonly server: Server;
@@ -48,6 +49,8 @@ export function createReceiver(options: {
   config: ReceiverConfig;
   logger: Logger;
   metrics: ReceiverMetrics;
+  /** The secrets in force, asked per request (a SecretReloader); without it, those of `config`. */
+  secrets?: { current(): WebhookSecrets };
   /** Seconds since the epoch; the signature schemes check timestamps against it. */
   clock?: () => number;
 }): Receiver {
@@ -55,6 +58,7 @@ export function createReceiver(options: {
   /** Set by serve() once the publisher has started. */
   let publisher: EventPublisher | undefined;
   const clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
+  const secrets = options.secrets ?? { current: () => config.secrets };
   const limiter = createRateLimiter({ perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst, maxClients: config.rateLimitMaxClients });
   const retryAfter = String(config.retryAfterSeconds);
 
@@ -118,7 +122,7 @@ export function createReceiver(options: {
       headers: request.headers,
       rawHeaders: request.rawHeaders,
       body,
-      secrets: config.secrets[definition.type],
+      secrets: secrets.current()[definition.type],
       relworxCallbackUrl: config.relworxCallbackUrl,
       nowSeconds: clock(),
     });
@@ -126,6 +130,7 @@ export function createReceiver(options: {
       logger.warn({ remote_addr: remoteAddr, client_addr: client, path, reason: verification.reason }, WEBHOOK_LOG_MESSAGES[definition.type].invalidSignature);
       return answer(response, route, started, 'invalid_signature');
     }
+    metrics.signatureVerified.inc({ type: definition.type, secret: String(verification.secret) });
 
     const parsed = verification.parsed ?? parseJsonObject(body);
     if (!parsed) return answer(response, route, started, 'invalid_json');

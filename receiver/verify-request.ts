@@ -16,6 +16,8 @@ export type Verification =
   | {
       ok: true;
       scheme: SignatureScheme;
+      /** The position, from 0, of the secret that verified it: shows when a rotated-out one is still used. */
+      secret: number;
       /** The `webhook-id` of a verified Standard Webhooks request: the sender's idempotency key. */
       webhookId?: string;
       /** The body, when verifying needed it parsed (Relworx signs fields, not bytes). */
@@ -41,7 +43,18 @@ export function repeatedHeader(rawHeaders: readonly string[], names: readonly st
   return false;
 }
 
-const STANDARD_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
+/**
+ * Standard Webhooks' headers, and the same three under Svix's names (Svix's scheme is Standard
+ * Webhooks). A request is verified with one whole set, never a mix: the `svix-` set when it has
+ * a `svix-signature`, as Svix's own library reads `svix-` before `webhook-`, else the `webhook-`
+ * set. A request that carries both is decided by its `svix-` set alone.
+ */
+const STANDARD_HEADER_SETS = [
+  { id: 'svix-id', timestamp: 'svix-timestamp', signature: 'svix-signature' },
+  { id: 'webhook-id', timestamp: 'webhook-timestamp', signature: 'webhook-signature' },
+] as const;
+
+const STANDARD_HEADERS = STANDARD_HEADER_SETS.flatMap((set) => [set.id, set.timestamp, set.signature]);
 
 // As the exact parser decodes: invalid UTF-8 and a leading byte-order mark are not JSON text.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -69,13 +82,13 @@ function relworxFields(body: Buffer): RelworxSignedFields | 'unreadable_body' | 
 
 /**
  * Verifies a request with the schemes the endpoint takes: Standard Webhooks when its headers
- * are there, else the endpoint's own header. Over the raw bytes, before any parsing — but for
- * Relworx, whose signature covers three body fields: its header and timestamp are checked
- * first, then the body is parsed only to read those fields, and only a verified body is parsed
- * exactly (numbers as their text, as the rest of the receiver needs it). The two parses must
- * agree on the signed fields: where they could differ (a key given twice, which the native
- * parser settles by the last value and the exact one refuses) the body means two things, and
- * the one verified may not be the one acted on.
+ * (or Svix's names for them) are there, else the endpoint's own header. Over the raw bytes,
+ * before any parsing — but for Relworx, whose signature covers three body fields: its header
+ * and timestamp are checked first, then the body is parsed only to read those fields, and
+ * only a verified body is parsed exactly (numbers as their text, as the rest of the receiver
+ * needs it). The two parses must agree on the signed fields: where they could differ (a key
+ * given twice, which the native parser settles by the last value and the exact one refuses)
+ * the body means two things, and the one verified may not be the one acted on.
  */
 export function verifyRequest(options: {
   definition: WebhookDefinition;
@@ -91,19 +104,20 @@ export function verifyRequest(options: {
     return { ok: false, reason: 'repeated_signature_header' };
   }
 
-  const webhookSignature = single(headers, 'webhook-signature');
-  if (webhookSignature !== undefined) {
-    const id = single(headers, 'webhook-id') ?? '';
-    const timestamp = single(headers, 'webhook-timestamp') ?? '';
-    const verdict = verifyStandardWebhook({ id, timestamp, signature: webhookSignature }, body, secrets, nowSeconds);
-    return verdict.ok ? { ok: true, scheme: 'standard-webhooks', webhookId: id } : { ok: false, reason: verdict.reason };
+  const standard = STANDARD_HEADER_SETS.find((set) => single(headers, set.signature) !== undefined);
+  if (standard) {
+    const id = single(headers, standard.id) ?? '';
+    const timestamp = single(headers, standard.timestamp) ?? '';
+    const verdict = verifyStandardWebhook({ id, timestamp, signature: single(headers, standard.signature)! }, body, secrets, nowSeconds);
+    return verdict.ok ? { ok: true, scheme: 'standard-webhooks', secret: verdict.secret, webhookId: id } : { ok: false, reason: verdict.reason };
   }
 
   const signature = single(headers, definition.signatureHeader);
   if (signature === undefined) return { ok: false, reason: 'missing' };
 
   if (definition.type !== 'relworx_payment') {
-    return verifyPayloadSignature(body, signature, secrets) ? { ok: true, scheme: 'hmac-sha256' } : { ok: false, reason: 'no_match' };
+    const match = verifyPayloadSignature(body, signature, secrets);
+    return match ? { ok: true, scheme: 'hmac-sha256', secret: match.secret } : { ok: false, reason: 'no_match' };
   }
 
   const header = parseRelworxHeader(signature);
@@ -111,8 +125,9 @@ export function verifyRequest(options: {
   if (!relworxTimestampFresh(header, nowSeconds)) return { ok: false, reason: 'timestamp_out_of_tolerance' };
   const fields = relworxFields(body);
   if (typeof fields === 'string') return { ok: false, reason: fields };
-  if (!verifyRelworx(options.relworxCallbackUrl, header, fields, secrets)) return { ok: false, reason: 'no_match' };
+  const match = verifyRelworx(options.relworxCallbackUrl, header, fields, secrets);
+  if (!match) return { ok: false, reason: 'no_match' };
   const parsed = parseJsonObject(body);
   if (!parsed || RELWORX_SIGNED_FIELDS.some((key) => parsed[key] !== fields[key])) return { ok: false, reason: 'ambiguous_body' };
-  return { ok: true, scheme: 'relworx', parsed };
+  return { ok: true, scheme: 'relworx', secret: match.secret, parsed };
 }

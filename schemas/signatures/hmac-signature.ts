@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { equalBytes, hexDigest } from './secret-keys';
+import { hexDigest, matchSecret, type SecretMatch } from './secret-keys';
 
 /**
  * The per-type scheme (`X-Buy-Webhook-Signature` and its siblings): lowercase hex
@@ -10,16 +10,11 @@ export function signPayload(body: Buffer | string, secret: string): string {
 }
 
 /**
- * True when `header` is the signature of `body` under any of `secrets`. A `sha256=` prefix
+ * The secret `header` is the signature of `body` under, if any of `secrets`. A `sha256=` prefix
  * is tolerated; hex is compared as the bytes it encodes, so its case does not matter.
  */
-export function verifyPayloadSignature(body: Buffer, header: string, secrets: readonly string[]): boolean {
+export function verifyPayloadSignature(body: Buffer, header: string, secrets: readonly string[]): SecretMatch | undefined {
   const given = hexDigest(header.startsWith('sha256=') ? header.slice('sha256='.length) : header);
-  if (!given) return false;
-  let matched = false;
-  // Every secret is tried, so the time taken does not say which one matched.
-  for (const secret of secrets) {
-    if (equalBytes(createHmac('sha256', secret).update(body).digest(), given)) matched = true;
-  }
-  return matched;
+  if (!given) return undefined;
+  return matchSecret(secrets, [given], (secret) => createHmac('sha256', secret).update(body).digest());
 }

@@ -20,4 +20,4 @@ export {
   type RelworxHeader,
   type RelworxSignedFields,
 } from './relworx-signature';
-export { splitSecrets } from './secret-keys';
+export { splitSecrets, type SecretMatch } from './secret-keys';

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { equalBytes, hexDigest } from './secret-keys';
+import { hexDigest, matchSecret, type SecretMatch } from './secret-keys';
 
 export const RELWORX_TOLERANCE_SECONDS = 300;
 
@@ -54,11 +54,7 @@ export function verifyRelworx(
   header: RelworxHeader,
   fields: RelworxSignedFields,
   secrets: readonly string[],
-): boolean {
+): SecretMatch | undefined {
   const text = signedText(callbackUrl, header.timestamp, fields);
-  let matched = false;
-  for (const secret of secrets) {
-    if (equalBytes(createHmac('sha256', secret).update(text).digest(), header.signature)) matched = true;
-  }
-  return matched;
+  return matchSecret(secrets, [header.signature], (secret) => createHmac('sha256', secret).update(text).digest());
 }

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { equalBytes } from './secret-keys';
+import { matchSecret } from './secret-keys';
 
 /** Standard Webhooks (standardwebhooks.com): the tolerance both ways for `webhook-timestamp`. */
 export const STANDARD_WEBHOOKS_TOLERANCE_SECONDS = 300;
@@ -57,7 +57,10 @@ export interface StandardWebhookHeaders {
   readonly signature: string;
 }
 
-export type StandardWebhookVerdict = { ok: true } | { ok: false; reason: 'malformed' | 'timestamp_too_old' | 'timestamp_too_new' | 'no_match' };
+/** `secret`: the position, from 0, of the secret that verified it. */
+export type StandardWebhookVerdict =
+  | { ok: true; secret: number }
+  | { ok: false; reason: 'malformed' | 'timestamp_too_old' | 'timestamp_too_new' | 'no_match' };
 
 /**
  * Verifies the headers against the raw body. The header may carry several space-separated
@@ -81,14 +84,9 @@ export function verifyStandardWebhook(
     .filter((part) => part.startsWith('v1,'))
     .map((part) => Buffer.from(part.slice(3), 'base64'));
   if (given.length === 0) return { ok: false, reason: 'malformed' };
-  let matched = false;
-  for (const secret of secrets) {
+  const match = matchSecret(secrets, given, (secret) => {
     const key = standardWebhookKey(secret);
-    if (!key) continue;
-    const expected = digest(headers.id, headers.timestamp, body, key);
-    for (const signature of given) {
-      if (equalBytes(expected, signature)) matched = true;
-    }
-  }
-  return matched ? { ok: true } : { ok: false, reason: 'no_match' };
+    return key && digest(headers.id, headers.timestamp, body, key);
+  });
+  return match ? { ok: true, secret: match.secret } : { ok: false, reason: 'no_match' };
 }

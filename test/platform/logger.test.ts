@@ -15,6 +15,7 @@ describe('logger redaction', () => {
     ['the trade signature header', { headers: { 'x-trade-webhook-signature': VALUE } }, { headers: { 'x-trade-webhook-signature': '[redacted]' } }],
     ['the Relworx signature header', { headers: { 'relworx-signature': VALUE } }, { headers: { 'relworx-signature': '[redacted]' } }],
     ['the Standard Webhooks signature header, beside its id', { headers: { 'webhook-signature': VALUE, 'webhook-id': 'msg_1' } }, { headers: { 'webhook-signature': '[redacted]', 'webhook-id': 'msg_1' } }],
+    ["Svix's name for it, beside its id", { headers: { 'svix-signature': VALUE, 'svix-id': 'msg_1' } }, { headers: { 'svix-signature': '[redacted]', 'svix-id': 'msg_1' } }],
     ['a signature header of a logged request', { req: { method: 'POST', headers: { 'x-buy-webhook-signature': VALUE } } }, { req: { method: 'POST', headers: { 'x-buy-webhook-signature': '[redacted]' } } }],
     ['a secret', { secret: VALUE }, { secret: '[redacted]' }],
     ['a list of secrets', { secrets: [VALUE, VALUE] }, { secrets: '[redacted]' }],

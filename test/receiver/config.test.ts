@@ -46,6 +46,12 @@ describe('receiver configuration', () => {
     expect(config.warnings).toEqual(['SELL_WEBHOOK_SECRET holds a secret shorter than 32 bytes']);
   });
 
+  it('reads secret files for a change every second unless SECRET_FILES_POLL_MS says otherwise (0: on SIGHUP only)', () => {
+    expect(readReceiverConfig(valid).secretFilesPollMs).toBe(1000);
+    expect(readReceiverConfig({ ...valid, SECRET_FILES_POLL_MS: '0' }).secretFilesPollMs).toBe(0);
+    expect(problemsOf({ ...valid, SECRET_FILES_POLL_MS: '-5' })).toEqual([expect.stringMatching(/^SECRET_FILES_POLL_MS must be a whole number from 0 to/)]);
+  });
+
   it('splits comma-separated secrets for rotation and freezes the result', () => {
     const config = readReceiverConfig({ ...valid, BUY_WEBHOOK_SECRET: `${TEST_SECRETS.BUY_WEBHOOK_SECRET}, next-buy-secret-0123456789abcdef0123` });
     expect(config.secrets.buy_completion).toEqual([TEST_SECRETS.BUY_WEBHOOK_SECRET, 'next-buy-secret-0123456789abcdef0123']);

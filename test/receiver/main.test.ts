@@ -18,6 +18,8 @@ import { testCertificates } from '../support/tls-certificates';
 import { tlsListener } from '../support/tls-listener';
 import { waitFor, withinDeadline } from '../support/wait-for';
 import { startKafkaProxy } from '../support/kafka-proxy';
+import { secretVolume } from '../support/secret-volume';
+import { startProjectProcess } from '../../scripts/harness/project-process';
 
 const root = join(__dirname, '..', '..');
 
@@ -256,5 +258,84 @@ describe('npm run receiver: stopping while Kafka answers nothing', () => {
     expect(logLines(output())).toContainEqual(expect.objectContaining({ msg: 'Service stopped', service: 'Receiver' }));
     expect(await unanswered).not.toBe(202);
     expect((await readTopic(testKafka(), topic, { count: 1 })).map((message) => message.value.body)).toEqual(['{"trade_id":1,"status":"failed"}']);
+  });
+});
+
+describe('npm run receiver: secrets replaced while it runs', () => {
+  const NEXT_BUY = 'next-buy-secret-0123456789abcdef0123';
+
+  /**
+   * The receiver reading its secrets from a Kubernetes-style secret volume, as one node process
+   * (no tsx CLI in front, which would not pass SIGHUP on), ready to take webhooks.
+   */
+  async function startWithSecretFiles(env: NodeJS.ProcessEnv = {}) {
+    const volume = secretVolume(TEST_SECRETS);
+    const endpoints = serviceEndpoints();
+    const port = await freePort();
+    const topic = uniqueName('secrets');
+    const admin = await testAdmin();
+    onCleanup(() => admin.deleteTopics({ topics: [topic] }).catch(() => undefined));
+    const receiver = startProjectProcess('receiver/main.ts', {
+      PATH: process.env.PATH,
+      ...volume.env,
+      RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL,
+      KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+      SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
+      WEBHOOK_EVENTS_TOPIC: topic,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ...env,
+    });
+    onCleanup(() => receiver.kill());
+    let output = '';
+    receiver.child.stdout!.on('data', (chunk) => (output += chunk));
+    receiver.child.stderr!.on('data', (chunk) => (output += chunk));
+    await waitFor('the receiver ready', async () => {
+      if (receiver.hasExited()) throw new Error(`receiver exited: ${output}`);
+      const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+      return response?.status === 200 ? true : undefined;
+    });
+    const post = async (secret: string): Promise<number> => {
+      const body = '{"trade_id":7,"status":"failed"}';
+      const response = await fetch(`http://127.0.0.1:${port}/api/webhooks/buy-complete`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'x-buy-webhook-signature': signPayload(body, secret) },
+      });
+      return response.status;
+    };
+    const logged = (msg: string) => waitFor(`the log line '${msg}'`, async () => logLines(output).find((line) => line.msg === msg), 10_000);
+    return { receiver, volume, post, logged, output: () => output };
+  }
+
+  it('on SIGHUP takes the new secret and refuses the old; refuses a bad set, logged, and keeps the one in force', async () => {
+    const { receiver, volume, post, logged, output } = await startWithSecretFiles({ SECRET_FILES_POLL_MS: '0' });
+    expect(await post(TEST_SECRETS.BUY_WEBHOOK_SECRET)).toBe(202);
+
+    volume.publish({ ...TEST_SECRETS, BUY_WEBHOOK_SECRET: NEXT_BUY });
+    receiver.child.kill('SIGHUP');
+    expect(await logged('Webhook secrets reloaded')).toEqual(
+      expect.objectContaining({ trigger: 'SIGHUP', secret_counts: { buy_completion: 1, sell_completion: 1, trade_status: 1, relworx_payment: 1 } }),
+    );
+    expect(await post(TEST_SECRETS.BUY_WEBHOOK_SECRET)).toBe(401);
+    expect(await post(NEXT_BUY)).toBe(202);
+
+    volume.publish({ ...TEST_SECRETS, BUY_WEBHOOK_SECRET: 'whsec_not-base64!' });
+    receiver.child.kill('SIGHUP');
+    expect(await logged('Refused the new webhook secrets; the ones in force stay')).toEqual(
+      expect.objectContaining({ level: 50, trigger: 'SIGHUP', problems: [expect.stringContaining('BUY_WEBHOOK_SECRET: its secret has the whsec prefix but is not valid base64')] }),
+    );
+    expect(await post(NEXT_BUY)).toBe(202);
+    expect(receiver.hasExited()).toBe(false);
+    expect(output()).not.toMatch(/for-tests|next-buy|not-base64/);
+  });
+
+  it('takes a change to its secret files without a signal', async () => {
+    const { volume, post, logged } = await startWithSecretFiles();
+    volume.publish({ ...TEST_SECRETS, BUY_WEBHOOK_SECRET: NEXT_BUY });
+
+    expect(await logged('Webhook secrets reloaded')).toEqual(expect.objectContaining({ trigger: 'file_change' }));
+    expect(await post(NEXT_BUY)).toBe(202);
+    expect(await post(TEST_SECRETS.BUY_WEBHOOK_SECRET)).toBe(401);
   });
 });

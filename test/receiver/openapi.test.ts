@@ -11,9 +11,10 @@ import { SECRET_VARIABLES } from '../../platform/secret-variables';
 
 interface OpenApi {
   paths: Record<string, { post?: Operation; get?: Operation; $ref?: string }>;
-  components: { examples: Record<string, { value: unknown }>; responses: Record<string, unknown> };
+  components: { examples: Record<string, { value: unknown }>; responses: Record<string, unknown>; parameters: Record<string, { name: string }> };
 }
 interface Operation {
+  parameters: Array<{ $ref: string }>;
   responses: Record<string, unknown>;
   requestBody?: { content: { 'application/json': { examples: Record<string, { $ref: string }> } } };
 }
@@ -41,6 +42,14 @@ describe('receiver/openapi.yaml', () => {
     statuses.delete('404');
     for (const path of WEBHOOK_ROUTES.keys()) {
       expect(Object.keys(pathItem(path).post!.responses).sort()).toEqual(['202', ...statuses].sort());
+    }
+  });
+
+  it("documents the Standard Webhooks headers and Svix's names for them on every webhook route", () => {
+    const standard = ['webhook-id', 'webhook-timestamp', 'webhook-signature', 'svix-id', 'svix-timestamp', 'svix-signature'];
+    for (const path of WEBHOOK_ROUTES.keys()) {
+      const names = pathItem(path).post!.parameters.map((parameter) => spec.components.parameters[parameter.$ref.split('/').pop()!]!.name);
+      expect(names).toEqual(expect.arrayContaining(standard));
     }
   });
 

@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { Webhook as SvixWebhook } from 'svix';
 import { eventIdOf } from '../../schemas/event-identity';
 import { signPayload, signRelworx, relworxSignatureHeader, signStandardWebhook } from '../../schemas/signatures';
 import type { WebhookType } from '../../schemas/webhook-catalog';
@@ -117,6 +120,12 @@ describe('receiver: accepted webhooks', () => {
     const withNew = await post(rotating, '/api/webhooks/buy-complete', body, { 'x-buy-webhook-signature': signPayload(body, next) });
     const withOld = await post(rotating, '/api/webhooks/buy-complete', body, signedBuy(body));
     expect([withNew.status, withOld.status]).toEqual([202, 202]);
+    const withNewAgain = await post(rotating, '/api/webhooks/buy-complete', body, { 'x-buy-webhook-signature': signPayload(body, next) });
+    expect(withNewAgain.status).toBe(202);
+    // By position in the list: the rotated-in secret is second here.
+    const metrics = await (await fetch(`${rotating.url}/metrics`)).text();
+    expect(metrics).toMatch(/webhook_signature_verified_total\{type="buy_completion",secret="0"\} 1\n/);
+    expect(metrics).toMatch(/webhook_signature_verified_total\{type="buy_completion",secret="1"\} 2\n/);
   });
 
   it('logs the messages operators search for and never a secret or a signature', async () => {
@@ -154,6 +163,58 @@ describe('receiver: accepted webhooks', () => {
     const metrics = await fetch(`${receiver.url}/metrics`);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(await metrics.text()).toContain('webhook_request_duration_seconds_bucket');
+  });
+});
+
+describe('receiver: senders signing with the svix and standardwebhooks libraries', () => {
+  const whsec = () => `whsec_${randomBytes(32).toString('base64')}`;
+  const secrets = { BUY_WEBHOOK_SECRET: whsec(), SELL_WEBHOOK_SECRET: whsec(), TRADE_WEBHOOK_SECRET: whsec(), RELWORX_WEBHOOK_SECRET: whsec() };
+  const endpoints: Array<[string, keyof typeof secrets, WebhookType, (id: number) => string]> = [
+    ['/api/webhooks/buy-complete', 'BUY_WEBHOOK_SECRET', 'buy_completion', (id) => buyBody(id)],
+    ['/api/v1/webhooks/sell-complete', 'SELL_WEBHOOK_SECRET', 'sell_completion', (id) => JSON.stringify({ trade_id: id, status: 'completed', fiat_amount: 10, payment_reference: `PAY-${id}` })],
+    ['/api/webhooks/trade-status', 'TRADE_WEBHOOK_SECRET', 'trade_status', (id) => JSON.stringify({ trade_id: id, status: 'processing' })],
+    ['/api/v1/webhooks/relworx', 'RELWORX_WEBHOOK_SECRET', 'relworx_payment', (id) => JSON.stringify({ status: 'success', customer_reference: `TRADE-${id}`, internal_reference: `RWX-${id}`, amount: 5, currency: 'UGX' })],
+  ];
+  let receiver: TestReceiver;
+  beforeAll(async () => {
+    receiver = await startTestReceiver({ topic: await createTestTopic(await testAdmin(kafka)), env: secrets });
+  });
+
+  it.each(endpoints)("accepts %s signed by svix's Webhook.sign under the svix- headers", async (path, variable, type, bodyFor) => {
+    const body = bodyFor(300 + endpoints.findIndex((endpoint) => endpoint[0] === path));
+    const id = `msg_svix_${type}`;
+    const at = new Date();
+    const response = await post(receiver, path, body, {
+      'svix-id': id,
+      'svix-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'svix-signature': new SvixWebhook(secrets[variable]).sign(id, at, body),
+    });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ success: true, event_id: `${type}:${id}` });
+  });
+
+  it.each(endpoints)("accepts %s signed by standardwebhooks's Webhook.sign under the webhook- headers", async (path, variable, type, bodyFor) => {
+    const body = bodyFor(310 + endpoints.findIndex((endpoint) => endpoint[0] === path));
+    const id = `msg_std_${type}`;
+    const at = new Date();
+    const response = await post(receiver, path, body, {
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'webhook-signature': new StandardWebhook(secrets[variable]).sign(id, at, body),
+    });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ success: true, event_id: `${type}:${id}` });
+  });
+
+  it('refuses svix- headers signed with the secret of another type', async () => {
+    const body = buyBody(320);
+    const at = new Date();
+    const response = await post(receiver, '/api/webhooks/buy-complete', body, {
+      'svix-id': 'msg_svix_wrong',
+      'svix-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'svix-signature': new SvixWebhook(secrets.SELL_WEBHOOK_SECRET).sign('msg_svix_wrong', at, body),
+    });
+    expect(response.status).toBe(401);
   });
 });
 

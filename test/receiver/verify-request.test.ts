@@ -53,10 +53,10 @@ describe('verifyRequest: the per-type HMAC header', () => {
   const body = '{"trade_id":1,"status":"completed","transaction_hash":"0x1"}';
   const signature = hexHmac(SECRET, body);
   const cases: Array<[string, Array<[string, string]>, readonly string[], Verification]> = [
-    ['a signature of the raw body', [['X-Buy-Webhook-Signature', signature]], [SECRET], { ok: true, scheme: 'hmac-sha256' }],
-    ['a signature with the sha256= prefix', [['X-Buy-Webhook-Signature', `sha256=${signature}`]], [SECRET], { ok: true, scheme: 'hmac-sha256' }],
-    ['a signature in upper-case hex', [['X-Buy-Webhook-Signature', signature.toUpperCase()]], [SECRET], { ok: true, scheme: 'hmac-sha256' }],
-    ['a signature under the second of two rotated secrets', [['X-Buy-Webhook-Signature', signature]], [OTHER_SECRET, SECRET], { ok: true, scheme: 'hmac-sha256' }],
+    ['a signature of the raw body', [['X-Buy-Webhook-Signature', signature]], [SECRET], { ok: true, scheme: 'hmac-sha256', secret: 0 }],
+    ['a signature with the sha256= prefix', [['X-Buy-Webhook-Signature', `sha256=${signature}`]], [SECRET], { ok: true, scheme: 'hmac-sha256', secret: 0 }],
+    ['a signature in upper-case hex', [['X-Buy-Webhook-Signature', signature.toUpperCase()]], [SECRET], { ok: true, scheme: 'hmac-sha256', secret: 0 }],
+    ['a signature under the second of two rotated secrets', [['X-Buy-Webhook-Signature', signature]], [OTHER_SECRET, SECRET], { ok: true, scheme: 'hmac-sha256', secret: 1 }],
     ['a signature under another secret', [['X-Buy-Webhook-Signature', hexHmac(OTHER_SECRET, body)]], [SECRET], { ok: false, reason: 'no_match' }],
     ['no signature header', [], [SECRET], { ok: false, reason: 'missing' }],
     ["another type's header", [['X-Sell-Webhook-Signature', signature]], [SECRET], { ok: false, reason: 'missing' }],
@@ -72,7 +72,7 @@ describe('verifyRequest: the per-type HMAC header', () => {
 
   it('checks the bytes as sent, not a re-serialization', () => {
     const python = '{"trade_id": 1, "status": "completed", "transaction_hash": "0x1"}';
-    expect(verify('buy_completion', python, [['X-Buy-Webhook-Signature', hexHmac(SECRET, python)]])).toEqual({ ok: true, scheme: 'hmac-sha256' });
+    expect(verify('buy_completion', python, [['X-Buy-Webhook-Signature', hexHmac(SECRET, python)]])).toEqual({ ok: true, scheme: 'hmac-sha256', secret: 0 });
     expect(verify('buy_completion', python, [['X-Buy-Webhook-Signature', signature]])).toEqual({ ok: false, reason: 'no_match' });
   });
 });
@@ -85,15 +85,15 @@ describe('verifyRequest: Standard Webhooks headers', () => {
     ['webhook-signature', signature],
   ];
   const cases: Array<[string, Array<[string, string]>, readonly string[], Verification]> = [
-    ['a signature under a plain secret', signed('msg_1', NOW, standard(SECRET, 'msg_1', NOW, body)), [SECRET], { ok: true, scheme: 'standard-webhooks', webhookId: 'msg_1' }],
-    ['a signature under a whsec_ secret (its decoded bytes)', signed('msg_2', NOW, standard(WHSEC_KEY, 'msg_2', NOW, body)), [WHSEC], { ok: true, scheme: 'standard-webhooks', webhookId: 'msg_2' }],
+    ['a signature under a plain secret', signed('msg_1', NOW, standard(SECRET, 'msg_1', NOW, body)), [SECRET], { ok: true, scheme: 'standard-webhooks', secret: 0, webhookId: 'msg_1' }],
+    ['a signature under a whsec_ secret (its decoded bytes)', signed('msg_2', NOW, standard(WHSEC_KEY, 'msg_2', NOW, body)), [WHSEC], { ok: true, scheme: 'standard-webhooks', secret: 0, webhookId: 'msg_2' }],
     [
       'several signatures of which one matches',
       signed('msg_3', NOW, `v1,${Buffer.alloc(32).toString('base64')} ${standard(SECRET, 'msg_3', NOW, body)}`),
       [SECRET],
-      { ok: true, scheme: 'standard-webhooks', webhookId: 'msg_3' },
+      { ok: true, scheme: 'standard-webhooks', secret: 0, webhookId: 'msg_3' },
     ],
-    ['a timestamp 300 s old', signed('msg_4', NOW - 300, standard(SECRET, 'msg_4', NOW - 300, body)), [SECRET], { ok: true, scheme: 'standard-webhooks', webhookId: 'msg_4' }],
+    ['a timestamp 300 s old', signed('msg_4', NOW - 300, standard(SECRET, 'msg_4', NOW - 300, body)), [SECRET], { ok: true, scheme: 'standard-webhooks', secret: 0, webhookId: 'msg_4' }],
     ['a timestamp 301 s old', signed('msg_5', NOW - 301, standard(SECRET, 'msg_5', NOW - 301, body)), [SECRET], { ok: false, reason: 'timestamp_too_old' }],
     ['a timestamp 301 s ahead', signed('msg_6', NOW + 301, standard(SECRET, 'msg_6', NOW + 301, body)), [SECRET], { ok: false, reason: 'timestamp_too_new' }],
     ["a signature under another type's secret", signed('msg_7', NOW, standard(OTHER_SECRET, 'msg_7', NOW, body)), [SECRET], { ok: false, reason: 'no_match' }],
@@ -119,15 +119,45 @@ describe('verifyRequest: Standard Webhooks headers', () => {
   });
 });
 
+describe("verifyRequest: Svix's names for the Standard Webhooks headers", () => {
+  const body = '{"trade_id":2,"status":"processing"}';
+  const svix = (id: string, timestamp: number, signature: string): Array<[string, string]> => [
+    ['svix-id', id],
+    ['svix-timestamp', String(timestamp)],
+    ['svix-signature', signature],
+  ];
+  const webhook = (id: string, timestamp: number, signature: string): Array<[string, string]> => [
+    ['webhook-id', id],
+    ['webhook-timestamp', String(timestamp)],
+    ['webhook-signature', signature],
+  ];
+  const cases: Array<[string, Array<[string, string]>, readonly string[], Verification]> = [
+    ['a signature under a whsec_ secret', svix('msg_s1', NOW, standard(WHSEC_KEY, 'msg_s1', NOW, body)), [WHSEC], { ok: true, scheme: 'standard-webhooks', secret: 0, webhookId: 'msg_s1' }],
+    ['a signature under the second of two rotated secrets', svix('msg_s2', NOW, standard(SECRET, 'msg_s2', NOW, body)), [OTHER_SECRET, SECRET], { ok: true, scheme: 'standard-webhooks', secret: 1, webhookId: 'msg_s2' }],
+    ['a timestamp 301 s old', svix('msg_s3', NOW - 301, standard(SECRET, 'msg_s3', NOW - 301, body)), [SECRET], { ok: false, reason: 'timestamp_too_old' }],
+    ['a signature under another secret', svix('msg_s4', NOW, standard(OTHER_SECRET, 'msg_s4', NOW, body)), [SECRET], { ok: false, reason: 'no_match' }],
+    ['both sets, each signed: the svix- set is read', [...webhook('msg_w5', NOW, standard(SECRET, 'msg_w5', NOW, body)), ...svix('msg_s5', NOW, standard(SECRET, 'msg_s5', NOW, body))], [SECRET], { ok: true, scheme: 'standard-webhooks', secret: 0, webhookId: 'msg_s5' }],
+    ['both sets, the svix- one signed badly: refused though the webhook- one is good', [...webhook('msg_w6', NOW, standard(SECRET, 'msg_w6', NOW, body)), ...svix('msg_s6', NOW, standard(OTHER_SECRET, 'msg_s6', NOW, body))], [SECRET], { ok: false, reason: 'no_match' }],
+    ['svix-signature with webhook-id and webhook-timestamp: the sets are never mixed', [['webhook-id', 'msg_7'], ['webhook-timestamp', String(NOW)], ['svix-signature', standard(SECRET, 'msg_7', NOW, body)]], [SECRET], { ok: false, reason: 'malformed' }],
+    ['svix-id given twice', [...svix('msg_s8', NOW, standard(SECRET, 'msg_s8', NOW, body)), ['Svix-Id', 'msg_s8']], [SECRET], { ok: false, reason: 'repeated_signature_header' }],
+    ['svix-signature given twice', [...svix('msg_s9', NOW, standard(SECRET, 'msg_s9', NOW, body)), ['svix-signature', standard(SECRET, 'msg_s9', NOW, body)]], [SECRET], { ok: false, reason: 'repeated_signature_header' }],
+    ['webhook-id given twice beside a good svix- set', [...svix('msg_s10', NOW, standard(SECRET, 'msg_s10', NOW, body)), ['webhook-id', 'a'], ['webhook-id', 'b']], [SECRET], { ok: false, reason: 'repeated_signature_header' }],
+  ];
+
+  it.each(cases)('%s', (_name, pairs, secrets, expected) => {
+    expect(verify('trade_status', body, pairs, secrets)).toEqual(expected);
+  });
+});
+
 describe('verifyRequest: Relworx', () => {
   const fields = { customer_reference: 'TRADE-3', internal_reference: 'RWX-3', status: 'success' };
   const body = JSON.stringify({ ...fields, amount: 50000, currency: 'UGX' });
   const header = relworx(SECRET, NOW, fields);
-  const parsedOk = (text: string) => ({ ok: true, scheme: 'relworx', parsed: expect.objectContaining(JSON.parse(text) as object) });
+  const parsedOk = (text: string) => ({ ok: true, scheme: 'relworx', secret: 0, parsed: expect.objectContaining(JSON.parse(text) as object) });
   const cases: Array<[string, string, Array<[string, string]>, unknown]> = [
-    ['a signature of the URL, timestamp and the three fields', body, [['Relworx-Signature', header]], { ok: true, scheme: 'relworx', parsed: expect.objectContaining(fields) }],
-    ['the header with v before t', body, [['Relworx-Signature', header.split(',').reverse().join(',')]], { ok: true, scheme: 'relworx', parsed: expect.objectContaining(fields) }],
-    ['an unsigned field changed (the amount is a claim)', JSON.stringify({ ...fields, amount: 1 }), [['Relworx-Signature', header]], { ok: true, scheme: 'relworx', parsed: expect.objectContaining(fields) }],
+    ['a signature of the URL, timestamp and the three fields', body, [['Relworx-Signature', header]], { ok: true, scheme: 'relworx', secret: 0, parsed: expect.objectContaining(fields) }],
+    ['the header with v before t', body, [['Relworx-Signature', header.split(',').reverse().join(',')]], { ok: true, scheme: 'relworx', secret: 0, parsed: expect.objectContaining(fields) }],
+    ['an unsigned field changed (the amount is a claim)', JSON.stringify({ ...fields, amount: 1 }), [['Relworx-Signature', header]], { ok: true, scheme: 'relworx', secret: 0, parsed: expect.objectContaining(fields) }],
     ['a signed field changed', JSON.stringify({ ...fields, status: 'failed' }), [['Relworx-Signature', header]], { ok: false, reason: 'no_match' }],
     ['a signature over another callback URL', body, [['Relworx-Signature', relworx(SECRET, NOW, fields, 'http://localhost:8000/api/webhooks/relworx')]], { ok: false, reason: 'no_match' }],
     ['a signature under another secret', body, [['Relworx-Signature', relworx(OTHER_SECRET, NOW, fields)]], { ok: false, reason: 'no_match' }],
@@ -148,6 +178,11 @@ describe('verifyRequest: Relworx', () => {
     expect(verify('relworx_payment', text, pairs)).toEqual(expected);
   });
 
+  it('names the position of the rotated secret that signed', () => {
+    const verification = verify('relworx_payment', body, [['Relworx-Signature', relworx(OTHER_SECRET, NOW, fields)]], [SECRET, OTHER_SECRET]);
+    expect(verification).toEqual({ ok: true, scheme: 'relworx', secret: 1, parsed: expect.objectContaining(fields) });
+  });
+
   it('hands back the body it parsed, numbers as their exact text', () => {
     const exact = JSON.stringify({ ...fields, currency: 'UGX' }).replace('}', ',"amount":50000.000000000000000001}');
     const verification = verify('relworx_payment', exact, [['Relworx-Signature', header]]);
@@ -160,6 +195,7 @@ describe('verifyRequest: Relworx', () => {
     expect(verify('relworx_payment', body, [['webhook-id', 'msg_r'], ['webhook-timestamp', String(NOW)], ['webhook-signature', signature]])).toEqual({
       ok: true,
       scheme: 'standard-webhooks',
+      secret: 0,
       webhookId: 'msg_r',
     });
   });
@@ -181,7 +217,7 @@ describe('verifyRequest: Relworx', () => {
 
     it('parses a verified body exactly once, and hands that parse back', () => {
       const verification = verify('relworx_payment', heavy, [['Relworx-Signature', header]]);
-      expect(verification).toEqual({ ok: true, scheme: 'relworx', parsed: expect.objectContaining(fields) });
+      expect(verification).toEqual({ ok: true, scheme: 'relworx', secret: 0, parsed: expect.objectContaining(fields) });
       expect(losslessParses).toHaveBeenCalledTimes(1);
     });
 

@@ -16,17 +16,22 @@ describe('Relworx signature', () => {
 
   it('accepts its own header', () => {
     const header = parseRelworxHeader(relworxSignatureHeader(t, signRelworx(url, t, fields, secret)))!;
-    expect(verifyRelworx(url, header, fields, [secret])).toBe(true);
+    expect(verifyRelworx(url, header, fields, [secret])).toEqual({ secret: 0 });
+  });
+
+  it('names the position of the rotated secret that signed', () => {
+    const header = parseRelworxHeader(relworxSignatureHeader(t, signRelworx(url, t, fields, secret)))!;
+    expect(verifyRelworx(url, header, fields, ['relworx-next-secret-0123456789abcdef', secret])).toEqual({ secret: 1 });
   });
 
   it('rejects a tampered status', () => {
     const header = parseRelworxHeader(relworxSignatureHeader(t, signRelworx(url, t, fields, secret)))!;
-    expect(verifyRelworx(url, header, { ...fields, status: 'failed' }, [secret])).toBe(false);
+    expect(verifyRelworx(url, header, { ...fields, status: 'failed' }, [secret])).toBeUndefined();
   });
 
   it('rejects a signature made for another callback URL', () => {
     const header = parseRelworxHeader(relworxSignatureHeader(t, signRelworx('https://evil.example/cb', t, fields, secret)))!;
-    expect(verifyRelworx(url, header, fields, [secret])).toBe(false);
+    expect(verifyRelworx(url, header, fields, [secret])).toBeUndefined();
   });
 
   it('checks the timestamp within 300 seconds', () => {

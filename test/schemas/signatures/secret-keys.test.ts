@@ -1,4 +1,4 @@
-import { equalBytes, hexDigest, splitSecrets } from '../../../schemas/signatures/secret-keys';
+import { equalBytes, hexDigest, matchSecret, splitSecrets } from '../../../schemas/signatures/secret-keys';
 
 const DIGEST_HEX = '5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592';
 const DIGEST_BYTES = [
@@ -48,5 +48,29 @@ describe('equalBytes', () => {
     ['two empty buffers', Buffer.alloc(0), Buffer.alloc(0), true],
   ])('compares %s: %s', (_name, a, b, equal) => {
     expect(equalBytes(a, b)).toBe(equal);
+  });
+});
+
+describe('matchSecret', () => {
+  const digests: Record<string, Buffer> = { a: Buffer.alloc(32, 1), b: Buffer.alloc(32, 2), c: Buffer.alloc(32, 3) };
+
+  it('names the position of the secret whose digest was given', () => {
+    expect(matchSecret(['a', 'b', 'c'], [digests.b!], (secret) => digests[secret])).toEqual({ secret: 1 });
+  });
+
+  it('names the first of two secrets that match', () => {
+    expect(matchSecret(['a', 'b', 'a'], [digests.a!], (secret) => digests[secret])).toEqual({ secret: 0 });
+  });
+
+  it('computes the digest of every secret, after a match as before one', () => {
+    const computed: string[] = [];
+    const digestOf = (secret: string) => (computed.push(secret), digests[secret]);
+    expect(matchSecret(['a', 'b', 'c'], [digests.a!, Buffer.alloc(32)], digestOf)).toEqual({ secret: 0 });
+    expect(computed).toEqual(['a', 'b', 'c']);
+  });
+
+  it('matches nothing with a secret that has no digest, or with no secrets', () => {
+    expect(matchSecret(['x'], [Buffer.alloc(0)], () => undefined)).toBeUndefined();
+    expect(matchSecret([], [digests.a!], (secret) => digests[secret])).toBeUndefined();
   });
 });

@@ -1,0 +1,81 @@
+import type { EnvironmentReader } from '../platform/environment';
+import { SECRET_VARIABLES } from '../platform/secret-variables';
+import { splitSecrets, standardWebhookKey, STANDARD_WEBHOOKS_MIN_KEY_BYTES, WHSEC_PREFIX } from '../schemas/signatures';
+import { WEBHOOKS, type WebhookType } from '../schemas/webhook-catalog';
+
+/** Secrets per webhook type, each list holding the current and any rotated-out secret. */
+export type WebhookSecrets = Readonly<Record<WebhookType, readonly string[]>>;
+
+/** HMAC keys shorter than the digest weaken it (RFC 2104 §3). */
+export const MIN_SECRET_BYTES = 32;
+
+/** `its secret`, or `secret 2 of its 3`: a secret is named by its position, never its value. */
+function position(secrets: readonly string[], index: number): string {
+  return secrets.length === 1 ? 'its secret' : `secret ${index + 1} of its ${secrets.length}`;
+}
+
+/**
+ * Problems with the `whsec_` secrets of one variable. A key that does not decode would verify
+ * nothing, or (with a lenient decoder) everything signed with an empty key; a short one is
+ * guessable. The value is never part of the message: only the variable and the position.
+ */
+function whsecProblems(variable: string, secrets: readonly string[]): string[] {
+  const problems: string[] = [];
+  secrets.forEach((secret, index) => {
+    if (!secret.startsWith(WHSEC_PREFIX)) return;
+    const which = position(secrets, index);
+    const key = standardWebhookKey(secret);
+    if (!key) problems.push(`${variable}: ${which} has the whsec prefix but is not valid base64 (standard alphabet, padded to a multiple of 4)`);
+    else if (key.length < STANDARD_WEBHOOKS_MIN_KEY_BYTES) {
+      problems.push(`${variable}: ${which} has the whsec prefix but decodes to fewer than ${STANDARD_WEBHOOKS_MIN_KEY_BYTES} bytes`);
+    }
+  });
+  return problems;
+}
+
+/** Whether a secret that is used as its UTF-8 bytes (not `whsec_`) is shorter than MIN_SECRET_BYTES. */
+export function isShortSecret(secret: string): boolean {
+  return !secret.startsWith(WHSEC_PREFIX) && Buffer.byteLength(secret) < MIN_SECRET_BYTES;
+}
+
+/**
+ * The four secret variables, each from its value or its `_FILE`, every problem recorded in
+ * `read.problems`: one missing, a file that cannot be read, a `whsec_` secret that is not a key.
+ */
+export function readWebhookSecrets(read: EnvironmentReader): WebhookSecrets {
+  const { problems } = read;
+  const secrets = {} as Record<WebhookType, readonly string[]>;
+  for (const webhook of WEBHOOKS) {
+    const variable = SECRET_VARIABLES[webhook.type];
+    const before = problems.length;
+    const list = splitSecrets(read.secret(variable) ?? '');
+    // Unless reading it was the problem (both it and its _FILE set, a file that cannot be read).
+    if (list.length === 0 && problems.length === before) problems.push(`${variable} is required (the secret of the ${webhook.name} webhook)`);
+    problems.push(...whsecProblems(variable, list));
+    secrets[webhook.type] = Object.freeze(list);
+  }
+  return Object.freeze(secrets);
+}
+
+/**
+ * Problems with a new set that start-up only warns about: a secret shorter than MIN_SECRET_BYTES
+ * that the set in force does not hold. At start there is no other set to keep; at a reload, a
+ * short new secret is more likely a file caught half-written than a choice.
+ */
+export function shortNewSecretProblems(next: WebhookSecrets, current: WebhookSecrets): string[] {
+  const problems: string[] = [];
+  for (const webhook of WEBHOOKS) {
+    const list = next[webhook.type];
+    list.forEach((secret, index) => {
+      if (isShortSecret(secret) && !current[webhook.type].includes(secret)) {
+        problems.push(`${SECRET_VARIABLES[webhook.type]}: ${position(list, index)} is new and shorter than ${MIN_SECRET_BYTES} bytes`);
+      }
+    });
+  }
+  return problems;
+}
+
+/** How many secrets each type holds: what a log line may say about them. */
+export function secretCounts(secrets: WebhookSecrets): Record<WebhookType, number> {
+  return Object.fromEntries(WEBHOOKS.map((webhook) => [webhook.type, secrets[webhook.type].length])) as Record<WebhookType, number>;
+}
