@@ -3,19 +3,28 @@ import { KafkaJSError, Partitioners, type Kafka, type Message, type PartitionMet
 /** kafkajs's own default for how long the broker may wait for the in-sync replicas. */
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** One partition's share of a send: where its messages were in the list, and whether it was acknowledged. */
+/**
+ * One partition's share of a send: where its messages were in the list, and whether it was
+ * acknowledged; if it was, the offset each was written at (decimal int64 text, as kafkajs gives
+ * offsets), one for each position.
+ */
 export type PartitionOutcome = {
   readonly partition: number;
   /** Positions in the list handed to `send`, in order. */
   readonly positions: readonly number[];
-} & ({ readonly acknowledged: true } | { readonly acknowledged: false; readonly error: unknown });
+} & ({ readonly acknowledged: true; readonly offsets: readonly string[] } | { readonly acknowledged: false; readonly error: unknown });
 
 /** Produce calls in one send at most: the first, and re-sends of the partitions left out of its answer. */
 const MAX_CALLS = 3;
 
-type Verdict = { readonly acknowledged: true } | { readonly acknowledged: false; readonly error: unknown };
+/** An acknowledged partition carries the offset its answer gave the first of its messages in that call. */
+type Verdict = { readonly acknowledged: true; readonly baseOffset: bigint } | { readonly acknowledged: false; readonly error: unknown };
 
-const ACKNOWLEDGED: Verdict = { acknowledged: true };
+/** An answer's offset for a partition: `baseOffset` from produce v3 on, `offset` before; a non-negative int64, or undefined. */
+function baseOffsetOf(entry: RecordMetadata): bigint | undefined {
+  const text = entry.baseOffset ?? entry.offset;
+  return text !== undefined && /^\d{1,19}$/.test(text) ? BigInt(text) : undefined;
+}
 
 /** A message with the partition `partitionOf` gave it. */
 type Placed = Message & { partition: number };
@@ -72,6 +81,17 @@ export interface PartitionedSender {
  * another partition, it is sent again in the retry, and if its leader moved meanwhile, the new
  * leader appends it under the next numbers. Event ids make that harmless downstream, as for any
  * resend.
+ *
+ * Where each message was written: a call carries a partition's messages in the order of the list
+ * (`produce` filters the list, kafkajs groups it by partition keeping its order, and numbers a
+ * partition's records 0, 1, … in its record batch), and the broker writes that batch at the
+ * `baseOffset` its answer gives, so the message at index i among the partition's messages is at
+ * baseOffset + i. A partition sent again after an answer left it out takes its baseOffset from
+ * the answer of the call that settled it. A re-send the broker takes as a duplicate is answered
+ * with the offset of the batch it already holds. A partition written twice in one call (below)
+ * appears twice in the answer: both copies hold the same records in the same order, and the
+ * first entry is used. An acknowledging entry with no offset is not an answer: the partition is
+ * unacknowledged (produce v3+, all an idempotent producer uses, always gives one).
  *
  * A call that rejects leaves every partition it carried unacknowledged with its error: which
  * brokers wrote before it failed is unknown, and the callers send again, the duplicates dropped
@@ -140,9 +160,20 @@ export function createPartitionedSender(options: { kafka: Kafka; topic: string; 
     // Built only when needed: an error captures a stack, and this runs for every batch.
     const refusal: Verdict | undefined =
       refused.length > 0 ? { acknowledged: false, error: notAcknowledged(refusedPartitions, `error codes in the answer: ${JSON.stringify(refused)}`) } : undefined;
-    const answered = new Set(answer.map((entry) => entry.partition));
+    const answered = new Map<number, RecordMetadata>();
+    for (const entry of answer) if (!answered.has(entry.partition)) answered.set(entry.partition, entry);
+    const unplaced = [...answered.values()].filter((entry) => !refusedPartitions.includes(entry.partition) && baseOffsetOf(entry) === undefined);
+    const noOffset: Verdict | undefined =
+      unplaced.length > 0
+        ? { acknowledged: false, error: notAcknowledged(unplaced.map((entry) => entry.partition).sort((a, b) => a - b), `the answer gives no offset: ${JSON.stringify(unplaced)}`) }
+        : undefined;
     const settled = new Map<number, Verdict>();
-    for (const partition of answered) settled.set(partition, refusal && refusedPartitions.includes(partition) ? refusal : ACKNOWLEDGED);
+    for (const [partition, entry] of answered) {
+      const baseOffset = baseOffsetOf(entry);
+      if (refusal && refusedPartitions.includes(partition)) settled.set(partition, refusal);
+      else if (baseOffset === undefined) settled.set(partition, noOffset!);
+      else settled.set(partition, { acknowledged: true, baseOffset });
+    }
     return { settled, absent: partitions.filter((partition) => !answered.has(partition)) };
   }
 
@@ -184,7 +215,12 @@ export function createPartitionedSender(options: { kafka: Kafka; topic: string; 
     });
     const partitions = [...positions.keys()].sort((a, b) => a - b);
     const verdicts = await produceCovering(producer, placed, partitions);
-    return partitions.map((partition) => ({ partition, positions: positions.get(partition)!, ...verdicts.get(partition)! }));
+    return partitions.map((partition): PartitionOutcome => {
+      const at = positions.get(partition)!;
+      const verdict = verdicts.get(partition)!;
+      if (!verdict.acknowledged) return { partition, positions: at, ...verdict };
+      return { partition, positions: at, acknowledged: true, offsets: at.map((_, index) => String(verdict.baseOffset + BigInt(index))) };
+    });
   }
 
   return {

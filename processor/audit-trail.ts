@@ -9,6 +9,15 @@ export interface AuditRow {
   reason: string | null;
   reason_detail: string | null;
   deliveries: number;
+  /**
+   * The Kafka record the outcome was decided from: the first delivery processed, or the one that
+   * was processed after earlier copies were rejected. The receiver's 202 receipt names the same
+   * record for that delivery; a repeat's receipt names its own record, counted in `deliveries`.
+   * The offset stays text (int64).
+   */
+  topic: string | null;
+  partition: number | null;
+  offset: string | null;
   received_at: Date | null;
   processed_at: Date;
   last_seen_at: Date;
@@ -27,6 +36,9 @@ export async function auditTrail(db: Knex, filter: { tradeId?: string; eventId?:
     'reason',
     'reason_detail',
     'deliveries',
+    'topic',
+    'partition',
+    'offset',
     'received_at',
     'processed_at',
     'last_seen_at',
@@ -43,7 +55,7 @@ export async function auditTrail(db: Knex, filter: { tradeId?: string; eventId?:
 
 export function formatAuditTrail(rows: AuditRow[]): string {
   if (rows.length === 0) return 'No webhook events found.';
-  const header = ['received_at', 'webhook_type', 'outcome', 'deliveries', 'processed_at', 'event_id', 'reason', 'detail'];
+  const header = ['received_at', 'webhook_type', 'outcome', 'deliveries', 'processed_at', 'event_id', 'topic', 'partition', 'offset', 'reason', 'detail'];
   const lines = rows.map((row) => [
     row.received_at?.toISOString() ?? '-',
     row.webhook_type,
@@ -51,6 +63,9 @@ export function formatAuditTrail(rows: AuditRow[]): string {
     String(row.deliveries),
     row.processed_at.toISOString(),
     row.event_id,
+    row.topic ?? '-',
+    row.partition === null ? '-' : String(row.partition),
+    row.offset ?? '-',
     row.reason ?? '',
     row.reason_detail ?? '',
   ]);

@@ -8,6 +8,13 @@ import { BATCH_OVERHEAD_BYTES, recordBytes } from './event-size';
 import type { ReceiverMetrics } from './metrics';
 import { PublishError, publishFailure } from './publish-failure';
 
+/** Where an accepted event was written: the record at `offset` (decimal int64 text) of `topic`'s `partition`. */
+export interface Receipt {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+}
+
 export interface EventPublisher {
   /**
    * Loads the WebhookEvent schema (rejects if the registry cannot give it) and starts connecting
@@ -15,8 +22,11 @@ export interface EventPublisher {
    * 503 and keeps trying, and `isReady()` turns true once every producer is connected.
    */
   start(): Promise<void>;
-  /** Resolves once the event's batch is acknowledged by all in-sync replicas; else rejects with PublishError. */
-  publish(key: string, record: WebhookEventRecord): Promise<void>;
+  /**
+   * Resolves, with where the event was written, once the event's batch is acknowledged by all
+   * in-sync replicas; else rejects with PublishError.
+   */
+  publish(key: string, record: WebhookEventRecord): Promise<Receipt>;
   /** Connected, and the last batch was acknowledged. */
   isReady(): boolean;
   /**
@@ -37,7 +47,7 @@ interface Pending {
   queuedAt: number;
   /** What the message adds to a record batch, at most. */
   bytes: number;
-  resolve: () => void;
+  resolve: (receipt: Receipt) => void;
   reject: (error: Error) => void;
 }
 
@@ -161,22 +171,29 @@ export function createEventPublisher(options: {
     return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
 
-  async function send(lane: Lane, batch: Pending[], bytes: number): Promise<void> {
+  /** Sends the batch, all or nothing; resolves with each event's receipt, in the batch's order. */
+  async function send(lane: Lane, batch: Pending[], bytes: number): Promise<Receipt[]> {
     const started = performance.now();
-    await lane.producer.sendAll(partitioned, batch.map(({ message }) => message));
+    const outcomes = await lane.producer.send(partitioned, batch.map(({ message }) => message));
+    const receipts = new Array<Receipt>(batch.length);
+    for (const outcome of outcomes) {
+      if (!outcome.acknowledged) throw outcome.error;
+      outcome.positions.forEach((position, index) => (receipts[position] = { topic, partition: outcome.partition, offset: outcome.offsets[index]! }));
+    }
     metrics.batchSize.observe(batch.length);
     metrics.batchBytes.observe(bytes);
     metrics.batchDuration.observe((performance.now() - started) / 1000);
+    return receipts;
   }
 
   async function flush(lane: Lane, batch: Pending[], bytes: number): Promise<void> {
     try {
-      await withTimeout(send(lane, batch, bytes));
+      const receipts = await withTimeout(send(lane, batch, bytes));
       if (!ready) logger.info({ topic }, 'Kafka producer is writing to the topic');
       setReady(true);
       clearInterval(probe);
       probe = undefined;
-      for (const pending of batch) pending.resolve();
+      batch.forEach((pending, position) => pending.resolve(receipts[position]!));
     } catch (error) {
       metrics.producerErrors.inc();
       const failure = publishFailure(error);
@@ -270,7 +287,7 @@ export function createEventPublisher(options: {
       // A programmer error, not a Kafka failure: nothing can be encoded before the schema is loaded.
       const toWire = encode;
       if (!toWire) return Promise.reject(new Error('EventPublisher.publish() called before start() finished'));
-      return new Promise<void>((resolve, reject) => {
+      return new Promise<Receipt>((resolve, reject) => {
         const message = { key, value: toWire(record), headers: cloudEventHeaders(record), timestamp: String(record.received_at) };
         const bytes = recordBytes(message);
         if (BATCH_OVERHEAD_BYTES + bytes > maxBatchBytes) {

@@ -2,6 +2,8 @@
  * Every answer the receiver gives, with its status and exact body; openapi.yaml documents each.
  * Senders retry 5xx and never 4xx, so only "we could not persist it" is a 5xx: a webhook we
  * refused for what it holds is never retried, and one we could not write is always retried.
+ * The 202 is not here: its body is a receipt (`event_id`, and the `topic`, `partition` and
+ * `offset` of the record the event was written as), built per request from the publisher's answer.
  */
 export const RESPONSES = Object.freeze({
   invalid_signature: { status: 401, body: { success: false, error: 'Invalid signature' } },

@@ -7,7 +7,7 @@ import type { WebhookDefinition } from '../schemas/webhook-catalog';
 import { webhookEvent } from '../schemas/webhook-event';
 import { clientAddress, rateLimitKey } from './client-address';
 import type { ReceiverConfig } from './config';
-import type { EventPublisher } from './event-publisher';
+import type { EventPublisher, Receipt } from './event-publisher';
 import { MAX_HEADER_BYTES } from './event-size';
 import type { ReceiverMetrics } from './metrics';
 import { BodyTooLargeError, readBody, RequestAbortedError } from './read-body';
@@ -158,13 +158,17 @@ export function createReceiver(options: {
       { event_id: eventId, trade_id: payload.trade_id, customer_reference: payload.customer_reference, status: payload.status },
       WEBHOOK_LOG_MESSAGES[definition.type].received,
     );
+    let receipt: Receipt;
     try {
-      await accepting.publish(key, event);
+      receipt = await accepting.publish(key, event);
     } catch (error) {
       logger.error({ event_id: eventId, err: error }, WEBHOOK_LOG_MESSAGES[definition.type].failed);
       return answer(response, route, started, 'unavailable', { headers: { 'retry-after': retryAfter } });
     }
-    answer(response, route, started, 'accepted', { body: { event_id: eventId } });
+    // The receipt names this delivery's record. The receiver keeps no memory of what it accepted:
+    // a repeat of an accepted event is written again, and its receipt names that new record; the
+    // processor counts it as a duplicate of the first, whose record `npm run events` shows.
+    answer(response, route, started, 'accepted', { body: { event_id: eventId, topic: receipt.topic, partition: receipt.partition, offset: receipt.offset } });
   }
 
   async function handleOperations(request: IncomingMessage, response: ServerResponse, path: string): Promise<void> {

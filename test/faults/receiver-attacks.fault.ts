@@ -305,7 +305,10 @@ describe('faults: Standard Webhooks ids cannot cross types', () => {
         for (const { type, body, headers } of requests) {
           const answer = await post(port, pathOf(type), body, headers);
           const eventId = eventIdOf({ webhookType: type, webhookId, body });
-          expect({ status: answer.status, body: answer.body }).toEqual({ status: 202, body: { success: true, event_id: eventId } });
+          expect({ status: answer.status, body: answer.body }).toEqual({
+            status: 202,
+            body: { success: true, event_id: eventId, topic, partition: expect.any(Number), offset: expect.stringMatching(/^\d+$/) },
+          });
           expect(accepted.has(eventId)).toBe(false);
           accepted.set(eventId, type);
           ids.add(eventId);

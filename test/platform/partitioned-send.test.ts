@@ -1,5 +1,5 @@
 import { KafkaJSError, Partitioners, type Message, type Producer, type ProducerRecord, type RecordMetadata } from 'kafkajs';
-import { createPartitionedSender, type PartitionedSender } from '../../platform/partitioned-send';
+import { createPartitionedSender, type PartitionedSender, type PartitionOutcome } from '../../platform/partitioned-send';
 import { createTopicsWithLeaders } from '../../platform/topics';
 import { onCleanup } from '../support/cleanup';
 import { createTestTopic, testAdmin, testKafka } from '../support/kafka';
@@ -72,6 +72,25 @@ function recording(real: Producer, answer: (record: ProducerRecord) => Promise<R
 }
 
 const keyed = (count: number): Message[] => Array.from({ length: count }, (_, index) => ({ key: `trade-${index}`, value: `value-${index}` }));
+
+/** Every record of `topic` (`count` of them), its key by where it was read: `partition:offset`. */
+async function keysByRecord(topic: string, count: number): Promise<Map<string, string | null>> {
+  const read = await readTopic(kafka, topic, { count, decode: false });
+  expect(read).toHaveLength(count);
+  return new Map(read.map((message) => [`${message.partition}:${message.raw.offset}`, message.key]));
+}
+
+/** For each acknowledged outcome, the keys found at the offsets it gives, against the keys of the messages at its positions. */
+function keysAtOffsets(outcomes: readonly PartitionOutcome[], messages: readonly Message[], records: ReadonlyMap<string, string | null>) {
+  const acknowledged = outcomes.filter((outcome) => outcome.acknowledged);
+  return {
+    found: acknowledged.map((outcome) => outcome.offsets.map((offset) => records.get(`${outcome.partition}:${offset}`))),
+    sent: acknowledged.map((outcome) => outcome.positions.map((position) => String(messages[position]!.key))),
+  };
+}
+
+/** An acknowledged outcome: its offsets are checked against the topic. */
+const acknowledgedAt = (partition: number, positions: number[]) => ({ partition, positions, acknowledged: true, offsets: positions.map(() => expect.stringMatching(/^\d+$/)) });
 
 describe('partitioned send: where a message goes', () => {
   it.each([1, 3, 6, 12] as const)('gives every key the partition kafkajs chose for it, on a topic of %i partition(s)', async (partitions) => {
@@ -152,11 +171,30 @@ describe('partitioned send: one produce call, every partition in its answer', ()
 
     const outcomes = await sender.send(producer, messages);
 
-    expect(outcomes).toEqual(expected.map(([partition, positions]) => ({ partition, positions, acknowledged: true })));
+    expect(outcomes).toEqual(expected.map(([partition, positions]) => acknowledgedAt(partition, positions)));
     expect(calls).toEqual([{ topic, acks: -1, timeout: 10_000, messages: messages.map((message) => ({ ...message, partition: sender.partitionOf(message) })) }]);
     const read = await readTopic(kafka, topic, { count: 60, decode: false });
     expect(read).toHaveLength(60);
     for (const message of read) expect(message.partition).toBe(sender.partitionOf({ key: message.key, value: 'x' }));
+  });
+
+  it("gives each message the offset it was written at, a partition's next send counting on from where the last ended", async () => {
+    const { topic, sender } = await senderOn(6);
+    const producer = await connectedProducer();
+    const first = keyed(30);
+    const second = first.map((message) => ({ ...message, value: `again-${String(message.value)}` }));
+
+    const outcomes = [await sender.send(producer, first), await sender.send(producer, second)];
+
+    const records = await keysByRecord(topic, 60);
+    const { found, sent } = keysAtOffsets(outcomes[0]!, first, records);
+    expect(found).toEqual(sent);
+    const again = keysAtOffsets(outcomes[1]!, second, records);
+    expect(again.found).toEqual(again.sent);
+    // The second send starts each partition where the first ended: offsets are not restarted per call.
+    for (const [index, outcome] of outcomes[1]!.entries()) {
+      expect(outcome.acknowledged && outcome.offsets[0]).toBe(String(outcomes[0]![index]!.positions.length));
+    }
   });
 
   it('sends a partition the answer left out again, in a call of its own, and every message reaches the topic once', async () => {
@@ -168,11 +206,29 @@ describe('partitioned send: one produce call, every partition in its answer', ()
 
     const outcomes = await sender.send(producer, messages);
 
-    expect(outcomes).toEqual(expectedPartitions(sender, messages).map(([partition, positions]) => ({ partition, positions, acknowledged: true })));
+    expect(outcomes).toEqual(expectedPartitions(sender, messages).map(([partition, positions]) => acknowledgedAt(partition, positions)));
     expect(calls).toHaveLength(2);
     expect(calls[1]).toEqual({ topic, acks: -1, timeout: 10_000, messages: onPartition(sender, messages, withheld) });
     const read = await readTopic(kafka, topic, { count: 30, decode: false });
     expect(read.map((message) => message.key).sort()).toEqual(messages.map((message) => message.key).sort());
+  });
+
+  it('gives a partition sent again after an answer that left it out the offsets of the later answer', async () => {
+    const { topic, sender } = await senderOn(6);
+    const real = await connectedProducer();
+    const warmUp = keyed(30);
+    await sender.send(real, warmUp);
+    const messages = warmUp.map((message) => ({ ...message, value: `again-${String(message.value)}` }));
+    const withheld = sender.partitionOf(messages[0]!);
+    const { producer, calls } = recording(real, withholdingPartition(real, () => withheld, () => calls.length === 1));
+
+    const outcomes = await sender.send(producer, messages);
+
+    expect(calls).toHaveLength(2);
+    const { found, sent } = keysAtOffsets(outcomes, messages, await keysByRecord(topic, 60));
+    expect(found).toEqual(sent);
+    const resent = outcomes.find((outcome) => outcome.partition === withheld)!;
+    expect(resent.acknowledged && resent.offsets[0]).toBe(String(resent.positions.length));
   });
 
   it('leaves a partition still left out after three calls unacknowledged, with a retriable KafkaJSError naming it', async () => {
@@ -186,7 +242,7 @@ describe('partitioned send: one produce call, every partition in its answer', ()
 
     const error = expect.objectContaining({ name: 'KafkaJSError', retriable: true, message: expect.stringContaining(`${topic} partition ${withheld} was not acknowledged: absent from the answers of 3 produce calls`) });
     expect(outcomes).toEqual(
-      expectedPartitions(sender, messages).map(([partition, positions]) => (partition === withheld ? { partition, positions, acknowledged: false, error } : { partition, positions, acknowledged: true })),
+      expectedPartitions(sender, messages).map(([partition, positions]) => (partition === withheld ? { partition, positions, acknowledged: false, error } : acknowledgedAt(partition, positions))),
     );
     expect(calls.slice(1)).toEqual([1, 2].map(() => ({ topic, acks: -1, timeout: 10_000, messages: onPartition(sender, messages, withheld) })));
     const delivered = messages.filter((message) => sender.partitionOf(message) !== withheld);
@@ -213,6 +269,7 @@ describe('partitioned send: one produce call, every partition in its answer', ()
     ['names a partition the call did not carry', 'every partition of the call', 'the answer names what was not sent', (answer, partition) => answer.map((entry) => (entry.partition === partition ? { ...entry, partition: 6 } : entry))],
     ['names another topic', 'every partition of the call', 'the answer names what was not sent', (answer, partition) => answer.map((entry) => (entry.partition === partition ? { ...entry, topicName: 'elsewhere' } : entry))],
     ['carries an error code for one partition', 'that partition', 'error codes in the answer', (answer, partition) => answer.map((entry) => (entry.partition === partition ? { ...entry, errorCode: 6 } : entry))],
+    ['gives no offset for one partition', 'that partition', 'the answer gives no offset', (answer, partition) => answer.map((entry) => (entry.partition === partition ? { ...entry, baseOffset: undefined } : entry))],
   ])('an answer that %s leaves %s unacknowledged with a retriable KafkaJSError, and nothing is sent again', async (_case, unacknowledged, because, alter) => {
     const { sender } = await senderOn(6);
     const real = await connectedProducer();
@@ -226,7 +283,7 @@ describe('partitioned send: one produce call, every partition in its answer', ()
     const failing = unacknowledged === 'every partition of the call' ? expected.map(([partition]) => partition) : [altered];
     const named = failing.length === 1 ? `partition ${failing[0]}` : `partitions ${failing.join(', ')}`;
     const error = expect.objectContaining({ name: 'KafkaJSError', retriable: true, message: expect.stringContaining(`${named} was not acknowledged: ${because}`) });
-    expect(outcomes).toEqual(expected.map(([partition, positions]) => (failing.includes(partition) ? { partition, positions, acknowledged: false, error } : { partition, positions, acknowledged: true })));
+    expect(outcomes).toEqual(expected.map(([partition, positions]) => (failing.includes(partition) ? { partition, positions, acknowledged: false, error } : acknowledgedAt(partition, positions))));
     expect(calls).toHaveLength(1);
   });
 

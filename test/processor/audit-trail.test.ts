@@ -12,6 +12,9 @@ function row(fields: Partial<AuditRow> & Pick<AuditRow, 'event_id'>): AuditRow {
     reason: null,
     reason_detail: null,
     deliveries: 1,
+    topic: 'webhook-events',
+    partition: 2,
+    offset: '41',
     received_at: at(0),
     processed_at: at(1),
     last_seen_at: at(1),
@@ -24,7 +27,7 @@ describe('formatAuditTrail', () => {
     expect(formatAuditTrail([])).toBe('No webhook events found.');
   });
 
-  it('lines the columns up under their titles, a missing time as -, and ends no line in spaces', () => {
+  it('lines the columns up under their titles, a missing time or record as -, and ends no line in spaces', () => {
     const text = formatAuditTrail([
       row({ event_id: 'e1', deliveries: 3 }),
       row({
@@ -34,14 +37,17 @@ describe('formatAuditTrail', () => {
         outcome: 'rejected',
         reason: 'trade_not_found',
         reason_detail: 'no trade with reference TRADE-9',
+        topic: null,
+        partition: null,
+        offset: null,
         received_at: null,
         processed_at: at(2),
       }),
     ]);
     expect(text.split('\n')).toEqual([
-      'received_at               webhook_type     outcome   deliveries  processed_at              event_id           reason           detail',
-      '2026-01-01T00:00:00.000Z  buy_completion   applied   3           2026-01-01T00:00:01.000Z  e1',
-      '-                         relworx_payment  rejected  1           2026-01-01T00:00:02.000Z  undecodable:t:0:5  trade_not_found  no trade with reference TRADE-9',
+      'received_at               webhook_type     outcome   deliveries  processed_at              event_id           topic           partition  offset  reason           detail',
+      '2026-01-01T00:00:00.000Z  buy_completion   applied   3           2026-01-01T00:00:01.000Z  e1                 webhook-events  2          41',
+      '-                         relworx_payment  rejected  1           2026-01-01T00:00:02.000Z  undecodable:t:0:5  -               -          -       trade_not_found  no trade with reference TRADE-9',
     ]);
   });
 });
@@ -65,6 +71,9 @@ describe('auditTrail', () => {
         outcome: 'rejected',
         reason: 'amount_mismatch',
         reason_detail: 'Relworx amount 1 differs from trade amount 50000',
+        topic: 'webhook-events',
+        partition: 7,
+        offset: '9007199254740993',
         received_at: at(10),
         processed_at: at(11),
       }),
@@ -94,6 +103,9 @@ describe('auditTrail', () => {
       reason: 'amount_mismatch',
       reason_detail: 'Relworx amount 1 differs from trade amount 50000',
       deliveries: 1,
+      topic: 'webhook-events',
+      partition: 7,
+      offset: '9007199254740993',
       received_at: at(10),
       processed_at: at(11),
       last_seen_at: expect.any(Date),

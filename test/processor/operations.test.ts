@@ -5,9 +5,11 @@ import type { Knex } from 'knex';
 import type { Admin } from 'kafkajs';
 import { replayDeadLetters } from '../../processor/dlq-replay';
 import { serviceEndpoints } from '../setup/service-endpoints';
+import { signPayload } from '../../schemas/signatures';
 import { envelopeFor, eventWriter } from '../support/events';
 import { testAdmin } from '../support/kafka';
 import { createTestTopics, insertTrade, migratedDatabase, startTestProcessor, testKafka, type TestTopics } from '../support/processor';
+import { startTestReceiver, TEST_SECRETS } from '../support/receiver';
 import { readTopic } from '../support/topic-reader';
 import { waitFor } from '../support/wait-for';
 
@@ -85,6 +87,39 @@ describe('operator tools', () => {
     ]);
     expect(lines[0]).toMatch(/\breason\s+detail$/);
     expect(lines[2]).toMatch(/\btransition_not_allowed\s+trade is completed; processing not applied$/);
+  });
+
+  it("prints an applied webhook's record as its 202 receipt named it, and keeps that record when the webhook is sent again", async () => {
+    const receiver = await startTestReceiver({ topic: topics.events });
+    const trade = await insertTrade(db, { trade_type: 'buy', status: 'processing' });
+    const body = JSON.stringify({ trade_id: trade.id, status: 'completed', transaction_hash: '0xreceipt' });
+    const deliver = async () => {
+      const response = await fetch(`${receiver.url}/api/webhooks/buy-complete`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'x-buy-webhook-signature': signPayload(body, TEST_SECRETS.BUY_WEBHOOK_SECRET) },
+      });
+      expect(response.status).toBe(202);
+      return (await response.json()) as { event_id: string; topic: string; partition: number; offset: string };
+    };
+    /** The record columns of the event's line in the CLI's table. */
+    const printed = async (eventId: string) => {
+      const [header, line] = (await runScript('processor/audit-cli.ts', ['--event-id', eventId], cliEnv(schema, topics))).trim().split('\n');
+      const cells = Object.fromEntries(header!.split(/\s+/).map((title, column) => [title, line!.split(/\s+/)[column]]));
+      return { topic: cells.topic, partition: cells.partition, offset: cells.offset };
+    };
+
+    const receipt = await deliver();
+    await waitFor('the webhook applied', () => db('webhook_events').where({ event_id: receipt.event_id, outcome: 'applied' }).first());
+    expect(await printed(receipt.event_id)).toEqual({ topic: receipt.topic, partition: String(receipt.partition), offset: receipt.offset });
+    const json = JSON.parse(await runScript('processor/audit-cli.ts', ['--event-id', receipt.event_id, '--json'], cliEnv(schema, topics))) as unknown;
+    expect(json).toEqual([expect.objectContaining({ event_id: receipt.event_id, topic: receipt.topic, partition: receipt.partition, offset: receipt.offset })]);
+
+    // A repeat is written again under its own receipt; the audit keeps the record that was applied.
+    const repeat = await deliver();
+    expect(repeat).toEqual({ ...receipt, offset: expect.not.stringMatching(`^${receipt.offset}$`) });
+    await waitFor('the repeat counted', () => db('webhook_events').where({ event_id: receipt.event_id, deliveries: 2 }).first());
+    expect(await printed(receipt.event_id)).toEqual({ topic: receipt.topic, partition: String(receipt.partition), offset: receipt.offset });
   });
 });
 

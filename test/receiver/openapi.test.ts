@@ -11,7 +11,11 @@ import { SECRET_VARIABLES } from '../../platform/secret-variables';
 
 interface OpenApi {
   paths: Record<string, { post?: Operation; get?: Operation; $ref?: string }>;
-  components: { examples: Record<string, { value: unknown }>; responses: Record<string, unknown>; parameters: Record<string, { name: string }> };
+  components: {
+    examples: Record<string, { value: unknown }>;
+    responses: Record<string, unknown> & { Accepted: { content: { 'application/json': { schema: { required: string[]; properties: Record<string, unknown> }; example: Record<string, unknown> } } } };
+    parameters: Record<string, { name: string }>;
+  };
 }
 interface Operation {
   parameters: Array<{ $ref: string }>;
@@ -20,6 +24,7 @@ interface Operation {
 }
 
 const spec = parse(readFileSync(join(__dirname, '..', '..', 'receiver', 'openapi.yaml'), 'utf8')) as OpenApi;
+const accepted = spec.components.responses.Accepted.content['application/json'];
 
 /** A path item, following a `$ref` to another path (the /api/v1/ aliases). */
 function pathItem(path: string) {
@@ -71,7 +76,14 @@ describe('receiver/openapi.yaml', () => {
         maxAttempts: 1,
       });
       expect(result).toEqual(expect.objectContaining({ status: 202 }));
+      expect(Object.keys(JSON.parse(result.body) as object).sort()).toEqual([...accepted.schema.required].sort());
     }
+  });
+
+  it('documents the 202 receipt with every field it requires, and an example that has them all', () => {
+    expect(Object.keys(accepted.schema.properties).sort()).toEqual([...accepted.schema.required].sort());
+    expect(Object.keys(accepted.example).sort()).toEqual([...accepted.schema.required].sort());
+    expect(typeof accepted.example.offset).toBe('string');
   });
 
   it('has one example per webhook type', () => {

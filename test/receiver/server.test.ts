@@ -23,6 +23,24 @@ function buyBody(tradeId: number, extra: Record<string, unknown> = {}): string {
 
 const signedBuy = (body: string) => ({ 'x-buy-webhook-signature': signPayload(body, TEST_SECRETS.BUY_WEBHOOK_SECRET) });
 
+interface Receipt {
+  success: true;
+  event_id: string;
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/** The event id of each of the `count` records of `topic`, by where it was read: `partition:offset`. */
+async function eventIdsByRecord(topic: string, count: number): Promise<Map<string, unknown>> {
+  const messages = await readTopic(kafka, topic, { count, timeoutMs: 60_000 });
+  expect(messages).toHaveLength(count);
+  return new Map(messages.map((message) => [`${message.partition}:${message.raw.offset}`, message.value.event_id]));
+}
+
+/** A 202's receipt for the event `eventId` written to `topic`; its partition and offset are checked against the topic. */
+const receiptOf = (topic: string, eventId: string) => ({ success: true, event_id: eventId, topic, partition: expect.any(Number), offset: expect.stringMatching(/^\d+$/) });
+
 async function highWatermark(topic: string): Promise<number> {
   const admin = await testAdmin(kafka);
   const offsets = await admin.fetchTopicOffsets(topic);
@@ -58,14 +76,16 @@ describe('receiver: accepted webhooks', () => {
     expect(responses.map((response) => response.status)).toEqual([202, 202, 202, 202]);
     const eventId = (webhookType: WebhookType, body: string) => eventIdOf({ webhookType, body });
     expect(bodies).toEqual([
-      { success: true, event_id: eventId('buy_completion', buy) },
-      { success: true, event_id: eventId('sell_completion', sell) },
-      { success: true, event_id: eventId('trade_status', status) },
-      { success: true, event_id: eventId('relworx_payment', relworx) },
+      receiptOf(topic, eventId('buy_completion', buy)),
+      receiptOf(topic, eventId('sell_completion', sell)),
+      receiptOf(topic, eventId('trade_status', status)),
+      receiptOf(topic, eventId('relworx_payment', relworx)),
     ]);
 
     const messages = await readTopic(kafka, topic, { count: 4 });
     expect(messages).toHaveLength(4);
+    const records = new Map(messages.map((message) => [`${message.partition}:${message.raw.offset}`, message.value.event_id]));
+    expect((bodies as Receipt[]).map((receipt) => records.get(`${receipt.partition}:${receipt.offset}`))).toEqual(bodies.map((body) => (body as Receipt).event_id));
     const byType = Object.fromEntries(messages.map((message) => [message.value.webhook_type, message]));
     expect(byType.buy_completion!.key).toBe('101');
     expect(byType.relworx_payment!.key).toBe('TRADE-104');
@@ -110,7 +130,7 @@ describe('receiver: accepted webhooks', () => {
       'webhook-signature': signStandardWebhook('msg_106', t, body, TEST_SECRETS.BUY_WEBHOOK_SECRET),
     });
     expect(response.status).toBe(202);
-    expect(await response.json()).toEqual({ success: true, event_id: 'buy_completion:msg_106' });
+    expect(await response.json()).toEqual(receiptOf(topic, 'buy_completion:msg_106'));
   });
 
   it('accepts a webhook signed with a rotated-in secret', async () => {
@@ -150,6 +170,10 @@ describe('receiver: accepted webhooks', () => {
     const messages = await readTopic(kafka, ownTopic, { count: 500, timeoutMs: 60_000 });
     expect(messages).toHaveLength(500);
     expect(new Set(messages.map((message) => message.value.body))).toEqual(new Set(bodies));
+    // Every receipt, whatever batch and partition its event went in, names its own record.
+    const records = new Map(messages.map((message) => [`${message.partition}:${message.raw.offset}`, message.value.event_id]));
+    const receipts = (await Promise.all(responses.map((response) => response.json()))) as Receipt[];
+    expect(receipts.map((receipt) => records.get(`${receipt.partition}:${receipt.offset}`))).toEqual(receipts.map((receipt) => receipt.event_id));
     const metrics = await (await fetch(`${own.url}/metrics`)).text();
     expect(metrics).toMatch(/webhook_requests_total\{route="buy-complete",outcome="accepted"\} 500/);
     // Batched: far fewer produce requests than webhooks.
@@ -190,7 +214,7 @@ describe('receiver: senders signing with the svix and standardwebhooks libraries
       'svix-signature': new SvixWebhook(secrets[variable]).sign(id, at, body),
     });
     expect(response.status).toBe(202);
-    expect(await response.json()).toEqual({ success: true, event_id: `${type}:${id}` });
+    expect(await response.json()).toEqual(expect.objectContaining({ success: true, event_id: `${type}:${id}` }));
   });
 
   it.each(endpoints)("accepts %s signed by standardwebhooks's Webhook.sign under the webhook- headers", async (path, variable, type, bodyFor) => {
@@ -203,7 +227,7 @@ describe('receiver: senders signing with the svix and standardwebhooks libraries
       'webhook-signature': new StandardWebhook(secrets[variable]).sign(id, at, body),
     });
     expect(response.status).toBe(202);
-    expect(await response.json()).toEqual({ success: true, event_id: `${type}:${id}` });
+    expect(await response.json()).toEqual(expect.objectContaining({ success: true, event_id: `${type}:${id}` }));
   });
 
   it('refuses svix- headers signed with the secret of another type', async () => {
@@ -215,6 +239,56 @@ describe('receiver: senders signing with the svix and standardwebhooks libraries
       'svix-signature': new SvixWebhook(secrets.SELL_WEBHOOK_SECRET).sign('msg_svix_wrong', at, body),
     });
     expect(response.status).toBe(401);
+  });
+});
+
+describe('receiver: receipts', () => {
+  const eventId = (body: string) => eventIdOf({ webhookType: 'buy_completion', body });
+
+  it('answers each event of one batch across partitions with the partition and offset of its own record', async () => {
+    const topic = await createTestTopic(await testAdmin(kafka), { partitions: 3 });
+    // One producer and a linger longer than the requests take to arrive: each round is one batch.
+    const own = await startTestReceiver({ topic, env: { PUBLISH_LINGER_MS: '1000', PUBLISH_PRODUCERS: '1' } });
+    const send = async (bodies: string[]) => {
+      const responses = await Promise.all(bodies.map((body) => post(own, '/api/webhooks/buy-complete', body, signedBuy(body))));
+      expect(responses.map((response) => response.status)).toEqual(bodies.map(() => 202));
+      return (await Promise.all(responses.map((response) => response.json()))) as Receipt[];
+    };
+    const tradeIds = Array.from({ length: 12 }, (_, index) => 20_000 + index);
+    // A first batch on the same keys, so the second starts its partitions past offset 0.
+    const first = tradeIds.slice(0, 6).map((tradeId) => buyBody(tradeId, { status: 'failed' }));
+    const second = tradeIds.map((tradeId) => buyBody(tradeId));
+    const receipts = [...(await send(first)), ...(await send(second))];
+
+    const metrics = await (await fetch(`${own.url}/metrics`)).text();
+    expect(metrics).toMatch(/^webhook_publish_batch_size_count 2$/m);
+    const bodies = [...first, ...second];
+    expect(receipts).toEqual(bodies.map((body) => receiptOf(topic, eventId(body))));
+    const batch = receipts.slice(first.length);
+    const perPartition = new Map<number, number>();
+    for (const { partition } of batch) perPartition.set(partition, (perPartition.get(partition) ?? 0) + 1);
+    expect(perPartition.size).toBeGreaterThan(1);
+    expect(Math.max(...perPartition.values())).toBeGreaterThan(1);
+    // The keys of the first batch: their partitions already held a record when this batch went.
+    for (const receipt of batch.slice(0, first.length)) expect(receipt.offset).not.toBe('0');
+
+    const records = await eventIdsByRecord(topic, bodies.length);
+    expect(receipts.map((receipt) => records.get(`${receipt.partition}:${receipt.offset}`))).toEqual(bodies.map(eventId));
+  });
+
+  it('answers a repeat of an accepted event with the same event id and the record that repeat was written as', async () => {
+    const topic = await createTestTopic(await testAdmin(kafka), { partitions: 3 });
+    const own = await startTestReceiver({ topic });
+    const body = buyBody(20_100);
+
+    const first = (await (await post(own, '/api/webhooks/buy-complete', body, signedBuy(body))).json()) as Receipt;
+    const repeat = (await (await post(own, '/api/webhooks/buy-complete', body, signedBuy(body))).json()) as Receipt;
+
+    expect([first, repeat]).toEqual([receiptOf(topic, eventId(body)), receiptOf(topic, eventId(body))]);
+    expect(repeat.partition).toBe(first.partition);
+    expect(BigInt(repeat.offset)).toBe(BigInt(first.offset) + 1n);
+    const records = await eventIdsByRecord(topic, 2);
+    expect([records.get(`${first.partition}:${first.offset}`), records.get(`${repeat.partition}:${repeat.offset}`)]).toEqual([eventId(body), eventId(body)]);
   });
 });
 
@@ -235,10 +309,7 @@ describe('receiver: event ids are scoped by type', () => {
     const buyId = eventIdOf({ webhookType: 'buy_completion', webhookId, body: buy });
     expect(statusId).not.toBe(buyId);
     expect(responses.map((response) => response.status)).toEqual([202, 202]);
-    expect(await Promise.all(responses.map((response) => response.json()))).toEqual([
-      { success: true, event_id: statusId },
-      { success: true, event_id: buyId },
-    ]);
+    expect(await Promise.all(responses.map((response) => response.json()))).toEqual([receiptOf(topic, statusId), receiptOf(topic, buyId)]);
 
     const messages = await readTopic(kafka, topic, { count: 2 });
     expect(messages.map((message) => [message.value.webhook_type, message.value.event_id, message.headers.ce_id])).toEqual([
