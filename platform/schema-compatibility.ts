@@ -1,17 +1,20 @@
 import forge, { type Client, type Middleware, type Response } from 'mappersmith';
 import BasicAuth from 'mappersmith/middleware/basic-auth';
 import Retry from 'mappersmith/middleware/retry/v2';
-import { registryClientArgs, type RegistryOptions } from './schema-registry';
+import { registryClientArgs, SUBJECT_COMPATIBILITY, type RegistryOptions } from './schema-registry';
 
 /** What the registry says of registering a schema under a subject, before it is registered. */
 export type CompatibilityVerdict =
   | { readonly subject: string; readonly verdict: 'compatible' }
   | { readonly subject: string; readonly verdict: 'incompatible'; readonly reasons: readonly string[] }
   /** The subject has no version: the first registration is checked against nothing. */
-  | { readonly subject: string; readonly verdict: 'unregistered' };
+  | { readonly subject: string; readonly verdict: 'unregistered' }
+  /** The subject is set to another rule than SUBJECT_COMPATIBILITY: the services refuse to register under it. */
+  | { readonly subject: string; readonly verdict: 'misconfigured'; readonly level: string };
 
 const RESOURCES = {
   Subject: {
+    config: { method: 'get', path: '/config/{subject}' },
     latestVersion: { method: 'get', path: '/subjects/{subject}/versions/latest' },
     compatible: { method: 'post', path: '/compatibility/subjects/{subject}/versions/latest', params: { verbose: true } },
   },
@@ -40,7 +43,7 @@ const confluentJson: Middleware = () => ({
 });
 
 /**
- * A client for the two requests of a compatibility check, with the deadlines, retries,
+ * A client for the three requests of a compatibility check, with the deadlines, retries,
  * credentials and CA of the services' registry client (registryClientArgs). Not the library's
  * own client: that one turns every error answer into a ResponseError without its body, and
  * only the body's error code tells a subject without versions (40401) from a URL that leads to
@@ -87,14 +90,28 @@ function reasonsIn(messages: unknown): string[] {
   return messages.slice(0, MAX_REASONS).map((message) => String(message).slice(0, MAX_REASON_CHARS));
 }
 
+/** The subject's own compatibility rule, or undefined when it has none (a 404: the library sets ours on first registering). */
+async function subjectLevel(api: CompatibilityApi, subject: string): Promise<string | undefined> {
+  try {
+    const { compatibilityLevel } = ((await api.Subject.config({ subject })).data() ?? {}) as { compatibilityLevel?: unknown };
+    return typeof compatibilityLevel === 'string' ? compatibilityLevel.toUpperCase() : undefined;
+  } catch (error) {
+    if (isResponse(error) && error.status() === 404) return undefined;
+    throw failure(subject, error);
+  }
+}
+
 /**
- * Asks the registry whether `schema` (Avro JSON text) may be registered under `subject`, by the
- * subject's own compatibility rule, without registering it: the Confluent API's
- * `POST /compatibility/subjects/{subject}/versions/latest`. A subject without a version is
- * asked about first, because Apicurio then answers "compatible" where Confluent answers 404.
- * Reasons come with `verbose=true` from a Confluent registry; Apicurio gives none.
+ * Asks the registry whether `schema` (Avro JSON text) may be registered under `subject` as the
+ * services register it, without registering it. The subject's rule comes first: under any other
+ * than SUBJECT_COMPATIBILITY the library refuses to register at all. Then the Confluent API's
+ * `POST /compatibility/subjects/{subject}/versions/latest`, for a subject that has a version:
+ * Apicurio answers "compatible" for one without, where Confluent answers 404. Reasons come with
+ * `verbose=true` from a Confluent registry; Apicurio gives none.
  */
 export async function checkCompatibility(api: CompatibilityApi, subject: string, schema: string): Promise<CompatibilityVerdict> {
+  const level = await subjectLevel(api, subject);
+  if (level !== undefined && level !== SUBJECT_COMPATIBILITY) return { subject, verdict: 'misconfigured', level };
   try {
     await api.Subject.latestVersion({ subject });
   } catch (error) {

@@ -2,7 +2,7 @@ import { SERVICE_DEFAULTS } from '../platform/defaults';
 import { environmentReader } from '../platform/environment';
 import { readRegistryConnection } from '../platform/registry-connection';
 import { checkCompatibility, createCompatibilityApi, type CompatibilityVerdict } from '../platform/schema-compatibility';
-import { valueSubject } from '../platform/schema-registry';
+import { SUBJECT_COMPATIBILITY, valueSubject } from '../platform/schema-registry';
 import { TOPICS } from '../platform/topics';
 import { readAvroSchema, TRADE_NOTIFICATION_SCHEMA_FILE, WEBHOOK_EVENT_SCHEMA_FILE } from '../schemas/avro-schemas';
 
@@ -14,6 +14,7 @@ function verdictLine(verdict: CompatibilityVerdict, file: string): string {
   const head = `${verdict.subject} (${file}): `;
   if (verdict.verdict === 'compatible') return `${head}compatible`;
   if (verdict.verdict === 'unregistered') return `${head}no version registered yet (the first start registers it)`;
+  if (verdict.verdict === 'misconfigured') return `${head}NOT registrable: the subject's compatibility is ${verdict.level}, and the services register only under ${SUBJECT_COMPATIBILITY}`;
   const reasons = verdict.reasons.length > 0 ? verdict.reasons : ['the registry gave no reasons'];
   return `${head}NOT compatible\n${reasons.map((reason) => `    ${reason}`).join('\n')}`;
 }
@@ -32,7 +33,7 @@ async function main(): Promise<number> {
   ];
   read.check();
   const api = createCompatibilityApi(connection.url, { auth: connection.auth, ca: connection.ca });
-  let incompatible = 0;
+  let refused = 0;
   for (const { topic, file } of checks) {
     const schema = JSON.stringify(readAvroSchema(file));
     let verdict: CompatibilityVerdict;
@@ -43,10 +44,10 @@ async function main(): Promise<number> {
       return NOT_CHECKED;
     }
     console.log(verdictLine(verdict, file));
-    if (verdict.verdict === 'incompatible') incompatible += 1;
+    if (verdict.verdict === 'incompatible' || verdict.verdict === 'misconfigured') refused += 1;
   }
-  if (incompatible > 0) {
-    console.error(`schemas:check: ${incompatible} schema(s) the registry would refuse: a service starting with them would stop (schema_incompatible)`);
+  if (refused > 0) {
+    console.error(`schemas:check: ${refused} schema(s) that could not be registered: a service starting with them would stop (schema_incompatible or registry_misconfigured)`);
     return NOT_COMPATIBLE;
   }
   return 0;

@@ -1,4 +1,4 @@
-import { SchemaType } from '@kafkajs/confluent-schema-registry';
+import { COMPATIBILITY, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { freePort } from '../../scripts/harness/free-port';
 import { checkCompatibility, createCompatibilityApi } from '../../platform/schema-compatibility';
 import { createRegistry, registerValueSchema, SUBJECT_COMPATIBILITY, valueSubject } from '../../platform/schema-registry';
@@ -17,9 +17,9 @@ function withPathRetyped(): string {
   return JSON.stringify({ ...schema, fields: schema.fields.map((field) => (field.name === 'path' ? { ...field, type: 'long' } : field)) });
 }
 
-async function subjectHolding(schema: string): Promise<string> {
+async function subjectHolding(schema: string, compatibility: COMPATIBILITY = SUBJECT_COMPATIBILITY): Promise<string> {
   const subject = valueSubject(uniqueName('compatibility'));
-  await registry.register({ type: SchemaType.AVRO, schema }, { subject, compatibility: SUBJECT_COMPATIBILITY });
+  await registry.register({ type: SchemaType.AVRO, schema }, { subject, compatibility });
   return subject;
 }
 
@@ -45,6 +45,12 @@ describe('asking the registry whether a schema may be registered', () => {
     await expect(checkCompatibility(api, subject, withPathRetyped())).resolves.toEqual({ subject, verdict: 'unregistered' });
   });
 
+  it('finds a subject set to another rule than ours not registrable, even for the schema it holds', async () => {
+    const subject = await subjectHolding(current, COMPATIBILITY.FORWARD);
+
+    await expect(checkCompatibility(api, subject, current)).resolves.toEqual({ subject, verdict: 'misconfigured', level: 'FORWARD' });
+  });
+
   it("fails for a URL that leads to no registry's API instead of reading its 404 as no version", async () => {
     const wrongPath = createCompatibilityApi(new URL('/no-such-api', registryUrl).href);
 
@@ -68,6 +74,7 @@ describe('asking the registry whether a schema may be registered', () => {
     await expect(checkCompatibility(through, valueSubject(topic), current)).resolves.toEqual({ subject: valueSubject(topic), verdict: 'compatible' });
     const api = new URL(secured.url).pathname;
     expect(secured.seen).toEqual([
+      `GET ${api}/config/${valueSubject(topic)} forwarded`,
       `GET ${api}/subjects/${valueSubject(topic)}/versions/latest forwarded`,
       `POST ${api}/compatibility/subjects/${valueSubject(topic)}/versions/latest?verbose=true forwarded`,
     ]);

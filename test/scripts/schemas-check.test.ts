@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { SchemaType } from '@kafkajs/confluent-schema-registry';
+import { COMPATIBILITY, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { freePort } from '../../scripts/harness/free-port';
 import { createRegistry, registerValueSchema, SUBJECT_COMPATIBILITY, valueSubject } from '../../platform/schema-registry';
 import { readAvroSchema, TRADE_NOTIFICATION_SCHEMA_FILE, WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
@@ -57,7 +57,18 @@ describe('npm run schemas:check', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(`${valueSubject(events)} (webhook-event.avsc): compatible\n`);
     expect(run.stdout).toContain(`${valueSubject(notifications)} (trade-notification.avsc): NOT compatible\n`);
-    expect(run.stderr).toBe('schemas:check: 1 schema(s) the registry would refuse: a service starting with them would stop (schema_incompatible)\n');
+    expect(run.stderr).toBe('schemas:check: 1 schema(s) that could not be registered: a service starting with them would stop (schema_incompatible or registry_misconfigured)\n');
+  });
+
+  it('fails with exit code 1 when a subject is set to another compatibility rule than the services register under', async () => {
+    const events = uniqueName('events');
+    const schema = JSON.stringify(readAvroSchema(WEBHOOK_EVENT_SCHEMA_FILE));
+    await registry.register({ type: SchemaType.AVRO, schema }, { subject: valueSubject(events), compatibility: COMPATIBILITY.FULL });
+
+    const run = await schemasCheck({ SCHEMA_REGISTRY_URL: registryUrl, WEBHOOK_EVENTS_TOPIC: events, TRADE_NOTIFICATIONS_TOPIC: uniqueName('notifications') });
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`${valueSubject(events)} (webhook-event.avsc): NOT registrable: the subject's compatibility is FULL, and the services register only under BACKWARD\n`);
   });
 
   it('fails with exit code 2 and says so when the registry cannot be reached', async () => {
