@@ -1,5 +1,6 @@
 import { Agent } from 'node:https';
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import type { SchemaRegistryAPIClientArgs } from '@kafkajs/confluent-schema-registry/dist/api';
 import Timeout from 'mappersmith/middleware/timeout';
 import { isTimeoutError } from 'mappersmith/gateway/timeout-error';
 import type { Response } from 'mappersmith';
@@ -28,35 +29,52 @@ export interface RegistryOptions {
 }
 
 /**
- * The registry client. It sets no deadline of its own, so each request gets one: `timeoutMs`
- * (5 s by default) without a byte from the registry. A request that timed out or got a 5xx is
- * sent again up to three times with backoff, whatever its method: every call we make (schema
- * by id, config, register) is idempotent — registering a schema again returns the same id — and
- * one stalled request must not fail a service's start or a batch. Anything else (a 401, a
- * certificate the CA does not vouch for) fails at once.
+ * The compatibility rule of every subject the services register. The library sets it on a
+ * subject it registers first and refuses to register under a subject set to another
+ * (`registry_misconfigured`); the schema history tests check what it promises.
+ */
+export const SUBJECT_COMPATIBILITY = COMPATIBILITY.BACKWARD;
+
+/** The TopicNameStrategy subject of a topic's values. */
+export function valueSubject(topic: string): string {
+  return `${topic}-value`;
+}
+
+/**
+ * How every client of ours reaches the registry. It sets no deadline of its own, so each
+ * request gets one: `timeoutMs` (5 s by default) without a byte from the registry. A request
+ * that timed out or got a 5xx is sent again up to three times with backoff, whatever its
+ * method: every call we make (schema by id, config, register, a compatibility check) is
+ * idempotent — registering a schema again returns the same id — and one stalled request must
+ * not fail a service's start or a batch. Anything else (a 401, a certificate the CA does not
+ * vouch for) fails at once.
  *
  * The library merges `retry` into one object shared by every client it makes, so these
  * options must be the same for every client: they are constants here.
+ */
+export function registryClientArgs(url: string, options: RegistryOptions = {}): SchemaRegistryAPIClientArgs {
+  // The library hands the agent to every request; an https agent on an http URL fails each one.
+  if (options.ca !== undefined && new URL(url).protocol !== 'https:') {
+    throw new TypeError(`a CA for the schema registry needs an https:// URL, got ${new URL(url).protocol}//`);
+  }
+  return {
+    host: url,
+    retry: REGISTRY_RETRY,
+    middlewares: [Timeout(options.timeoutMs ?? 5_000)],
+    ...(options.auth ? { auth: { username: options.auth.username, password: options.auth.password } } : {}),
+    // Keep-alive, as Node's global agent does, which serves when there is no CA of our own.
+    ...(options.ca !== undefined ? { agent: new Agent({ ca: options.ca, keepAlive: true }) } : {}),
+  };
+}
+
+/**
+ * The registry client (see registryClientArgs for its deadlines and retries).
  *
  * Every Avro `long` is read and written exactly (schemas/exact-long.ts): ids are bigints, and a
  * double would round those above 2^53 or refuse to encode them.
  */
 export function createRegistry(url: string, options: RegistryOptions = {}): SchemaRegistry {
-  // The library hands the agent to every request; an https agent on an http URL fails each one.
-  if (options.ca !== undefined && new URL(url).protocol !== 'https:') {
-    throw new TypeError(`a CA for the schema registry needs an https:// URL, got ${new URL(url).protocol}//`);
-  }
-  return new SchemaRegistry(
-    {
-      host: url,
-      retry: REGISTRY_RETRY,
-      middlewares: [Timeout(options.timeoutMs ?? 5_000)],
-      ...(options.auth ? { auth: { username: options.auth.username, password: options.auth.password } } : {}),
-      // Keep-alive, as Node's global agent does, which serves when there is no CA of our own.
-      ...(options.ca !== undefined ? { agent: new Agent({ ca: options.ca, keepAlive: true }) } : {}),
-    },
-    { [SchemaType.AVRO]: { typeHook: exactLongHook } },
-  );
+  return new SchemaRegistry(registryClientArgs(url, options), { [SchemaType.AVRO]: { typeHook: exactLongHook } });
 }
 
 /**
@@ -79,9 +97,10 @@ export class RegistryNotFound extends Error {
  * id. Registering the same schema again returns the same id, so every instance can do it at start.
  */
 export async function registerValueSchema(registry: SchemaRegistry, topic: string, schemaFile: string): Promise<number> {
-  const subject = `${topic}-value`;
+  const subject = valueSubject(topic);
   try {
-    const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(readAvroSchema(schemaFile)) }, { subject });
+    const schema = { type: SchemaType.AVRO as const, schema: JSON.stringify(readAvroSchema(schemaFile)) };
+    const { id } = await registry.register(schema, { subject, compatibility: SUBJECT_COMPATIBILITY });
     return id;
   } catch (error) {
     // @kafkajs/confluent-schema-registry does not export its ResponseError class.

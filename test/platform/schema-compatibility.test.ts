@@ -1,0 +1,89 @@
+import { COMPATIBILITY, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { freePort } from '../../scripts/harness/free-port';
+import { checkCompatibility, createCompatibilityApi } from '../../platform/schema-compatibility';
+import { createRegistry, registerValueSchema, SUBJECT_COMPATIBILITY, valueSubject } from '../../platform/schema-registry';
+import { readAvroSchema, WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
+import { serviceEndpoints } from '../setup/service-endpoints';
+import { uniqueName } from '../support/names';
+import { securedRegistry } from '../support/secured-registry';
+
+const registryUrl = serviceEndpoints().schemaRegistryUrl;
+const registry = createRegistry(registryUrl);
+const current = JSON.stringify(readAvroSchema(WEBHOOK_EVENT_SCHEMA_FILE));
+
+/** The WebhookEvent schema with `path` a long: the current schema, whose `path` is a string, cannot read its records. */
+function withPathRetyped(): string {
+  const schema = readAvroSchema(WEBHOOK_EVENT_SCHEMA_FILE);
+  return JSON.stringify({ ...schema, fields: schema.fields.map((field) => (field.name === 'path' ? { ...field, type: 'long' } : field)) });
+}
+
+async function subjectHolding(schema: string, compatibility: COMPATIBILITY = SUBJECT_COMPATIBILITY): Promise<string> {
+  const subject = valueSubject(uniqueName('compatibility'));
+  await registry.register({ type: SchemaType.AVRO, schema }, { subject, compatibility });
+  return subject;
+}
+
+describe('asking the registry whether a schema may be registered', () => {
+  const api = createCompatibilityApi(registryUrl);
+
+  it('finds the current schema compatible with a subject holding it', async () => {
+    const topic = uniqueName('compatibility');
+    await registerValueSchema(registry, topic, WEBHOOK_EVENT_SCHEMA_FILE);
+
+    await expect(checkCompatibility(api, valueSubject(topic), current)).resolves.toEqual({ subject: valueSubject(topic), verdict: 'compatible' });
+  });
+
+  it('finds the current schema not compatible with a subject whose latest version has a field of another type', async () => {
+    const subject = await subjectHolding(withPathRetyped());
+
+    await expect(checkCompatibility(api, subject, current)).resolves.toEqual({ subject, verdict: 'incompatible', reasons: expect.any(Array) });
+  });
+
+  it('says a subject without a version has none, where Apicurio alone would answer compatible', async () => {
+    const subject = valueSubject(uniqueName('compatibility'));
+
+    await expect(checkCompatibility(api, subject, withPathRetyped())).resolves.toEqual({ subject, verdict: 'unregistered' });
+  });
+
+  it('finds a subject set to another rule than ours not registrable, even for the schema it holds', async () => {
+    const subject = await subjectHolding(current, COMPATIBILITY.FORWARD);
+
+    await expect(checkCompatibility(api, subject, current)).resolves.toEqual({ subject, verdict: 'misconfigured', level: 'FORWARD' });
+  });
+
+  it("fails for a URL that leads to no registry's API instead of reading its 404 as no version", async () => {
+    const wrongPath = createCompatibilityApi(new URL('/no-such-api', registryUrl).href);
+
+    const subject = valueSubject(uniqueName('compatibility'));
+
+    await expect(checkCompatibility(wrongPath, subject, current)).rejects.toThrow(`the schema registry answered 404 about ${subject}: SCHEMA_REGISTRY_URL does not lead to a registry's API`);
+  });
+
+  it('fails with the socket error for a registry nothing answers at', async () => {
+    const closed = createCompatibilityApi(`http://127.0.0.1:${await freePort()}/apis/ccompat/v7`);
+
+    await expect(checkCompatibility(closed, 'any-value', current)).rejects.toThrow(/^no answer from the schema registry about any-value: .*ECONNREFUSED/);
+  });
+
+  it('reaches a registry behind TLS and basic auth with its CA and credentials', async () => {
+    const topic = uniqueName('compatibility');
+    await registerValueSchema(registry, topic, WEBHOOK_EVENT_SCHEMA_FILE);
+    const secured = await securedRegistry();
+    const through = createCompatibilityApi(secured.url, { ca: secured.ca.pem, auth: secured.credentials });
+
+    await expect(checkCompatibility(through, valueSubject(topic), current)).resolves.toEqual({ subject: valueSubject(topic), verdict: 'compatible' });
+    const api = new URL(secured.url).pathname;
+    expect(secured.seen).toEqual([
+      `GET ${api}/config/${valueSubject(topic)} forwarded`,
+      `GET ${api}/subjects/${valueSubject(topic)}/versions/latest forwarded`,
+      `POST ${api}/compatibility/subjects/${valueSubject(topic)}/versions/latest?verbose=true forwarded`,
+    ]);
+  });
+
+  it("reports the registry's 401 when the credentials are wrong", async () => {
+    const secured = await securedRegistry();
+    const wrong = createCompatibilityApi(secured.url, { ca: secured.ca.pem, auth: { username: secured.credentials.username, password: 'not-the-password' } });
+
+    await expect(checkCompatibility(wrong, 'any-value', current)).rejects.toThrow('the schema registry answered 401 about any-value: Unauthorized');
+  });
+});
