@@ -7,9 +7,6 @@ import { createTraceState, isSpanContextValid, ROOT_CONTEXT, trace, TraceFlags, 
  * ignored, and the work then starts a trace of its own.
  */
 
-export const TRACEPARENT = 'traceparent';
-export const TRACESTATE = 'tracestate';
-
 /** Version 00 is 55 characters; a later version may append fields. Longer is refused unread. */
 export const MAX_TRACEPARENT_LENGTH = 256;
 /** The recommendation asks propagators to keep at least 512 characters; more is dropped whole. */
@@ -71,14 +68,18 @@ export function extractContext(traceparent: unknown, tracestate: unknown): Conte
   return trace.setSpanContext(ROOT_CONTEXT, state === undefined ? parent : { ...parent, traceState: createTraceState(state) });
 }
 
+/** A trace context as it travels in headers (and is kept with an outbox row). */
+// A type, not an interface: it must fit kafkajs's IHeaders, whose index signature an interface does not meet.
+export type TraceHeaders = { readonly traceparent?: string; readonly tracestate?: string };
+
 /**
  * The headers that carry `span`'s context on: none for a span of no trace. With no SDK
  * registered (tracing off) a span started under a received context is that context, so the
  * received traceparent is passed on unchanged, and nothing is written when none was received.
  */
-export function contextHeaders(span: Span): Record<string, string> {
+export function contextHeaders(span: Span): TraceHeaders {
   const context = span.spanContext();
   if (!isSpanContextValid(context)) return {};
   const state = context.traceState?.serialize();
-  return state ? { [TRACEPARENT]: formatTraceparent(context), [TRACESTATE]: state } : { [TRACEPARENT]: formatTraceparent(context) };
+  return state ? { traceparent: formatTraceparent(context), tracestate: state } : { traceparent: formatTraceparent(context) };
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
-import { contextHeaders, extractContext } from '../platform/trace-context';
+import { contextHeaders, extractContext, type TraceHeaders } from '../platform/trace-context';
 import { projectTracer } from '../platform/tracing';
 import type { Verification } from './verify-request';
 
@@ -13,7 +13,7 @@ export interface RequestTrace {
   /** Starts the `verify` span; the function returned ends it with the verdict. */
   verifying(): (verdict: Verification) => void;
   /** Runs `work` in the `publish` span, handing it the record headers that carry that span's context. */
-  publish<T>(topic: string, work: (headers: Record<string, string>) => Promise<T>): Promise<T>;
+  publish<T>(topic: string, work: (headers: TraceHeaders) => Promise<T>): Promise<T>;
   /** Ends `receive` with the status the request was answered. */
   end(statusCode: number): void;
 }
