@@ -9,6 +9,7 @@ import {
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
   TracerProvider,
+  type BatchSpanProcessorOptions,
   type Sampler,
 } from '@opentelemetry/sdk-trace';
 import { ConfigError } from './environment';
@@ -51,9 +52,11 @@ const BATCH_SETTINGS = {
   OTEL_BSP_MAX_EXPORT_BATCH_SIZE: 'maxExportBatchSize',
 } as const;
 
+type BatchSettings = Partial<Omit<BatchSpanProcessorOptions, 'exporter'>>;
+
 /** The batch span processor's OTEL_BSP_* settings: whole milliseconds or counts, the SDK's defaults when unset. */
-function batchSettingsFrom(env: NodeJS.ProcessEnv, problems: string[]): Partial<Record<(typeof BATCH_SETTINGS)[keyof typeof BATCH_SETTINGS], number>> {
-  const settings: Partial<Record<(typeof BATCH_SETTINGS)[keyof typeof BATCH_SETTINGS], number>> = {};
+function batchSettingsFrom(env: NodeJS.ProcessEnv, problems: string[]): BatchSettings {
+  const settings: BatchSettings = {};
   for (const [name, option] of Object.entries(BATCH_SETTINGS)) {
     const value = env[name]?.trim();
     if (!value) continue;

@@ -14,8 +14,8 @@ export interface RequestTrace {
   verifying(): (verdict: Verification) => void;
   /** Runs `work` in the `publish` span, handing it the record headers that carry that span's context. */
   publish<T>(topic: string, work: (headers: TraceHeaders) => Promise<T>): Promise<T>;
-  /** Ends `receive` with the status the request was answered. */
-  end(statusCode: number): void;
+  /** Ends `receive` with the status the request was answered, if it was (a sender may hang up first). */
+  end(statusCode: number | undefined): void;
 }
 
 export function startRequestTrace(request: IncomingMessage, route: string, path: string): RequestTrace {
@@ -54,8 +54,8 @@ export function startRequestTrace(request: IncomingMessage, route: string, path:
       }
     },
     end(statusCode) {
-      span.setAttribute('http.response.status_code', statusCode);
-      if (statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      if (statusCode !== undefined) span.setAttribute('http.response.status_code', statusCode);
+      if (statusCode === undefined || statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     },
   };

@@ -210,7 +210,7 @@ export function createReceiver(options: {
         if (!response.headersSent) send(response, 500, { success: false, error: 'Internal error' }, { connection: 'close' });
         else response.destroy();
       });
-      if (traced) void handled.finally(() => traced.end(response.statusCode)).catch(() => undefined);
+      if (traced) void handled.finally(() => traced.end(response.headersSent ? response.statusCode : undefined)).catch(() => undefined);
     },
   );
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
