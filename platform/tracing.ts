@@ -22,6 +22,8 @@ export function projectTracer(): Tracer {
 export interface Tracing {
   /** Whether spans are exported (an OTLP endpoint is set). */
   readonly exporting: boolean;
+  /** Settings it honours differently than asked (an OTLP protocol other than http/json). */
+  readonly warnings: readonly string[];
   /** Exports the spans still buffered, then stops; waits SHUTDOWN_MS at most. */
   shutdown(): Promise<void>;
 }
@@ -71,22 +73,26 @@ function batchSettingsFrom(env: NodeJS.ProcessEnv, problems: string[]): BatchSet
  * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set, with the standard OpenTelemetry variables:
  * the exporter reads its endpoint, headers, timeout, compression and certificates itself;
  * `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` name the service (`serviceName` when
- * unset); `OTEL_TRACES_SAMPLER` / `_ARG` choose the sampler, `OTEL_BSP_*` the batching; `OTEL_SDK_DISABLED=true` turns it
- * off. Without an endpoint nothing is registered: every span is the API's no-op, which costs
+ * unset); `OTEL_TRACES_SAMPLER` / `_ARG` choose the sampler, `OTEL_BSP_*` the batching;
+ * `OTEL_SDK_DISABLED=true` turns it off. `env` decides whether and how; the exporter and the
+ * resource read `process.env` themselves, as the SDK does. Without an endpoint nothing is registered: every span is the API's no-op, which costs
  * next to nothing and still carries a received trace context on (see contextHeaders).
  * Throws ConfigError naming every variable it cannot use.
  */
 export function startTracing(options: { serviceName: string; env?: NodeJS.ProcessEnv }): Tracing {
   const env = options.env ?? process.env;
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  if (!endpoint || env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return { exporting: false, shutdown: async () => undefined };
+  if (!endpoint || env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return { exporting: false, warnings: [], shutdown: async () => undefined };
   const problems: string[] = [];
   for (const name of ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT']) {
     const value = env[name]?.trim();
     if (value && !/^https?:\/\/[^/]/.test(value)) problems.push(`${name} must be an http:// or https:// URL`);
   }
+  const warnings: string[] = [];
   const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim();
-  if (protocol && protocol !== 'http/json') problems.push('OTEL_EXPORTER_OTLP_PROTOCOL (or _TRACES_PROTOCOL) may only be http/json: spans are exported as OTLP/HTTP JSON');
+  // The collector's and Jaeger's OTLP/HTTP receivers take JSON and protobuf on the same path; gRPC is another port.
+  if (protocol === 'grpc') problems.push('OTEL_EXPORTER_OTLP_PROTOCOL (or _TRACES_PROTOCOL) cannot be grpc: spans are exported as OTLP/HTTP JSON');
+  else if (protocol && protocol !== 'http/json') warnings.push(`OTEL_EXPORTER_OTLP_PROTOCOL is ${protocol}: spans are exported as http/json, which OTLP/HTTP receivers also accept`);
   const sampler = samplerFrom(env, problems);
   const batching = batchSettingsFrom(env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
@@ -96,6 +102,7 @@ export function startTracing(options: { serviceName: string; env?: NodeJS.Proces
   trace.setGlobalTracerProvider(provider);
   return {
     exporting: true,
+    warnings,
     // Bounded: an unreachable collector must not hold a stop past an orchestrator's kill timeout.
     shutdown: () => Promise.race([provider.shutdown().catch(() => undefined), sleep(SHUTDOWN_MS)]).then(() => undefined),
   };

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   // Registered first, so it closes last: the spans of the work a stop finishes are exported too.
   const tracing = configOrExit(() => startTracing({ serviceName: 'trade-webhooks-processor' }));
   shutdown.onShutdown(() => tracing.shutdown());
-  if (tracing.exporting) logger.info('Exporting traces over OTLP/HTTP');
+  if (tracing.exporting) logger.info({ warnings: tracing.warnings }, 'Exporting traces over OTLP/HTTP');
   shutdown.onShutdown(() => db.destroy());
   const kafka = createKafka({ clientId: 'trade-webhooks-processor', logger, ...config.kafka });
   const registry = createRegistry(config.registry.url, { auth: config.registry.auth, ca: config.registry.ca });

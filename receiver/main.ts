@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   // Registered first, so it closes last: the spans of the work a stop finishes are exported too.
   const tracing = configOrExit(() => startTracing({ serviceName: 'trade-webhooks-receiver' }));
   shutdown.onShutdown(() => tracing.shutdown());
-  if (tracing.exporting) logger.info('Exporting traces over OTLP/HTTP');
+  if (tracing.exporting) logger.info({ warnings: tracing.warnings }, 'Exporting traces over OTLP/HTTP');
   // SIGHUP would otherwise end the process: it reads the secrets again instead.
   const secrets = createSecretReloader({ env: process.env, initial: config.secrets, logger, pollMs: config.secretFilesPollMs });
   process.on('SIGHUP', () => secrets.reload('SIGHUP'));

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { createServer } from 'node:http';
 import { ConfigError } from '../../platform/environment';
 import { startTracing } from '../../platform/tracing';
@@ -14,6 +15,15 @@ describe('startTracing', () => {
   it('registers nothing without an OTLP endpoint, or with OTEL_SDK_DISABLED=true', () => {
     expect(startTracing({ serviceName: 's', env: {} }).exporting).toBe(false);
     expect(startTracing({ serviceName: 's', env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SDK_DISABLED: 'true' } }).exporting).toBe(false);
+  });
+
+  it('exports JSON when asked for protobuf, and says so', async () => {
+    const tracing = startTracing({ serviceName: 's', env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' } });
+    expect(tracing.exporting).toBe(true);
+    expect(tracing.warnings).toEqual(['OTEL_EXPORTER_OTLP_PROTOCOL is http/protobuf: spans are exported as http/json, which OTLP/HTTP receivers also accept']);
+    await tracing.shutdown();
+    // It registered the SDK globally: the tests below run with tracing off.
+    trace.disable();
   });
 
   it('reports every variable it cannot use at once', () => {
@@ -33,7 +43,7 @@ describe('startTracing', () => {
       expect.objectContaining({
         problems: [
           'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http:// or https:// URL',
-          'OTEL_EXPORTER_OTLP_PROTOCOL (or _TRACES_PROTOCOL) may only be http/json: spans are exported as OTLP/HTTP JSON',
+          'OTEL_EXPORTER_OTLP_PROTOCOL (or _TRACES_PROTOCOL) cannot be grpc: spans are exported as OTLP/HTTP JSON',
           'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1',
           'OTEL_BSP_SCHEDULE_DELAY must be a positive whole number',
         ],
