@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { claimEvents, deliveryOf, eventIdOf, isRelworx, rolesInChunk, storedIdentities, tradeIdOf, tradeReferenceOf, typeOf } from './claim-events';
 import type { DecodedEvent } from './decode-event';
+import type { TraceHeaders } from '../platform/trace-context';
 import type { RejectionReason } from './errors';
 import { arrays } from './sql-arrays';
 import {
@@ -49,6 +50,9 @@ export interface OutboxEntry {
   readonly id: string;
   readonly messageKey: string;
   readonly payload: Notification;
+  /** The trace context of the event that wrote it (see EventSource.trace), for the notification's headers. */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
 }
 
 /**
@@ -188,17 +192,28 @@ async function upsertTransactions(trx: Knex.Transaction, changes: TransactionCha
   }
 }
 
-async function insertOutbox(trx: Knex.Transaction, topic: string, notifications: Notification[]): Promise<Map<string, OutboxEntry>> {
+async function insertOutbox(trx: Knex.Transaction, topic: string, notifications: Notification[], traces: ReadonlyMap<string, TraceHeaders | undefined>): Promise<Map<string, OutboxEntry>> {
   if (notifications.length === 0) return new Map();
+  const traceOf = (eventId: string): TraceHeaders => traces.get(eventId) ?? {};
   const { rows } = await trx.raw<{ rows: Array<{ id: string; event_id: string }> }>(
-    `insert into outbox (event_id, topic, message_key, payload)
-     select v.event_id, ?, v.message_key, v.payload from unnest(?::text[], ?::text[], ?::jsonb[]) as v(event_id, message_key, payload)
+    `insert into outbox (event_id, topic, message_key, payload, traceparent, tracestate)
+     select v.event_id, ?, v.message_key, v.payload, v.traceparent, v.tracestate
+     from unnest(?::text[], ?::text[], ?::jsonb[], ?::text[], ?::text[]) as v(event_id, message_key, payload, traceparent, tracestate)
      on conflict (event_id) do nothing
      returning id, event_id`,
-    [topic, ...arrays(notifications.map((n) => n.event_id), notifications.map((n) => n.user_id), notifications.map((n) => JSON.stringify(n)))],
+    [
+      topic,
+      ...arrays(
+        notifications.map((n) => n.event_id),
+        notifications.map((n) => n.user_id),
+        notifications.map((n) => JSON.stringify(n)),
+        notifications.map((n) => traceOf(n.event_id).traceparent ?? null),
+        notifications.map((n) => traceOf(n.event_id).tracestate ?? null),
+      ),
+    ],
   );
   const byEventId = new Map(notifications.map((notification) => [notification.event_id, notification]));
-  return new Map(rows.map((row) => [row.event_id, { id: row.id, messageKey: byEventId.get(row.event_id)!.user_id, payload: byEventId.get(row.event_id)! }]));
+  return new Map(rows.map((row) => [row.event_id, { id: row.id, messageKey: byEventId.get(row.event_id)!.user_id, payload: byEventId.get(row.event_id)!, ...traceOf(row.event_id) }]));
 }
 
 interface Settled {
@@ -272,7 +287,8 @@ export async function applyChunk(trx: Knex.Transaction, events: DecodedEvent[], 
   const applied = computed.filter((effect): effect is Extract<Effect, { outcome: 'applied' }> => effect.outcome === 'applied');
   await updateTrades(trx, [...byId.values()].filter((state) => state.changed));
   await upsertTransactions(trx, computed.flatMap((effect) => (effect.transaction ? [effect.transaction] : [])));
-  const outbox = await insertOutbox(trx, notificationsTopic, applied.map((effect) => effect.notification));
+  const traces = new Map([...latest].map(([id, { event }]) => [id, event.source.trace]));
+  const outbox = await insertOutbox(trx, notificationsTopic, applied.map((effect) => effect.notification), traces);
   await settle(
     trx,
     [...latest].flatMap(([id, { event, effect, primary }]) => {

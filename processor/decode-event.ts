@@ -3,6 +3,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { parseJsonObject, validatePayload, type WebhookPayload } from '../schemas/payload-validation';
 import { webhookByType, type WebhookDefinition } from '../schemas/webhook-catalog';
 import type { WebhookEventRecord } from '../schemas/webhook-event';
+import type { TraceHeaders } from '../platform/trace-context';
 import type { RejectionReason } from './errors';
 
 export interface EventSource {
@@ -14,6 +15,8 @@ export interface EventSource {
    * `dlq_event_id` header, which the replay command keeps): its copy is in the DLQ already.
    */
   readonly replayOf?: string;
+  /** The trace context the event is processed in (its `consume` span's); the outbox keeps it for the notification. */
+  readonly trace?: TraceHeaders;
 }
 
 export type DecodedEvent =

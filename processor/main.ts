@@ -4,6 +4,7 @@ import { createKafka } from '../platform/kafka';
 import { listenFailureMessage } from '../platform/listen-failure';
 import { createRegistry } from '../platform/schema-registry';
 import { createLogger } from '../platform/logger';
+import { startTracing } from '../platform/tracing';
 import { configOrExit, StartupAborted, StartupError, stopOnSignals, untilDone } from '../platform/service-lifecycle';
 import { readProcessorConfig } from './config';
 import { createDatabase } from './database';
@@ -20,6 +21,10 @@ async function main(): Promise<void> {
   // From here on a stop signal is honoured, however far the start-up has come. The closers run
   // last registered first: the processor, then the ops server, then the database.
   const shutdown = stopOnSignals(logger, 'Processor');
+  // Registered first, so it closes last: the spans of the work a stop finishes are exported too.
+  const tracing = configOrExit(() => startTracing({ serviceName: 'trade-webhooks-processor' }));
+  shutdown.onShutdown(() => tracing.shutdown());
+  if (tracing.exporting) logger.info({ warnings: tracing.warnings }, 'Exporting traces over OTLP/HTTP');
   shutdown.onShutdown(() => db.destroy());
   const kafka = createKafka({ clientId: 'trade-webhooks-processor', logger, ...config.kafka });
   const registry = createRegistry(config.registry.url, { auth: config.registry.auth, ca: config.registry.ca });

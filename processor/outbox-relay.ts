@@ -9,6 +9,7 @@ import { registerValueSchema } from '../platform/schema-registry';
 import { StartupAborted } from '../platform/service-lifecycle';
 import type { OutboxEntry } from './apply-chunk';
 import { classifyFailure } from './errors';
+import { createRelayTrace, type KeptContext } from './relay-trace';
 import type { ProcessorMetrics } from './metrics';
 
 export interface OutboxRelay {
@@ -37,13 +38,13 @@ interface NotificationIds {
   user_id: unknown;
 }
 
-interface PendingRow {
+interface PendingRow extends KeptContext {
   id: string;
   message_key: string;
   payload: NotificationIds;
 }
 
-interface Entry {
+interface Entry extends KeptContext {
   messageKey: string;
   payload: NotificationIds;
 }
@@ -104,20 +105,25 @@ export function createOutboxRelay(options: {
   let flushing: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  const relayTrace = createRelayTrace(topic);
 
   /** The Kafka record of a notification: keyed by user id, ids also as headers (exact decimal text) for routing without decoding. */
   async function recordOf(id: number, entry: Entry): Promise<Message> {
     const { payload } = entry;
-    return {
+    return relayTrace.start(entry, payload.event_id, {
       key: entry.messageKey,
       value: await registry.encode(id, payload),
       headers: { event_id: payload.event_id, trade_id: String(payload.trade_id), user_id: String(payload.user_id) },
-    };
+    });
   }
 
   /** Sends `records` in one produce call (see PartitionedSender); one outcome per partition. */
   async function send(records: Message[]): Promise<PartitionOutcome[]> {
-    const outcomes = await producer.send(notifications, records);
+    const outcomes = await producer.send(notifications, records).catch((error: unknown) => {
+      relayTrace.failed(records, error);
+      throw error;
+    });
+    relayTrace.settled(records, outcomes);
     for (const outcome of outcomes) if (outcome.acknowledged) metrics.notificationsPublished.inc(outcome.positions.length);
     return outcomes;
   }
@@ -146,7 +152,7 @@ export function createOutboxRelay(options: {
   async function sweepRound(id: number): Promise<number> {
     return db.transaction(async (trx) => {
       const { rows } = await trx.raw<{ rows: PendingRow[] }>(
-        `select id, message_key, payload from outbox
+        `select id, message_key, payload, traceparent, tracestate from outbox
          where sent_at is null and topic = ? and created_at < now() - make_interval(secs => ?)
            and (next_attempt_at is null or next_attempt_at <= now())
          order by id limit ? for update skip locked`,
@@ -158,7 +164,7 @@ export function createOutboxRelay(options: {
       let interruption: unknown;
       for (const row of rows) {
         try {
-          encoded.push({ row, record: await recordOf(id, { messageKey: row.message_key, payload: row.payload }) });
+          encoded.push({ row, record: await recordOf(id, { messageKey: row.message_key, payload: row.payload, traceparent: row.traceparent, tracestate: row.tracestate }) });
         } catch (error) {
           if (momentary(error)) {
             interruption = error;

@@ -4,6 +4,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { applyChunk, type ApplyResult } from './apply-chunk';
 import { decodeEvent, type DecodedEvent } from './decode-event';
 import { classifyFailure, refusalDetail } from './errors';
+import { startConsume, traceTransaction } from './event-trace';
 import { createGroupCommit } from './group-commit';
 import type { ProcessorMetrics } from './metrics';
 
@@ -34,7 +35,10 @@ export function createEventApplier(options: {
 
   async function inTransaction(events: DecodedEvent[]): Promise<ApplyResult[]> {
     const started = performance.now();
-    const results = await db.transaction((trx) => applyChunk(trx, events, notificationsTopic));
+    const results = await traceTransaction(
+      events.map((event) => event.source),
+      (committing) => db.transaction((trx) => applyChunk(trx, events, notificationsTopic).then((results) => (committing(), results))),
+    );
     metrics.transactionDuration.observe((performance.now() - started) / 1000);
     metrics.eventsPerTransaction.observe(events.length);
     return results;
@@ -71,10 +75,17 @@ export function createEventApplier(options: {
 
   return {
     async apply(messages: KafkaMessage[], source: { topic: string; partition: number }): Promise<ProcessedMessage[]> {
-      const events: DecodedEvent[] = [];
-      for (const message of messages) events.push(await decodeEvent(registry, message, { ...source, offset: message.offset }));
-      const results = await applyTogether(events);
-      return results.map((result, index) => ({ message: messages[index]!, result }));
+      const consumed = messages.map((message) => startConsume(message, source));
+      try {
+        const events: DecodedEvent[] = [];
+        for (const [index, message] of messages.entries()) events.push(await decodeEvent(registry, message, { ...source, offset: message.offset, trace: consumed[index]!.headers }));
+        const results = await applyTogether(events);
+        consumed.forEach((span, index) => span.end(results[index]));
+        return results.map((result, index) => ({ message: messages[index]!, result }));
+      } catch (error) {
+        for (const span of consumed) span.end(undefined, error);
+        throw error;
+      }
     },
   };
 }

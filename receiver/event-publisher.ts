@@ -24,9 +24,10 @@ export interface EventPublisher {
   start(): Promise<void>;
   /**
    * Resolves, with where the event was written, once the event's batch is acknowledged by all
-   * in-sync replicas; else rejects with PublishError.
+   * in-sync replicas; else rejects with PublishError. `headers` go on the record besides the
+   * CloudEvents ones (the trace context).
    */
-  publish(key: string, record: WebhookEventRecord): Promise<Receipt>;
+  publish(key: string, record: WebhookEventRecord, headers?: IHeaders): Promise<Receipt>;
   /** Connected, and the last batch was acknowledged. */
   isReady(): boolean;
   /**
@@ -282,13 +283,13 @@ export function createEventPublisher(options: {
       });
       return starting;
     },
-    publish(key, record) {
+    publish(key, record, headers) {
       if (closed) return Promise.reject(new PublishError('shutting down'));
       // A programmer error, not a Kafka failure: nothing can be encoded before the schema is loaded.
       const toWire = encode;
       if (!toWire) return Promise.reject(new Error('EventPublisher.publish() called before start() finished'));
       return new Promise<Receipt>((resolve, reject) => {
-        const message = { key, value: toWire(record), headers: cloudEventHeaders(record), timestamp: String(record.received_at) };
+        const message = { key, value: toWire(record), headers: { ...cloudEventHeaders(record), ...headers }, timestamp: String(record.received_at) };
         const bytes = recordBytes(message);
         if (BATCH_OVERHEAD_BYTES + bytes > maxBatchBytes) {
           reject(new PublishError(`an event of ${bytes} bytes does not fit in a batch of ${maxBatchBytes} bytes`, 'RECORD_TOO_LARGE'));

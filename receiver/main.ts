@@ -7,6 +7,7 @@ import { createKafka } from '../platform/kafka';
 import { createRegistry, registerValueSchema } from '../platform/schema-registry';
 import { ensureTopics } from '../platform/topics';
 import { createLogger } from '../platform/logger';
+import { startTracing } from '../platform/tracing';
 import { configOrExit, StartupAborted, StartupError, stopOnSignals, untilDone } from '../platform/service-lifecycle';
 import { assemblePublisher } from './assemble';
 import { readReceiverConfig } from './config';
@@ -20,6 +21,10 @@ async function main(): Promise<void> {
   for (const warning of config.warnings) logger.warn({ warning }, 'Configuration warning');
   // From here on a stop signal is honoured, however far the start-up has come.
   const shutdown = stopOnSignals(logger, 'Receiver');
+  // Registered first, so it closes last: the spans of the work a stop finishes are exported too.
+  const tracing = configOrExit(() => startTracing({ serviceName: 'trade-webhooks-receiver' }));
+  shutdown.onShutdown(() => tracing.shutdown());
+  if (tracing.exporting) logger.info({ warnings: tracing.warnings }, 'Exporting traces over OTLP/HTTP');
   // SIGHUP would otherwise end the process: it reads the secrets again instead.
   const secrets = createSecretReloader({ env: process.env, initial: config.secrets, logger, pollMs: config.secretFilesPollMs });
   process.on('SIGHUP', () => secrets.reload('SIGHUP'));

@@ -12,6 +12,7 @@ import { MAX_HEADER_BYTES } from './event-size';
 import type { ReceiverMetrics } from './metrics';
 import { BodyTooLargeError, readBody, RequestAbortedError } from './read-body';
 import { RESPONSES, type Outcome } from './responses';
+import { startRequestTrace, type RequestTrace } from './request-trace';
 import { createRateLimiter } from './rate-limiter';
 import { OPERATIONS_PATHS, WEBHOOK_ROUTES } from './routes';
 import { repeatedHeader, verifyRequest } from './verify-request';
@@ -80,7 +81,7 @@ export function createReceiver(options: {
     answer(response, route, started, outcome, { headers: { connection: 'close', ...headers } });
   }
 
-  async function handleWebhook(request: IncomingMessage, response: ServerResponse, definition: WebhookDefinition, path: string): Promise<void> {
+  async function handleWebhook(request: IncomingMessage, response: ServerResponse, definition: WebhookDefinition, path: string, traced: RequestTrace): Promise<void> {
     const started = performance.now();
     const route = definition.name;
     const remoteAddr = request.socket.remoteAddress ?? 'unknown';
@@ -117,6 +118,7 @@ export function createReceiver(options: {
       throw error;
     }
 
+    const verified = traced.verifying();
     const verification = verifyRequest({
       definition,
       headers: request.headers,
@@ -126,6 +128,7 @@ export function createReceiver(options: {
       relworxCallbackUrl: config.relworxCallbackUrl,
       nowSeconds: clock(),
     });
+    verified(verification);
     if (!verification.ok) {
       logger.warn({ remote_addr: remoteAddr, client_addr: client, path, reason: verification.reason }, WEBHOOK_LOG_MESSAGES[definition.type].invalidSignature);
       return answer(response, route, started, 'invalid_signature');
@@ -160,7 +163,7 @@ export function createReceiver(options: {
     );
     let receipt: Receipt;
     try {
-      receipt = await accepting.publish(key, event);
+      receipt = await traced.publish(config.topic, (headers) => accepting.publish(key, event, headers));
     } catch (error) {
       logger.error({ event_id: eventId, err: error }, WEBHOOK_LOG_MESSAGES[definition.type].failed);
       return answer(response, route, started, 'unavailable', { headers: { 'retry-after': retryAfter } });
@@ -196,8 +199,9 @@ export function createReceiver(options: {
       const query = url.indexOf('?');
       const path = query === -1 ? url : url.slice(0, query);
       const definition = WEBHOOK_ROUTES.get(path);
+      const traced = definition && startRequestTrace(request, definition.name, path);
       const handled = definition
-        ? handleWebhook(request, response, definition, path)
+        ? handleWebhook(request, response, definition, path, traced!)
         : (OPERATIONS_PATHS as readonly string[]).includes(path)
           ? handleOperations(request, response, path)
           : Promise.resolve(send(response, 404, RESPONSES.not_found.body, { connection: 'close' }));
@@ -206,6 +210,7 @@ export function createReceiver(options: {
         if (!response.headersSent) send(response, 500, { success: false, error: 'Internal error' }, { connection: 'close' });
         else response.destroy();
       });
+      if (traced) void handled.finally(() => traced.end(response.headersSent ? response.statusCode : undefined)).catch(() => undefined);
     },
   );
   server.keepAliveTimeout = config.keepAliveTimeoutMs;

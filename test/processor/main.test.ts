@@ -128,7 +128,7 @@ describe('npm run migrate and npm run processor', () => {
         level: 50,
         code: 'db_not_migrated',
         msg: 'Starting the processor failed, and retrying cannot fix it',
-        err: expect.objectContaining({ pending: ['20261127000005_webhook_events_reason_detail'] }),
+        err: expect.objectContaining({ pending: ['20261127000011_outbox_trace_context'] }),
       }),
     ]);
   });

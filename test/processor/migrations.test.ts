@@ -122,6 +122,24 @@ describe('migrations after the first release', () => {
     expect(await indexes()).toEqual([]);
   });
 
+  it('give the outbox a trace context, null for the rows written before, and take it away again', async () => {
+    const { db, config } = await firstRelease();
+    await db.migrate.latest(config);
+    await downTo(db, config, 'outbox_trace_context');
+    await db('outbox').insert({ event_id: 'before', topic: 't', message_key: 'k', payload: '{}' });
+
+    await db.migrate.latest(config);
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    await db('outbox').insert({ event_id: 'after', topic: 't', message_key: 'k', payload: '{}', traceparent, tracestate: 'congo=t61rcWkgMzE' });
+    expect((await db('outbox').orderBy('event_id')).map((row) => [row.event_id, row.traceparent, row.tracestate])).toEqual([
+      ['after', traceparent, 'congo=t61rcWkgMzE'],
+      ['before', null, null],
+    ]);
+
+    await downTo(db, config, 'outbox_trace_context');
+    expect(await db('outbox').orderBy('event_id').first()).not.toHaveProperty('traceparent');
+  });
+
   it('give the outbox its retry state, and take it away again', async () => {
     const { db, config } = await firstRelease();
     await db.migrate.latest(config);
