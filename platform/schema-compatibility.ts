@@ -12,7 +12,8 @@ export type CompatibilityVerdict =
   /** The subject is set to another rule than SUBJECT_COMPATIBILITY: the services refuse to register under it. */
   | { readonly subject: string; readonly verdict: 'misconfigured'; readonly level: string };
 
-export interface CompatibilityApiOptions extends RegistryOptions {
+/** The services' registry options but their idle timeout, which the deadline replaces. */
+export interface CompatibilityApiOptions extends Omit<RegistryOptions, 'timeoutMs'> {
   /** How long one request may take from sending to the last byte of its answer, retries included (default 10 s). */
   readonly deadlineMs?: number;
   /** The largest answer body read (default 1 MiB): a registry's answers to these requests are a few kB. */

@@ -118,6 +118,15 @@ describe('npm run schemas:check', () => {
     );
   });
 
+  it('still fails with exit code 3 when the registry will not list its subjects, saying why', async () => {
+    const url = await fakeRegistry({ latest: json(404, { error_code: 40401 }), config: json(404, { error_code: 40401 }), subjects: json(403, { message: 'Forbidden' }) });
+
+    const run = await schemasCheck({ SCHEMA_REGISTRY_URL: url });
+
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain("  The registry's -value subjects: could not be listed: the schema registry answered 403 about its subjects: Forbidden\n");
+  });
+
   it('fails with exit code 2 for an unknown argument', async () => {
     const run = await schemasCheck({ SCHEMA_REGISTRY_URL: registryUrl }, ['--allow-unregistred']);
 
