@@ -1,14 +1,18 @@
 import { SERVICE_DEFAULTS } from '../platform/defaults';
 import { environmentReader } from '../platform/environment';
 import { readRegistryConnection } from '../platform/registry-connection';
-import { checkCompatibility, createCompatibilityApi, type CompatibilityVerdict } from '../platform/schema-compatibility';
+import { checkCompatibility, createCompatibilityApi, valueSubjects, type CompatibilityApi, type CompatibilityVerdict } from '../platform/schema-compatibility';
 import { SUBJECT_COMPATIBILITY, valueSubject } from '../platform/schema-registry';
 import { TOPICS } from '../platform/topics';
 import { readAvroSchema, TRADE_NOTIFICATION_SCHEMA_FILE, WEBHOOK_EVENT_SCHEMA_FILE } from '../schemas/avro-schemas';
 
-/** Exit codes: a schema the registry would refuse, and a check that could not be made. */
+/** Exit codes: a schema the registry would refuse, a check that could not be made, a subject with nothing to compare against. */
 const NOT_COMPATIBLE = 1;
 const NOT_CHECKED = 2;
+const UNREGISTERED = 3;
+
+/** A first deploy, when no subject has a version yet: those subjects pass instead of failing with UNREGISTERED. */
+const ALLOW_UNREGISTERED = '--allow-unregistered';
 
 function verdictLine(verdict: CompatibilityVerdict, file: string): string {
   const head = `${verdict.subject} (${file}): `;
@@ -24,7 +28,12 @@ function verdictLine(verdict: CompatibilityVerdict, file: string): string {
  * subjects the services register them under (the receiver WebhookEvent, the processor
  * TradeNotification), asked of the registry the services use, before a deploy. Read-only.
  */
-async function main(): Promise<number> {
+async function main(args: readonly string[]): Promise<number> {
+  const unknown = args.filter((arg) => arg !== ALLOW_UNREGISTERED);
+  if (unknown.length > 0) {
+    console.error(`schemas:check: unknown argument ${unknown[0]!.slice(0, 100)}; the only one is ${ALLOW_UNREGISTERED}`);
+    return NOT_CHECKED;
+  }
   const read = environmentReader(process.env);
   const connection = readRegistryConnection(read);
   const checks = [
@@ -34,6 +43,7 @@ async function main(): Promise<number> {
   read.check();
   const api = createCompatibilityApi(connection.url, { auth: connection.auth, ca: connection.ca });
   let refused = 0;
+  const unregistered: string[] = [];
   for (const { topic, file } of checks) {
     const schema = JSON.stringify(readAvroSchema(file));
     let verdict: CompatibilityVerdict;
@@ -45,15 +55,37 @@ async function main(): Promise<number> {
     }
     console.log(verdictLine(verdict, file));
     if (verdict.verdict === 'incompatible' || verdict.verdict === 'misconfigured') refused += 1;
+    if (verdict.verdict === 'unregistered') unregistered.push(verdict.subject);
   }
   if (refused > 0) {
     console.error(`schemas:check: ${refused} schema(s) that could not be registered: a service starting with them would stop (schema_incompatible or registry_misconfigured)`);
     return NOT_COMPATIBLE;
   }
+  if (unregistered.length > 0 && !args.includes(ALLOW_UNREGISTERED)) {
+    console.error(await unregisteredMessage(api, unregistered));
+    return UNREGISTERED;
+  }
   return 0;
 }
 
-main().then(
+/** Nothing was compared: a misspelt topic looks the same as a first deploy, so the registry's subjects are shown. */
+async function unregisteredMessage(api: CompatibilityApi, subjects: readonly string[]): Promise<string> {
+  let listed: string;
+  try {
+    const { names, total } = await valueSubjects(api);
+    listed = total === 0 ? 'none' : `${names.join(', ')}${total > names.length ? ` (and ${total - names.length} more)` : ''}`;
+  } catch (error) {
+    // The subjects are there to help spot a typo; that no version is registered stands without them.
+    listed = `could not be listed: ${(error as Error).message}`;
+  }
+  return [
+    `schemas:check: nothing to compare against: no version registered under ${subjects.join(', ')}.`,
+    `  The registry's -value subjects: ${listed}`,
+    `  A misspelt topic variable (WEBHOOK_EVENTS_TOPIC, TRADE_NOTIFICATIONS_TOPIC) looks the same; on a first deploy, run with ${ALLOW_UNREGISTERED}.`,
+  ].join('\n');
+}
+
+main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (error: Error) => {
     // A ConfigError names the variables, never their values.

@@ -1,9 +1,10 @@
 import { COMPATIBILITY, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { freePort } from '../../scripts/harness/free-port';
-import { checkCompatibility, createCompatibilityApi } from '../../platform/schema-compatibility';
+import { checkCompatibility, createCompatibilityApi, valueSubjects } from '../../platform/schema-compatibility';
 import { createRegistry, registerValueSchema, SUBJECT_COMPATIBILITY, valueSubject } from '../../platform/schema-registry';
 import { readAvroSchema, WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
 import { serviceEndpoints } from '../setup/service-endpoints';
+import { endless, fakeRegistry, json, trickle } from '../support/fake-registry';
 import { uniqueName } from '../support/names';
 import { securedRegistry } from '../support/secured-registry';
 
@@ -85,5 +86,86 @@ describe('asking the registry whether a schema may be registered', () => {
     const wrong = createCompatibilityApi(secured.url, { ca: secured.ca.pem, auth: { username: secured.credentials.username, password: 'not-the-password' } });
 
     await expect(checkCompatibility(wrong, 'any-value', current)).rejects.toThrow('the schema registry answered 401 about any-value: Unauthorized');
+  });
+
+  it('lists at most 20 of the -value subjects the registry has, and counts them all', async () => {
+    const topic = uniqueName('compatibility');
+    await registerValueSchema(registry, topic, WEBHOOK_EVENT_SCHEMA_FILE);
+
+    const { names, total } = await valueSubjects(api);
+
+    expect(names.length).toBe(Math.min(total, 20));
+    expect(names.every((name) => name.endsWith('-value'))).toBe(true);
+    expect(total).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('a compatibility check against a server that answers unlike a registry', () => {
+  const subject = 'webhook-events-value';
+
+  it('fails on a redirect, even one whose body says compatible, instead of following or reading it', async () => {
+    const url = await fakeRegistry({ compatible: json(307, { is_compatible: true }, { location: 'http://elsewhere.invalid/' }) });
+
+    await expect(checkCompatibility(createCompatibilityApi(url), subject, current)).rejects.toThrow(
+      `the schema registry answered 307 about ${subject}: a redirect, which is not followed`,
+    );
+  });
+
+  it('fails when the configuration answer has no known compatibilityLevel', async () => {
+    const url = await fakeRegistry({ config: json(200, {}) });
+
+    await expect(checkCompatibility(createCompatibilityApi(url), subject, current)).rejects.toThrow(
+      `the schema registry's answer about ${subject}'s configuration has no known compatibilityLevel`,
+    );
+  });
+
+  it('fails when the latest version answer has no version, id or schema', async () => {
+    const url = await fakeRegistry({ latest: json(200, {}) });
+
+    await expect(checkCompatibility(createCompatibilityApi(url), subject, current)).rejects.toThrow(
+      `the schema registry's answer about ${subject}'s latest version has no version, id, schema`,
+    );
+  });
+
+  it('fails when the compatibility answer has no boolean is_compatible', async () => {
+    const url = await fakeRegistry({ compatible: json(200, { is_compatible: 'true' }) });
+
+    await expect(checkCompatibility(createCompatibilityApi(url), subject, current)).rejects.toThrow(`the schema registry's answer about ${subject} has no is_compatible`);
+  });
+
+  it('gives up on an answer that trickles in past the deadline, however steadily its bytes come', async () => {
+    const url = await fakeRegistry({ latest: trickle(100) });
+    const started = Date.now();
+
+    await expect(checkCompatibility(createCompatibilityApi(url, { deadlineMs: 1_000 }), subject, current)).rejects.toThrow(
+      `no complete answer from the schema registry about ${subject} within 1 s`,
+    );
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it('drops an answer larger than the cap without reading it whole, chunked or not', async () => {
+    const chunked = await fakeRegistry({ compatible: endless(300 * 1024 * 1024) });
+    const declared = await fakeRegistry({ compatible: json(200, { is_compatible: true, messages: ['x'.repeat(2 * 1024 * 1024)] }) });
+
+    await expect(checkCompatibility(createCompatibilityApi(chunked), subject, current)).rejects.toThrow(
+      `the schema registry's answer about ${subject} is larger than 1048576 bytes: dropped unread`,
+    );
+    await expect(checkCompatibility(createCompatibilityApi(declared), subject, current)).rejects.toThrow(
+      `the schema registry's answer about ${subject} is larger than 1048576 bytes: dropped unread`,
+    );
+  });
+
+  it('asks again after a 5xx, as the services do, within the deadline', async () => {
+    let refusals = 2;
+    const url = await fakeRegistry({ config: (outgoing) => (refusals-- > 0 ? json(503, {}) : json(200, { compatibilityLevel: 'BACKWARD' }))(outgoing) });
+
+    await expect(checkCompatibility(createCompatibilityApi(url), subject, current)).resolves.toEqual({ subject, verdict: 'compatible' });
+    expect(refusals).toBe(-1);
+  });
+
+  it('accepts the answers a registry gives: the fake itself is not what fails the other tests', async () => {
+    const url = await fakeRegistry({});
+
+    await expect(checkCompatibility(createCompatibilityApi(url), subject, current)).resolves.toEqual({ subject, verdict: 'compatible' });
   });
 });

@@ -6,6 +6,7 @@ import { freePort } from '../../scripts/harness/free-port';
 import { createRegistry, registerValueSchema, SUBJECT_COMPATIBILITY, valueSubject } from '../../platform/schema-registry';
 import { readAvroSchema, TRADE_NOTIFICATION_SCHEMA_FILE, WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
 import { serviceEndpoints } from '../setup/service-endpoints';
+import { endless, fakeRegistry, json, trickle } from '../support/fake-registry';
 import { uniqueName } from '../support/names';
 
 const root = join(__dirname, '..', '..');
@@ -19,9 +20,9 @@ interface Run {
 }
 
 /** `npm run schemas:check` as a deploy pipeline runs it: its own process, only these variables. */
-async function schemasCheck(env: NodeJS.ProcessEnv): Promise<Run> {
+async function schemasCheck(env: NodeJS.ProcessEnv, args: readonly string[] = []): Promise<Run> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/schemas-check.ts'], { cwd: root, env: { PATH: process.env.PATH, ...env } });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/schemas-check.ts', ...args], { cwd: root, env: { PATH: process.env.PATH, ...env } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const { code, stdout, stderr } = error as { code: number; stdout: string; stderr: string };
@@ -30,12 +31,12 @@ async function schemasCheck(env: NodeJS.ProcessEnv): Promise<Run> {
 }
 
 describe('npm run schemas:check', () => {
-  it('passes when one subject holds the current schema and the other has no version yet', async () => {
+  it('passes with --allow-unregistered when one subject holds the current schema and the other has no version yet', async () => {
     const events = uniqueName('events');
     const notifications = uniqueName('notifications');
     await registerValueSchema(registry, events, WEBHOOK_EVENT_SCHEMA_FILE);
 
-    const run = await schemasCheck({ SCHEMA_REGISTRY_URL: registryUrl, WEBHOOK_EVENTS_TOPIC: events, TRADE_NOTIFICATIONS_TOPIC: notifications });
+    const run = await schemasCheck({ SCHEMA_REGISTRY_URL: registryUrl, WEBHOOK_EVENTS_TOPIC: events, TRADE_NOTIFICATIONS_TOPIC: notifications }, ['--allow-unregistered']);
 
     expect(run).toEqual({
       code: 0,
@@ -86,5 +87,93 @@ describe('npm run schemas:check', () => {
 
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD (or SCHEMA_REGISTRY_PASSWORD_FILE) go together');
+  });
+
+  it('fails with exit code 3 for a subject with no version, without --allow-unregistered, listing the -value subjects the registry has', async () => {
+    const events = uniqueName('events');
+    const notifications = uniqueName('notifications');
+    await registerValueSchema(registry, events, WEBHOOK_EVENT_SCHEMA_FILE);
+
+    const run = await schemasCheck({ SCHEMA_REGISTRY_URL: registryUrl, WEBHOOK_EVENTS_TOPIC: events, TRADE_NOTIFICATIONS_TOPIC: notifications });
+
+    expect(run.code).toBe(3);
+    expect(run.stdout).toContain(`${valueSubject(notifications)} (trade-notification.avsc): no version registered yet`);
+    expect(run.stderr).toContain(`schemas:check: nothing to compare against: no version registered under ${valueSubject(notifications)}.\n  The registry's -value subjects: `);
+    expect(run.stderr).toContain('on a first deploy, run with --allow-unregistered');
+  });
+
+  it('shows a misspelt topic next to the subjects the registry has, at most 20 of them', async () => {
+    const known = Array.from({ length: 25 }, (_, index) => `webhook-events-${String(index).padStart(2, '0')}-value`);
+    const url = await fakeRegistry({ latest: json(404, { error_code: 40401, message: 'Subject not found.' }), config: json(404, { error_code: 40401 }), subjects: json(200, ['webhook-events-key', ...known]) });
+
+    const run = await schemasCheck({ SCHEMA_REGISTRY_URL: url, WEBHOOK_EVENTS_TOPIC: 'webhook-evnets' });
+
+    expect(run.code).toBe(3);
+    expect(run.stderr).toBe(
+      [
+        'schemas:check: nothing to compare against: no version registered under webhook-evnets-value, trade-notifications-value.',
+        `  The registry's -value subjects: ${known.slice(0, 20).join(', ')} (and 5 more)`,
+        '  A misspelt topic variable (WEBHOOK_EVENTS_TOPIC, TRADE_NOTIFICATIONS_TOPIC) looks the same; on a first deploy, run with --allow-unregistered.\n',
+      ].join('\n'),
+    );
+  });
+
+  it('still fails with exit code 3 when the registry will not list its subjects, saying why', async () => {
+    const url = await fakeRegistry({ latest: json(404, { error_code: 40401 }), config: json(404, { error_code: 40401 }), subjects: json(403, { message: 'Forbidden' }) });
+
+    const run = await schemasCheck({ SCHEMA_REGISTRY_URL: url });
+
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain("  The registry's -value subjects: could not be listed: the schema registry answered 403 about its subjects: Forbidden\n");
+  });
+
+  it('fails with exit code 2 for an unknown argument', async () => {
+    const run = await schemasCheck({ SCHEMA_REGISTRY_URL: registryUrl }, ['--allow-unregistred']);
+
+    expect(run).toEqual({ code: 2, stdout: '', stderr: 'schemas:check: unknown argument --allow-unregistred; the only one is --allow-unregistered\n' });
+  });
+
+  it('fails with exit code 2 on a redirect whose body says compatible', async () => {
+    const url = await fakeRegistry({ compatible: json(302, { is_compatible: true }, { location: 'http://elsewhere.invalid/' }) });
+
+    const run = await schemasCheck({ SCHEMA_REGISTRY_URL: url });
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      `schemas:check: could not check against the schema registry at ${url}: the schema registry answered 302 about webhook-events-value: a redirect, which is not followed (set SCHEMA_REGISTRY_URL to the address the registry answers at)\n`,
+    );
+  });
+
+  it('fails with exit code 2 against a stub that answers {} and is_compatible: true, naming the missing fields', async () => {
+    const url = await fakeRegistry({ config: json(200, {}), latest: json(200, {}) });
+    const withLevel = await fakeRegistry({ latest: json(200, {}) });
+
+    const run = await schemasCheck({ SCHEMA_REGISTRY_URL: url });
+    const withLevelRun = await schemasCheck({ SCHEMA_REGISTRY_URL: withLevel });
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("the schema registry's answer about webhook-events-value's configuration has no known compatibilityLevel");
+    expect(withLevelRun.code).toBe(2);
+    expect(withLevelRun.stderr).toContain("the schema registry's answer about webhook-events-value's latest version has no version, id, schema");
+  });
+
+  it('fails with exit code 2 on an answer larger than 1 MiB', async () => {
+    const url = await fakeRegistry({ latest: endless(300 * 1024 * 1024) });
+
+    const run = await schemasCheck({ SCHEMA_REGISTRY_URL: url });
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("the schema registry's answer about webhook-events-value is larger than 1048576 bytes: dropped unread");
+  });
+
+  it('fails with exit code 2 and ends after 10 s when an answer trickles in a byte at a time', async () => {
+    const url = await fakeRegistry({ config: trickle(500) });
+    const started = Date.now();
+
+    const run = await schemasCheck({ SCHEMA_REGISTRY_URL: url });
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('no complete answer from the schema registry about webhook-events-value within 10 s');
+    expect(Date.now() - started).toBeLessThan(20_000);
   });
 });
