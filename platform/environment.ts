@@ -73,6 +73,11 @@ function hasStrayCharacters(text: string): boolean {
   return /^\s|\s$/u.test(text) || /[\u0000-\u001f\u007f-\u009f]/u.test(text);
 }
 
+/** Whitespace (Unicode's too) or a C0 or C1 control character anywhere: what a URL or a secret never holds. */
+export function hasWhitespaceOrControl(text: string): boolean {
+  return /[\s\u0000-\u001f\u007f-\u009f]/u.test(text);
+}
+
 /** Whether `text` is an absolute URL with one of `protocols` (each with its colon: `https:`). */
 export function hasProtocol(text: string, protocols: readonly string[]): boolean {
   try {
