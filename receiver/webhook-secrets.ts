@@ -82,24 +82,6 @@ export function shortSecretWarnings(secrets: WebhookSecrets): string[] {
   });
 }
 
-/**
- * Problems with a new set that start-up only warns about: a secret shorter than MIN_SECRET_BYTES
- * that the set in force does not hold. At start there is no other set to keep; at a reload, a
- * short new secret is more likely a file caught half-written than a choice.
- */
-export function shortNewSecretProblems(next: WebhookSecrets, current: WebhookSecrets): string[] {
-  const problems: string[] = [];
-  for (const webhook of WEBHOOKS) {
-    const list = next[webhook.type];
-    list.forEach((secret, index) => {
-      if (isShortSecret(secret) && !current[webhook.type].includes(secret)) {
-        problems.push(`${SECRET_VARIABLES[webhook.type]}: ${position(list, index)} is new and shorter than ${MIN_SECRET_BYTES} bytes`);
-      }
-    });
-  }
-  return problems;
-}
-
 /** How many secrets each type holds: what a log line may say about them. */
 export function secretCounts(secrets: WebhookSecrets): Record<WebhookType, number> {
   return Object.fromEntries(WEBHOOKS.map((webhook) => [webhook.type, secrets[webhook.type].length])) as Record<WebhookType, number>;
