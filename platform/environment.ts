@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { isIP, isIPv4 } from 'node:net';
 
 /**
@@ -73,6 +73,11 @@ function hasStrayCharacters(text: string): boolean {
   return /^\s|\s$/u.test(text) || /[\u0000-\u001f\u007f-\u009f]/u.test(text);
 }
 
+/** Whitespace (Unicode's too) or a C0 or C1 control character anywhere: what a URL or a secret never holds. */
+export function hasWhitespaceOrControl(text: string): boolean {
+  return /[\s\u0000-\u001f\u007f-\u009f]/u.test(text);
+}
+
 /** Whether `text` is an absolute URL with one of `protocols` (each with its colon: `https:`). */
 export function hasProtocol(text: string, protocols: readonly string[]): boolean {
   try {
@@ -85,6 +90,11 @@ export function hasProtocol(text: string, protocols: readonly string[]): boolean
 export const HTTP_PROTOCOLS = Object.freeze(['http:', 'https:']);
 const POSTGRES_PROTOCOLS = Object.freeze(['postgres:', 'postgresql:']);
 const STRAY_CHARACTERS = 'must not contain control characters or begin or end with whitespace';
+
+/** A secret file's limit: a secret, or a few, is tens of bytes; a URL with a password, hundreds. */
+export const MAX_SECRET_FILE_BYTES = 64 * 1024;
+/** A certificate file's limit: the whole public CA bundle (about 150 roots) is near 220 KiB. */
+export const MAX_NAMED_FILE_BYTES = 1024 * 1024;
 
 /** A file an environment variable named, as read at start. */
 export interface NamedFile {
@@ -102,11 +112,12 @@ export interface EnvironmentReader {
   text(name: string): string | undefined;
   /**
    * A secret: the value of `name`, or the content of the file `<name>_FILE` names (the Docker
-   * and Kubernetes secrets convention), its trailing newlines removed. Undefined when neither is
+   * and Kubernetes secrets convention) if it is a regular file of at most MAX_SECRET_FILE_BYTES,
+   * its trailing newlines removed. Undefined when neither is
    * set. Setting both is a problem: which one wins would be a guess.
    */
   secret(name: string): string | undefined;
-  /** The file `name` names, read whole; undefined when unset or empty. */
+  /** The file `name` names, read whole if a regular file of at most MAX_NAMED_FILE_BYTES; undefined when unset or empty. */
   file(name: string): NamedFile | undefined;
   /** One of `choices`, compared without regard to case and returned as listed; undefined when unset or empty. */
   oneOf<T extends string>(name: string, choices: readonly T[]): T | undefined;
@@ -144,16 +155,39 @@ export function environmentReader(env: NodeJS.ProcessEnv): EnvironmentReader {
   }
 
   /**
-   * The problem names the variable, the path and the system's reason (ENOENT, EACCES, EISDIR),
-   * never a byte of the file: it may be a key.
+   * The file whole, if it is a regular file of at most `maxBytes`. Opened without blocking: a
+   * FIFO or a device at the path would otherwise hang the process on the read. The size is
+   * capped because the file is read again on every poll of the secret reloader, and one too
+   * large for a string would throw. The problem names the variable, the path and the reason
+   * (ENOENT, EACCES, not a regular file, too large), never a byte of the file: it may be a key.
    */
-  function readNamedFile(name: string, path: string): Buffer | undefined {
+  function readNamedFile(name: string, path: string, maxBytes: number): Buffer | undefined {
+    let fd: number | undefined;
     try {
-      return readFileSync(path);
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      if (!fstatSync(fd).isFile()) {
+        problems.push(`${name} names ${path}, which is not a regular file`);
+        return undefined;
+      }
+      // Up to one byte more than allowed, so a file that grew after fstat is caught too.
+      const buffer = Buffer.alloc(maxBytes + 1);
+      let length = 0;
+      while (length < buffer.length) {
+        const read = readSync(fd, buffer, length, buffer.length - length, null);
+        if (read === 0) break;
+        length += read;
+      }
+      if (length > maxBytes) {
+        problems.push(`${name} names ${path}, which is larger than ${maxBytes} bytes`);
+        return undefined;
+      }
+      return buffer.subarray(0, length);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
       problems.push(`${name} names ${path}, which cannot be read (${code})`);
       return undefined;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
 
@@ -190,7 +224,7 @@ export function environmentReader(env: NodeJS.ProcessEnv): EnvironmentReader {
       return env[name];
     }
     // A file written by `echo` or an editor ends with a newline that is no part of the secret.
-    return readNamedFile(fileVariable, path)?.toString('utf8').replace(/(?:\r?\n)+$/, '');
+    return readNamedFile(fileVariable, path, MAX_SECRET_FILE_BYTES)?.toString('utf8').replace(/(?:\r?\n)+$/, '');
   }
 
   return {
@@ -205,7 +239,7 @@ export function environmentReader(env: NodeJS.ProcessEnv): EnvironmentReader {
     file(name) {
       const path = optional(name);
       if (path === undefined) return undefined;
-      const content = readNamedFile(name, path);
+      const content = readNamedFile(name, path, MAX_NAMED_FILE_BYTES);
       return content === undefined ? undefined : Object.freeze({ path, content });
     },
     oneOf(name, choices) {

@@ -1,9 +1,7 @@
 import { SERVICE_DEFAULTS } from '../platform/defaults';
-import { ConfigError, environmentReader, hasProtocol, HTTP_PROTOCOLS, type LogLevel } from '../platform/environment';
-import { WEBHOOKS } from '../schemas/webhook-catalog';
+import { ConfigError, environmentReader, hasProtocol, hasWhitespaceOrControl, HTTP_PROTOCOLS, type LogLevel } from '../platform/environment';
 import { eventBytesBound, largestBodyFor } from './event-size';
-import { SECRET_VARIABLES } from '../platform/secret-variables';
-import { isShortSecret, MIN_SECRET_BYTES, readWebhookSecrets, type WebhookSecrets } from './webhook-secrets';
+import { readWebhookSecrets, shortSecretWarnings, type WebhookSecrets } from './webhook-secrets';
 import { readKafkaConnection, type KafkaConnection } from '../platform/kafka-connection';
 import { readRegistryConnection, type RegistryConnection } from '../platform/registry-connection';
 import { readTopicReplication, type TopicReplication } from '../platform/topics';
@@ -78,9 +76,6 @@ function trustedProxyCount(raw: string | undefined, problems: string[]): number 
   return 0;
 }
 
-/** Whitespace (Unicode's too) and C0/C1 control characters. */
-const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f-\u009f]/u;
-
 /**
  * Relworx signs the callback URL it was given: a guessed default would refuse every genuine
  * callback. So would a stray newline or space from a secrets file or a YAML block (the URL
@@ -93,7 +88,7 @@ function relworxCallbackUrl(raw: string | undefined, problems: string[]): string
     problems.push(`${variable} is required (the callback URL registered with Relworx, exactly as registered: its signatures cover it)`);
     return '';
   }
-  if (WHITESPACE_OR_CONTROL.test(raw)) {
+  if (hasWhitespaceOrControl(raw)) {
     problems.push(`${variable} must not contain whitespace or control characters (Relworx signs the URL exactly as registered, which has none)`);
     return raw;
   }
@@ -109,9 +104,7 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
   const warnings: string[] = [];
 
   const secrets = readWebhookSecrets(read);
-  for (const webhook of WEBHOOKS) {
-    if (secrets[webhook.type].some(isShortSecret)) warnings.push(`${SECRET_VARIABLES[webhook.type]} holds a secret shorter than ${MIN_SECRET_BYTES} bytes`);
-  }
+  warnings.push(...shortSecretWarnings(secrets));
 
   const fields = {
     port: integer('PORT', 8000, 0, 65535),

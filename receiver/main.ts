@@ -25,13 +25,13 @@ async function main(): Promise<void> {
   const tracing = configOrExit(() => startTracing({ serviceName: 'trade-webhooks-receiver' }));
   shutdown.onShutdown(() => tracing.shutdown());
   if (tracing.exporting) logger.info({ warnings: tracing.warnings }, 'Exporting traces over OTLP/HTTP');
-  // SIGHUP would otherwise end the process: it reads the secrets again instead.
-  const secrets = createSecretReloader({ env: process.env, initial: config.secrets, logger, pollMs: config.secretFilesPollMs });
+  const metrics = createReceiverMetrics();
+  // SIGHUP would otherwise end the process: it reads the secrets again instead (never throwing).
+  const secrets = createSecretReloader({ env: process.env, initial: config.secrets, logger, metrics, pollMs: config.secretFilesPollMs });
   process.on('SIGHUP', () => secrets.reload('SIGHUP'));
   secrets.start();
   shutdown.onShutdown(async () => secrets.stop());
 
-  const metrics = createReceiverMetrics();
   const receiver = createReceiver({ config, logger, metrics, secrets });
   // Listening first: an orchestrator sees the process alive (/healthz 200, /readyz 503) while it waits.
   let port: number;

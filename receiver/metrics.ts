@@ -5,6 +5,8 @@ export interface ReceiverMetrics {
   readonly requests: Counter<'route' | 'outcome'>;
   readonly duration: Histogram<'route'>;
   readonly signatureVerified: Counter<'type' | 'secret'>;
+  readonly secretReloadFailures: Counter<'trigger'>;
+  readonly secretsTakenAt: Gauge;
   readonly batchSize: Histogram;
   readonly batchBytes: Histogram;
   readonly batchDuration: Histogram;
@@ -32,8 +34,20 @@ export function createReceiverMetrics(): ReceiverMetrics {
     }),
     signatureVerified: new Counter({
       name: 'webhook_signature_verified_total',
-      help: 'Verified signatures by webhook type and the position of the secret that verified them (0: the first listed); a rotated-out secret can go once its count stops rising',
+      help:
+        'Verified signatures by webhook type and the position of the secret that verified them (0: the first listed); a rotated-out secret can go once its count stops rising. A reload that changes a type\'s secrets removes that type\'s series, so each position counts afresh for the new list (a counter reset to rate())',
       labelNames: ['type', 'secret'],
+      registers: [registry],
+    }),
+    secretReloadFailures: new Counter({
+      name: 'webhook_secrets_reload_failures_total',
+      help: 'Reloads of the webhook secrets refused (a bad or unreadable set) or failed, by trigger (SIGHUP, file_change); the set in force stayed',
+      labelNames: ['trigger'],
+      registers: [registry],
+    }),
+    secretsTakenAt: new Gauge({
+      name: 'webhook_secrets_last_reload_timestamp_seconds',
+      help: 'When the webhook secrets in force were taken, at start or by the last reload, in seconds since the Unix epoch',
       registers: [registry],
     }),
     batchSize: new Histogram({

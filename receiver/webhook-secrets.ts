@@ -1,4 +1,4 @@
-import type { EnvironmentReader } from '../platform/environment';
+import { hasWhitespaceOrControl, type EnvironmentReader } from '../platform/environment';
 import { SECRET_VARIABLES } from '../platform/secret-variables';
 import { splitSecrets, standardWebhookKey, STANDARD_WEBHOOKS_MIN_KEY_BYTES, WHSEC_PREFIX } from '../schemas/signatures';
 import { WEBHOOKS, type WebhookType } from '../schemas/webhook-catalog';
@@ -34,13 +34,25 @@ function whsecProblems(variable: string, secrets: readonly string[]): string[] {
 }
 
 /** Whether a secret that is used as its UTF-8 bytes (not `whsec_`) is shorter than MIN_SECRET_BYTES. */
-export function isShortSecret(secret: string): boolean {
+function isShortSecret(secret: string): boolean {
   return !secret.startsWith(WHSEC_PREFIX) && Buffer.byteLength(secret) < MIN_SECRET_BYTES;
 }
 
 /**
+ * Problems with secrets holding whitespace or a control character. No generated secret holds
+ * one; a file with one secret per line does, and would be taken as one secret with a newline in
+ * it, which verifies nothing. Refused rather than split: commas separate secrets, one rule.
+ */
+function strayCharacterProblems(variable: string, secrets: readonly string[]): string[] {
+  return secrets.flatMap((secret, index) =>
+    hasWhitespaceOrControl(secret) ? [`${variable}: ${position(secrets, index)} contains whitespace or a control character (separate secrets with commas, not lines)`] : [],
+  );
+}
+
+/**
  * The four secret variables, each from its value or its `_FILE`, every problem recorded in
- * `read.problems`: one missing, a file that cannot be read, a `whsec_` secret that is not a key.
+ * `read.problems`: one missing, a file that cannot be read, a secret with whitespace in it, a
+ * `whsec_` secret that is not a key.
  */
 export function readWebhookSecrets(read: EnvironmentReader): WebhookSecrets {
   const { problems } = read;
@@ -51,28 +63,23 @@ export function readWebhookSecrets(read: EnvironmentReader): WebhookSecrets {
     const list = splitSecrets(read.secret(variable) ?? '');
     // Unless reading it was the problem (both it and its _FILE set, a file that cannot be read).
     if (list.length === 0 && problems.length === before) problems.push(`${variable} is required (the secret of the ${webhook.name} webhook)`);
-    problems.push(...whsecProblems(variable, list));
+    problems.push(...strayCharacterProblems(variable, list), ...whsecProblems(variable, list));
     secrets[webhook.type] = Object.freeze(list);
   }
   return Object.freeze(secrets);
 }
 
 /**
- * Problems with a new set that start-up only warns about: a secret shorter than MIN_SECRET_BYTES
- * that the set in force does not hold. At start there is no other set to keep; at a reload, a
- * short new secret is more likely a file caught half-written than a choice.
+ * Warnings, not problems, at start and at a reload alike: a short secret may be what the sender
+ * issued, and refusing it would stop the webhook. It is named by variable and position.
  */
-export function shortNewSecretProblems(next: WebhookSecrets, current: WebhookSecrets): string[] {
-  const problems: string[] = [];
-  for (const webhook of WEBHOOKS) {
-    const list = next[webhook.type];
-    list.forEach((secret, index) => {
-      if (isShortSecret(secret) && !current[webhook.type].includes(secret)) {
-        problems.push(`${SECRET_VARIABLES[webhook.type]}: ${position(list, index)} is new and shorter than ${MIN_SECRET_BYTES} bytes`);
-      }
-    });
-  }
-  return problems;
+export function shortSecretWarnings(secrets: WebhookSecrets): string[] {
+  return WEBHOOKS.flatMap((webhook) => {
+    const list = secrets[webhook.type];
+    return list.flatMap((secret, index) =>
+      isShortSecret(secret) ? [`${SECRET_VARIABLES[webhook.type]}: ${position(list, index)} is shorter than ${MIN_SECRET_BYTES} bytes`] : [],
+    );
+  });
 }
 
 /** How many secrets each type holds: what a log line may say about them. */

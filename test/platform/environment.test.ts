@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, environmentReader, type EnvironmentReader } from '../../platform/environment';
+import { ConfigError, environmentReader, MAX_NAMED_FILE_BYTES, MAX_SECRET_FILE_BYTES, type EnvironmentReader } from '../../platform/environment';
 import { onCleanup } from '../support/cleanup';
 
 /** A value that looks like a (base64) secret someone put into the wrong variable. */
@@ -243,8 +244,29 @@ describe('environment readers: secrets and their _FILE variants', () => {
     const path = fileHolding(SECRET);
     const dir = join(path, '..');
     const error = refusal((reader) => reader.secret('KAFKA_SASL_PASSWORD'), { KAFKA_SASL_PASSWORD_FILE: dir });
-    expect(error.problems).toEqual([`KAFKA_SASL_PASSWORD_FILE names ${dir}, which cannot be read (EISDIR)`]);
+    expect(error.problems).toEqual([`KAFKA_SASL_PASSWORD_FILE names ${dir}, which is not a regular file`]);
     expect(error.message).not.toContain(SECRET);
+  });
+
+  it('refuses a FIFO at once instead of waiting for a writer, which would block the process', () => {
+    const path = join(fileHolding(SECRET), '..', 'fifo');
+    execFileSync('mkfifo', [path]);
+    const error = refusal((reader) => reader.secret('KAFKA_SASL_PASSWORD'), { KAFKA_SASL_PASSWORD_FILE: path });
+    expect(error.problems).toEqual([`KAFKA_SASL_PASSWORD_FILE names ${path}, which is not a regular file`]);
+  });
+
+  it('refuses a device, whose reading would never end', () => {
+    const error = refusal((reader) => reader.secret('KAFKA_SASL_PASSWORD'), { KAFKA_SASL_PASSWORD_FILE: '/dev/zero' });
+    expect(error.problems).toEqual(['KAFKA_SASL_PASSWORD_FILE names /dev/zero, which is not a regular file']);
+  });
+
+  it(`reads a file of ${MAX_SECRET_FILE_BYTES} bytes and refuses one byte more, without printing any of it`, () => {
+    const fits = 's'.repeat(MAX_SECRET_FILE_BYTES);
+    expect(environmentReader({ VALUE_FILE: fileHolding(fits) }).secret('VALUE')).toBe(fits);
+    const path = fileHolding(`${fits}s`);
+    const error = refusal((reader) => reader.secret('KAFKA_SASL_PASSWORD'), { KAFKA_SASL_PASSWORD_FILE: path });
+    expect(error.problems).toEqual([`KAFKA_SASL_PASSWORD_FILE names ${path}, which is larger than ${MAX_SECRET_FILE_BYTES} bytes`]);
+    expect(error.message).not.toContain('sss');
   });
 
   it('reads DATABASE_URL from DATABASE_URL_FILE, and checks it like the variable', () => {
@@ -267,6 +289,12 @@ describe('environment readers: files that must exist', () => {
 
   it.each([undefined, ''])('reads %p as unset', (value) => {
     expect(reading((reader) => reader.file('VALUE'), value)).toEqual({ value: undefined, problems: [] });
+  });
+
+  it(`refuses a file larger than ${MAX_NAMED_FILE_BYTES} bytes, and one that is not a regular file`, () => {
+    const path = fileHolding(Buffer.alloc(MAX_NAMED_FILE_BYTES + 1, 'c'));
+    expect(reading((reader) => reader.file('VALUE'), path)).toEqual({ value: undefined, problems: [`VALUE names ${path}, which is larger than ${MAX_NAMED_FILE_BYTES} bytes`] });
+    expect(reading((reader) => reader.file('VALUE'), '/dev/zero')).toEqual({ value: undefined, problems: ['VALUE names /dev/zero, which is not a regular file'] });
   });
 
   it('refuses a file that cannot be read, naming the variable and the path', () => {

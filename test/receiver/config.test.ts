@@ -41,9 +41,19 @@ describe('receiver configuration', () => {
     expect(problemsOf({ ...valid, MAX_BODY_BYTES: '4096', RELWORX_MAX_BODY_BYTES: '8192' })).toEqual([expect.stringMatching(/^RELWORX_MAX_BODY_BYTES must be a whole number from 1 to 4096/)]);
   });
 
-  it('warns about secrets shorter than 32 bytes without refusing them', () => {
-    const config = readReceiverConfig({ ...valid, SELL_WEBHOOK_SECRET: 'short' });
-    expect(config.warnings).toEqual(['SELL_WEBHOOK_SECRET holds a secret shorter than 32 bytes']);
+  it('warns about secrets shorter than 32 bytes without refusing them, naming the variable and the position', () => {
+    const config = readReceiverConfig({ ...valid, SELL_WEBHOOK_SECRET: `${TEST_SECRETS.SELL_WEBHOOK_SECRET},short` });
+    expect(config.warnings).toEqual(['SELL_WEBHOOK_SECRET: secret 2 of its 2 is shorter than 32 bytes']);
+  });
+
+  it.each([
+    ['a newline', 'next-buy-secret-0123456789abcdef0123\nbuy-secret-for-tests-0123456789abcdef'],
+    ['a space', 'next-buy-secret 0123456789abcdef0123'],
+    ['a tab', 'next-buy-secret\t0123456789abcdef0123'],
+    ['a control character', 'next-buy-secret\u00000123456789abcdef0123'],
+  ])('refuses a secret with %s inside, without printing it', (_name, secret) => {
+    const problems = problemsOf({ ...valid, BUY_WEBHOOK_SECRET: `${secret},${TEST_SECRETS.BUY_WEBHOOK_SECRET}` });
+    expect(problems).toEqual(['BUY_WEBHOOK_SECRET: secret 1 of its 2 contains whitespace or a control character (separate secrets with commas, not lines)']);
   });
 
   it('reads secret files for a change every second unless SECRET_FILES_POLL_MS says otherwise (0: on SIGHUP only)', () => {
@@ -239,6 +249,11 @@ describe('receiver configuration: secrets from files', () => {
     });
     expect(config.secrets.buy_completion).toEqual([TEST_SECRETS.BUY_WEBHOOK_SECRET]);
     expect(config.secrets.sell_completion).toEqual([TEST_SECRETS.SELL_WEBHOOK_SECRET, next]);
+  });
+
+  it('refuses a _FILE holding one secret per line: it would be one secret with a newline in it', () => {
+    const problems = problemsOf({ ...valid, TRADE_WEBHOOK_SECRET: undefined, TRADE_WEBHOOK_SECRET_FILE: fileHolding(`next-trade-secret-0123456789abcdef0123\n${TEST_SECRETS.TRADE_WEBHOOK_SECRET}\n`) });
+    expect(problems).toEqual(['TRADE_WEBHOOK_SECRET: its secret contains whitespace or a control character (separate secrets with commas, not lines)']);
   });
 
   it('refuses a secret set both ways, or a file it cannot read, once each and without the secret', () => {
