@@ -1,5 +1,5 @@
 import { SERVICE_DEFAULTS } from '../platform/defaults';
-import { ConfigError, environmentReader, isTopicName, type EnvironmentReader, type LogLevel } from '../platform/environment';
+import { ConfigError, environmentReader, MAX_TIMER_MS, isTopicName, type EnvironmentReader, type LogLevel } from '../platform/environment';
 import { readKafkaConnection, type KafkaConnection } from '../platform/kafka-connection';
 import { readRegistryConnection, type RegistryConnection } from '../platform/registry-connection';
 import { readTopicReplication, TOPICS, type TopicReplication } from '../platform/topics';
@@ -66,7 +66,7 @@ export const WEBHOOK_EVENTS_MIN_DAYS = 7;
 export { ConfigError };
 
 function readRetention(read: EnvironmentReader): RetentionConfig {
-  const intervalMs = read.integer('RETENTION_INTERVAL_MS', 0, 0);
+  const intervalMs = read.integer('RETENTION_INTERVAL_MS', 0, 0, MAX_TIMER_MS);
   // A run every few milliseconds is a mistyped unit, not a schedule.
   if (intervalMs > 0 && intervalMs < 1000) read.problems.push('RETENTION_INTERVAL_MS must be 0 (off) or at least 1000');
   const webhookEventsDays = read.integer('WEBHOOK_EVENTS_RETENTION_DAYS', 30, 0, 36_500);
@@ -123,7 +123,7 @@ export function readProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
     retryInitialMs: integer('RETRY_INITIAL_MS', 100, 1),
     retryMaxMs: integer('RETRY_MAX_MS', 5000, 1),
     outboxBatchSize: integer('OUTBOX_BATCH_SIZE', 500, 1, 100_000),
-    outboxPollMs: integer('OUTBOX_POLL_MS', 1000, 10),
+    outboxPollMs: integer('OUTBOX_POLL_MS', 1000, 10, MAX_TIMER_MS),
     outboxGraceMs: integer('OUTBOX_GRACE_MS', 2000, 0),
     retention: readRetention(read),
     port: integer('PROCESSOR_PORT', 8001, 0, 65535),

@@ -202,4 +202,14 @@ describe('processor configuration: retention', () => {
       expect.objectContaining({ intervalMs: 3_600_000, outboxDays: 2 }),
     );
   });
+
+  // Node replaces a timer's delay over 2^31-1 ms by 1 ms: the job would run back to back.
+  it('refuses an interval, or an outbox poll, longer than a timer can wait', () => {
+    expect(problemsOf({ RETENTION_INTERVAL_MS: '2147483648', OUTBOX_POLL_MS: '2147483648' })).toEqual([
+      'OUTBOX_POLL_MS must be a whole number from 10 to 2147483647',
+      'RETENTION_INTERVAL_MS must be a whole number from 0 to 2147483647',
+    ]);
+    const longest = readProcessorConfig({ RETENTION_INTERVAL_MS: '2147483647', OUTBOX_POLL_MS: '2147483647' });
+    expect([longest.retention.intervalMs, longest.outboxPollMs]).toEqual([2_147_483_647, 2_147_483_647]);
+  });
 });
