@@ -50,7 +50,7 @@ export interface RetentionConfig {
   readonly intervalMs: number;
   /** Sent outbox rows older than this many days are deleted; 0: kept for ever. Unsent rows never are. */
   readonly outboxDays: number;
-  /** webhook_events rows neither processed nor seen for this many days are deleted; 0: kept for ever. */
+  /** Applied and stale webhook_events rows neither processed nor seen for this many days are deleted; 0: kept for ever. Rejected rows never are. */
   readonly webhookEventsDays: number;
   /** Rows deleted in one batch, each batch its own transaction. */
   readonly batchRows: number;

@@ -6,9 +6,10 @@ import { createDatabase } from './database';
 import { runRetention } from './retention';
 
 const USAGE = `Usage: npm run retention
-Deletes sent outbox rows older than OUTBOX_RETENTION_DAYS (default 7) and webhook_events rows
-not processed or seen for WEBHOOK_EVENTS_RETENTION_DAYS (default 30), RETENTION_BATCH_ROWS
-(default 1000) at a time; 0 days keeps a table's rows. Reads the processor's environment.`;
+Deletes sent outbox rows older than OUTBOX_RETENTION_DAYS (default 7) and applied or stale
+webhook_events rows not processed or seen for WEBHOOK_EVENTS_RETENTION_DAYS (default 30),
+RETENTION_BATCH_ROWS (default 1000) at a time; 0 days keeps a table's rows. Rejected
+webhook_events rows are kept. Reads the processor's environment.`;
 
 /** `npm run retention`: one run of the retention job, for a scheduler (cron, a Kubernetes CronJob). */
 async function main(): Promise<number> {
