@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { RetentionConfig } from './config';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+export const DAY_MS = 24 * 60 * 60 * 1000;
 
 export type RetainedTable = 'outbox' | 'webhook_events';
 

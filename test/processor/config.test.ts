@@ -181,7 +181,8 @@ describe('processor configuration: retention', () => {
     'WEBHOOK_EVENTS_RETENTION_DAYS must be 0 (keep) or at least 7, and longer than the webhook-events topic keeps its records: an event redelivered after its row is deleted is applied again (set WEBHOOK_EVENTS_RETENTION_FORCE=true to allow it)';
 
   it('is off in the processor by default, keeping sent outbox rows a week and webhook events 30 days', () => {
-    expect(readProcessorConfig({}).retention).toEqual({ intervalMs: 0, outboxDays: 7, webhookEventsDays: 30, batchRows: 1000 });
+    expect(readProcessorConfig({}).retention).toEqual({ intervalMs: 0, outboxDays: 7, webhookEventsDays: 30, batchRows: 1000, force: false });
+    expect(readProcessorConfig({ WEBHOOK_EVENTS_RETENTION_FORCE: 'true' }).retention.force).toBe(true);
   });
 
   it('refuses a dedupe record shorter than a week unless forced, and takes 0 as keeping it', () => {

@@ -43,7 +43,7 @@ function retentionLogs(): { logs: CapturedLogs; logger: RetentionOptions['logger
   return { logs, logger: createLogger({ level: 'debug', name: 'retention' }, logs) };
 }
 
-const POLICY = { outboxDays: 7, webhookEventsDays: 30, batchRows: 10 };
+const POLICY = { outboxDays: 7, webhookEventsDays: 30, batchRows: 10, force: false };
 
 describe('the retention job', () => {
   let db: Knex;
