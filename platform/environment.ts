@@ -15,6 +15,13 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * The longest delay Node's timers take (setTimeout, setInterval, a socket's setTimeout), 2^31-1 ms
+ * (about 24.8 days): a longer one is replaced by 1 ms with no more than a warning, so a setting
+ * meant as "rarely" would fire back to back. Every *_MS setting that ends up in a timer is bounded by it.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** pino's levels; `silent` logs nothing. pino throws on any other name, so it is refused here with the rest. */
 export const LOG_LEVELS = Object.freeze(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -1,5 +1,5 @@
 import { SERVICE_DEFAULTS } from '../platform/defaults';
-import { ConfigError, environmentReader, isTopicName, type EnvironmentReader, type LogLevel } from '../platform/environment';
+import { ConfigError, environmentReader, MAX_TIMER_MS, isTopicName, type EnvironmentReader, type LogLevel } from '../platform/environment';
 import { readKafkaConnection, type KafkaConnection } from '../platform/kafka-connection';
 import { readRegistryConnection, type RegistryConnection } from '../platform/registry-connection';
 import { readTopicReplication, TOPICS, type TopicReplication } from '../platform/topics';
@@ -50,27 +50,34 @@ export interface RetentionConfig {
   readonly intervalMs: number;
   /** Sent outbox rows older than this many days are deleted; 0: kept for ever. Unsent rows never are. */
   readonly outboxDays: number;
-  /** webhook_events rows neither processed nor seen for this many days are deleted; 0: kept for ever. */
+  /** Applied and stale webhook_events rows neither processed nor seen for this many days are deleted; 0: kept for ever. Rejected rows never are. */
   readonly webhookEventsDays: number;
   /** Rows deleted in one batch, each batch its own transaction. */
   readonly batchRows: number;
+  /**
+   * WEBHOOK_EVENTS_RETENTION_FORCE: delete webhook_events rows even when the webhook-events
+   * topic may still deliver their events (a warning instead of a refusal; retention-guard.ts).
+   */
+  readonly force: boolean;
 }
 
 /**
  * Deleting an event's webhook_events row forgets that it was applied: a redelivery after that
  * (Kafka still holding it, a consumer group reset, a sender's retry) is applied again. A week
- * is Kafka's default retention (log.retention.hours=168); shorter needs saying so.
+ * is Kafka's default retention (log.retention.hours=168); shorter needs saying so. The topic's
+ * own settings are checked against the age when the job runs (retention-guard.ts).
  */
 export const WEBHOOK_EVENTS_MIN_DAYS = 7;
 
 export { ConfigError };
 
 function readRetention(read: EnvironmentReader): RetentionConfig {
-  const intervalMs = read.integer('RETENTION_INTERVAL_MS', 0, 0);
+  const intervalMs = read.integer('RETENTION_INTERVAL_MS', 0, 0, MAX_TIMER_MS);
   // A run every few milliseconds is a mistyped unit, not a schedule.
   if (intervalMs > 0 && intervalMs < 1000) read.problems.push('RETENTION_INTERVAL_MS must be 0 (off) or at least 1000');
   const webhookEventsDays = read.integer('WEBHOOK_EVENTS_RETENTION_DAYS', 30, 0, 36_500);
-  if (webhookEventsDays > 0 && webhookEventsDays < WEBHOOK_EVENTS_MIN_DAYS && !read.flag('WEBHOOK_EVENTS_RETENTION_FORCE', false)) {
+  const force = read.flag('WEBHOOK_EVENTS_RETENTION_FORCE', false);
+  if (webhookEventsDays > 0 && webhookEventsDays < WEBHOOK_EVENTS_MIN_DAYS && !force) {
     read.problems.push(
       `WEBHOOK_EVENTS_RETENTION_DAYS must be 0 (keep) or at least ${WEBHOOK_EVENTS_MIN_DAYS}, and longer than the webhook-events topic keeps its records: an event redelivered after its row is deleted is applied again (set WEBHOOK_EVENTS_RETENTION_FORCE=true to allow it)`,
     );
@@ -80,6 +87,7 @@ function readRetention(read: EnvironmentReader): RetentionConfig {
     outboxDays: read.integer('OUTBOX_RETENTION_DAYS', 7, 0, 36_500),
     webhookEventsDays,
     batchRows: read.integer('RETENTION_BATCH_ROWS', 1000, 1, 100_000),
+    force,
   });
 }
 
@@ -123,7 +131,7 @@ export function readProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
     retryInitialMs: integer('RETRY_INITIAL_MS', 100, 1),
     retryMaxMs: integer('RETRY_MAX_MS', 5000, 1),
     outboxBatchSize: integer('OUTBOX_BATCH_SIZE', 500, 1, 100_000),
-    outboxPollMs: integer('OUTBOX_POLL_MS', 1000, 10),
+    outboxPollMs: integer('OUTBOX_POLL_MS', 1000, 10, MAX_TIMER_MS),
     outboxGraceMs: integer('OUTBOX_GRACE_MS', 2000, 0),
     retention: readRetention(read),
     port: integer('PROCESSOR_PORT', 8001, 0, 65535),

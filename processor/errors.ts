@@ -2,6 +2,7 @@ import { KnexTimeoutError } from 'knex';
 import { DatabaseError } from 'pg';
 import { classifyServiceFailure, SERVICE_FAILURES, type ServiceFailureCode } from '../platform/service-failures';
 import { MigrationsPending } from './migrations';
+import { RetentionUnsafe } from './retention-guard';
 
 /** What the processor does about a failure: wait and try again, record it and move on, or stop. */
 export type Decision = 'retry' | 'dead_letter' | 'stop';
@@ -34,6 +35,12 @@ const DATABASE_FAILURES = {
   // The database out of reach, reported without a SQLSTATE.
   db_connection_lost: { retriable: true, decision: 'retry' },
   db_pool_timeout: { retriable: true, decision: 'retry' },
+} as const satisfies Record<string, { retriable: boolean; decision: Decision }>;
+
+/** The processor's own failures that are neither the database's nor shared with the receiver. */
+const PROCESSOR_FAILURES = {
+  // WEBHOOK_EVENTS_RETENTION_DAYS against the topic's retention: an operator's decision.
+  retention_unsafe: { retriable: false, decision: 'stop' },
 } as const satisfies Record<string, { retriable: boolean; decision: Decision }>;
 
 /**
@@ -83,6 +90,7 @@ type SharedFailures = {
 /** Every failure the processor can meet, by stable code. */
 const FAILURES = {
   ...DATABASE_FAILURES,
+  ...PROCESSOR_FAILURES,
   ...(Object.fromEntries(
     (Object.keys(SERVICE_DECISIONS) as ServiceFailureCode[]).map((code) => [code, { retriable: SERVICE_FAILURES[code].retriable, decision: SERVICE_DECISIONS[code] }]),
   ) as SharedFailures),
@@ -90,6 +98,7 @@ const FAILURES = {
 
 export type FailureCode = keyof typeof FAILURES;
 type DatabaseFailureCode = keyof typeof DATABASE_FAILURES;
+type OwnFailureCode = DatabaseFailureCode | keyof typeof PROCESSOR_FAILURES;
 
 /** The failures that are the database refusing an event: they are its rejection reason. */
 export type DatabaseRefusal = { [C in FailureCode]: (typeof FAILURES)[C]['decision'] extends 'dead_letter' ? C : never }[FailureCode];
@@ -175,7 +184,7 @@ function databaseFailure(error: unknown): DatabaseFailureCode | undefined {
  * which carry nothing else.
  */
 export function classifyFailure(error: unknown): Failure {
-  return failure(classifyServiceFailure(error, databaseFailure));
+  return failure(classifyServiceFailure<OwnFailureCode>(error, (own) => (own instanceof RetentionUnsafe ? 'retention_unsafe' : databaseFailure(own))));
 }
 
 /**

@@ -44,13 +44,13 @@ async function main(): Promise<void> {
   shutdown.onShutdown(() => processor.stop());
   logger.info({ port }, 'Processor health and metrics listening');
 
-  /** Exit 1 once the rest is closed: an orchestrator restarts the process, an operator sees why in the one error before. */
-  const exitFailed = (): void => {
+  /** Exit 1 (or `code`) once the rest is closed: an orchestrator restarts the process, an operator sees why in the one error before. */
+  const exitFailed = (code = 1): void => {
     void Promise.allSettled([processor.stop()])
       .then(() => Promise.allSettled([ops.close(), db.destroy()]))
-      .then(() => logger.flush(() => process.exit(1)));
+      .then(() => logger.flush(() => process.exit(code)));
   };
-  void processor.failed.then(exitFailed);
+  void processor.failed.then(() => exitFailed());
 
   try {
     // Kafka, the registry and the database may come up after us: wait for them, but not for a
@@ -63,7 +63,8 @@ async function main(): Promise<void> {
     if (error instanceof StartupAborted) return;
     if (!(error instanceof StartupError)) throw error;
     logger.error({ err: error.cause, code: error.code, reason: connectionFailureReason(error.code) }, 'Starting the processor failed, and retrying cannot fix it');
-    return exitFailed();
+    // WEBHOOK_EVENTS_RETENTION_DAYS against the topic's retention: a configuration problem, exit 2 as the others.
+    return exitFailed(error.code === 'retention_unsafe' ? 2 : 1);
   }
   logger.info({ topic: config.webhookEventsTopic, group: config.consumerGroup }, 'Processor consuming');
 }

@@ -12,6 +12,7 @@ import type { ProcessorMetrics } from './metrics';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
 import { MigrationsPending, pendingMigrations } from './migrations';
 import { createEventApplier } from './process-events';
+import { checkRetentionAgainstTopic } from './retention-guard';
 import { createRetentionSchedule } from './retention-schedule';
 
 /**
@@ -46,9 +47,11 @@ export interface Processor {
  * Constructing it does no I/O. `start` first checks that the database answers and has every
  * migration of this code applied (a partly migrated schema would fail on the first event that
  * needs what is missing), so that a wrong URL, credentials or a missing migration stop the
- * start with their own error; then it creates the missing topics, connects the producer, learns
- * the partition counts of the topics it writes, registers the notification schema, and connects
- * the consumer. A failed `start` may be called again: each step is safe to repeat.
+ * start with their own error; then it creates the missing topics, checks that the retention job,
+ * when it runs here, cannot delete the record of an event the topic may still deliver
+ * (RetentionUnsafe), connects the producer, learns the partition counts of the topics it
+ * writes, registers the notification schema, and connects the consumer. A failed `start` may
+ * be called again: each step is safe to repeat.
  */
 export function createProcessor(options: {
   config: ProcessorConfig;
@@ -144,6 +147,7 @@ export function createProcessor(options: {
       ),
     );
     if (created) logger.info(created, 'Created topics');
+    if (retention) await step(() => checkRetentionAgainstTopic({ kafka, topic: config.webhookEventsTopic, retention: config.retention, logger }));
     await step(() => producer.connect());
     await step(() => deadLetterProducer.connect());
     await step(() => deadLetters.start());

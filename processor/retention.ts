@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { RetentionConfig } from './config';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+export const DAY_MS = 24 * 60 * 60 * 1000;
 
 export type RetainedTable = 'outbox' | 'webhook_events';
 
@@ -20,8 +20,11 @@ const BATCH_SQL: Record<RetainedTable, string> = {
   outbox: `delete from outbox where id = any(array(
              select id from outbox where sent_at < ? limit ? for update skip locked))`,
   // last_seen_at moves with every redelivery: an event still being delivered keeps its row.
+  // A rejected row is never deleted: it is an operator's open item (money taken but not applied
+  // among them), and a DLQ replay of it knows by that row that it was dead-lettered already.
   webhook_events: `delete from webhook_events where event_id = any(array(
-             select event_id from webhook_events where last_seen_at < ? and processed_at < ? limit ? for update skip locked))`,
+             select event_id from webhook_events
+             where outcome in ('applied', 'stale') and last_seen_at < ? and processed_at < ? limit ? for update skip locked))`,
 };
 
 export interface RetentionSummary {

@@ -1,5 +1,5 @@
 import { SERVICE_DEFAULTS } from '../platform/defaults';
-import { ConfigError, environmentReader, hasProtocol, hasWhitespaceOrControl, HTTP_PROTOCOLS, type LogLevel } from '../platform/environment';
+import { ConfigError, environmentReader, hasProtocol, hasWhitespaceOrControl, HTTP_PROTOCOLS, MAX_TIMER_MS, type LogLevel } from '../platform/environment';
 import { eventBytesBound, largestBodyFor } from './event-size';
 import { readWebhookSecrets, shortSecretWarnings, type WebhookSecrets } from './webhook-secrets';
 import { readKafkaConnection, type KafkaConnection } from '../platform/kafka-connection';
@@ -122,7 +122,7 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
     rateLimitBurst: integer('RATE_LIMIT_BURST', 2000, 1),
     rateLimitMaxClients: integer('RATE_LIMIT_MAX_CLIENTS', 100_000, 1, 10_000_000),
     trustedProxies: trustedProxyCount(env.TRUST_PROXY, problems),
-    shutdownGraceMs: integer('SHUTDOWN_GRACE_MS', 8000, 0),
+    shutdownGraceMs: integer('SHUTDOWN_GRACE_MS', 8000, 0, MAX_TIMER_MS),
     batchMaxMessages: integer('PUBLISH_BATCH_MAX', 1000, 1, 100_000),
     // Kafka's default limit is 1 MiB per record batch: 900 KiB leaves room for the estimate's slack.
     batchMaxBytes: integer('PUBLISH_BATCH_MAX_BYTES', 900 * 1024, 1024, 64 * 1024 * 1024),
@@ -131,9 +131,9 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
     batchLingerMs: integer('PUBLISH_LINGER_MS', 5, 0, 1000),
     publishLanes: integer('PUBLISH_PRODUCERS', 3, 1, 32),
     ackTimeoutMs: integer('KAFKA_ACK_TIMEOUT_MS', 5000, 100, 120_000),
-    headersTimeoutMs: integer('HEADERS_TIMEOUT_MS', 10_000, 100),
-    requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', 15_000, 100),
-    keepAliveTimeoutMs: integer('KEEP_ALIVE_TIMEOUT_MS', 5000, 0),
+    headersTimeoutMs: integer('HEADERS_TIMEOUT_MS', 10_000, 100, MAX_TIMER_MS),
+    requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', 15_000, 100, MAX_TIMER_MS),
+    keepAliveTimeoutMs: integer('KEEP_ALIVE_TIMEOUT_MS', 5000, 0, MAX_TIMER_MS),
     retryAfterSeconds: integer('RETRY_AFTER_SECONDS', 5, 1, 3600),
     logLevel: read.logLevel('LOG_LEVEL', SERVICE_DEFAULTS.logLevel),
     warnings: Object.freeze(warnings),

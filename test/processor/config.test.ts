@@ -181,7 +181,8 @@ describe('processor configuration: retention', () => {
     'WEBHOOK_EVENTS_RETENTION_DAYS must be 0 (keep) or at least 7, and longer than the webhook-events topic keeps its records: an event redelivered after its row is deleted is applied again (set WEBHOOK_EVENTS_RETENTION_FORCE=true to allow it)';
 
   it('is off in the processor by default, keeping sent outbox rows a week and webhook events 30 days', () => {
-    expect(readProcessorConfig({}).retention).toEqual({ intervalMs: 0, outboxDays: 7, webhookEventsDays: 30, batchRows: 1000 });
+    expect(readProcessorConfig({}).retention).toEqual({ intervalMs: 0, outboxDays: 7, webhookEventsDays: 30, batchRows: 1000, force: false });
+    expect(readProcessorConfig({ WEBHOOK_EVENTS_RETENTION_FORCE: 'true' }).retention.force).toBe(true);
   });
 
   it('refuses a dedupe record shorter than a week unless forced, and takes 0 as keeping it', () => {
@@ -201,5 +202,15 @@ describe('processor configuration: retention', () => {
     expect(readProcessorConfig({ RETENTION_INTERVAL_MS: '3600000', OUTBOX_RETENTION_DAYS: '2' }).retention).toEqual(
       expect.objectContaining({ intervalMs: 3_600_000, outboxDays: 2 }),
     );
+  });
+
+  // Node replaces a timer's delay over 2^31-1 ms by 1 ms: the job would run back to back.
+  it('refuses an interval, or an outbox poll, longer than a timer can wait', () => {
+    expect(problemsOf({ RETENTION_INTERVAL_MS: '2147483648', OUTBOX_POLL_MS: '2147483648' })).toEqual([
+      'OUTBOX_POLL_MS must be a whole number from 10 to 2147483647',
+      'RETENTION_INTERVAL_MS must be a whole number from 0 to 2147483647',
+    ]);
+    const longest = readProcessorConfig({ RETENTION_INTERVAL_MS: '2147483647', OUTBOX_POLL_MS: '2147483647' });
+    expect([longest.retention.intervalMs, longest.outboxPollMs]).toEqual([2_147_483_647, 2_147_483_647]);
   });
 });

@@ -15,6 +15,7 @@ import { COMPATIBILITY, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { TRADE_NOTIFICATION_SCHEMA_FILE } from '../../schemas/avro-schemas';
 import { createRegistry, registerValueSchema } from '../../platform/schema-registry';
 import { classifyFailure, FAILURE_TABLE, refusalDetail, type FailureCode } from '../../processor/errors';
+import { RetentionUnsafe } from '../../processor/retention-guard';
 import { MigrationsPending } from '../../processor/migrations';
 import { ConnectionProblem } from '../../platform/connection-failures';
 import { serviceEndpoints } from '../setup/service-endpoints';
@@ -85,6 +86,7 @@ describe('failure classification: every code has one decision', () => {
       db_unexpected: { retriable: false, decision: 'stop' },
       db_connection_lost: { retriable: true, decision: 'retry' },
       db_pool_timeout: { retriable: true, decision: 'retry' },
+      retention_unsafe: { retriable: false, decision: 'stop' },
       network_error: { retriable: true, decision: 'retry' },
       schema_unknown: { retriable: true, decision: 'retry' },
       registry_unavailable: { retriable: true, decision: 'retry' },
@@ -141,6 +143,7 @@ describe('failure classification: every code has one decision', () => {
     ['a missing table (SQLSTATE 42P01)', () => pgError('42P01', 'relation "webhook_events" does not exist'), 'db_not_migrated'],
     ['a missing column (SQLSTATE 42703)', () => pgError('42703', 'column "reason_detail" of relation "webhook_events" does not exist'), 'db_not_migrated'],
     ['migrations not applied, found at start', () => new MigrationsPending(['20261127000005_webhook_events_reason_detail']), 'db_not_migrated'],
+    ['a webhook-events topic that may outlive the dedupe record', () => new RetentionUnsafe('WEBHOOK_EVENTS_RETENTION_DAYS=7 …'), 'retention_unsafe'],
     ['a syntax error in our SQL (SQLSTATE 42601)', () => pgError('42601', 'syntax error at or near "selec"'), 'db_unexpected'],
     ['a database that does not exist (SQLSTATE 3D000)', () => pgError('3D000', 'database "trade_webhook" does not exist'), 'db_unexpected'],
     ['pg losing its connection', () => new Error('Connection terminated unexpectedly'), 'db_connection_lost'],

@@ -11,7 +11,7 @@ import { onCleanup } from '../support/cleanup';
 import { testDatabase } from '../support/database';
 import { envelopeFor, eventWriter } from '../support/events';
 import { freePort } from '../../scripts/harness/free-port';
-import { testAdmin } from '../support/kafka';
+import { createTestTopic, testAdmin } from '../support/kafka';
 import { createTestTopics, insertTrade, migratedDatabase, systemEnv, testKafka } from '../support/processor';
 import { waitFor, withinDeadline } from '../support/wait-for';
 import { logLines } from '../support/log-lines';
@@ -172,6 +172,64 @@ describe('npm run migrate and npm run processor: a configuration error', () => {
     expect(stderr).toMatch(/^Invalid configuration:\n/);
     expect(stderr).toContain(problem);
     expect(stderr).not.toContain('hunter2');
+  });
+});
+
+describe('npm run retention and npm run processor: the events topic against the dedupe record', () => {
+  const eventsTopic = async (configs: Record<string, string>) => ({ ...(await createTestTopics(1)), events: await createTestTopic(await testAdmin(), { prefix: 'events', configs }) });
+  const keptForEver = () => eventsTopic({ 'retention.ms': '-1' });
+
+  /** A database with an applied and a rejected webhook_events row, both 400 days old. */
+  async function oldRows(): Promise<Awaited<ReturnType<typeof migratedDatabase>>> {
+    const database = await migratedDatabase();
+    await database.db.raw(`insert into webhook_events (event_id, webhook_type, trade_id, outcome, body, processed_at, last_seen_at)
+                           select outcome, 'buy_completion', 1, outcome, '{}', now() - interval '400 days', now() - interval '400 days'
+                           from unnest(array['applied', 'rejected']) outcome`);
+    return database;
+  }
+
+  async function runRetentionCli(env: NodeJS.ProcessEnv): Promise<{ code: unknown; stderr: string }> {
+    const child = spawn(process.execPath, [tsx, 'processor/retention-cli.ts'], { cwd: root, env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const [code] = await withinDeadline('npm run retention exiting', once(child, 'exit'), 20_000);
+    return { code, stderr };
+  }
+
+  it('npm run retention exits 0 having deleted the applied row, the topic keeping records 2 days and the rows 30', async () => {
+    const topics = await eventsTopic({ 'retention.ms': String(86_400_000), 'segment.ms': String(86_400_000) });
+    const { db, schema } = await oldRows();
+
+    const { code, stderr } = await runRetentionCli(systemEnv({ schema, topics }));
+
+    expect([code, stderr]).toEqual([0, '']);
+    expect(await db('webhook_events').pluck('event_id')).toEqual(['rejected']);
+  });
+
+  it('npm run retention exits 2 naming the variables and the topic\'s retention, deleting nothing', async () => {
+    const topics = await keptForEver();
+    const { db, schema } = await oldRows();
+
+    const { code, stderr } = await runRetentionCli(systemEnv({ schema, topics }));
+
+    expect(code).toBe(2);
+    expect(stderr).toContain(`retention: WEBHOOK_EVENTS_RETENTION_DAYS=30 would delete the dedupe record of events that topic ${topics.events} keeps for ever (retention.ms=-1`);
+    expect(stderr).toContain('WEBHOOK_EVENTS_RETENTION_FORCE=true');
+    expect(await db('webhook_events').orderBy('event_id').pluck('event_id')).toEqual(['applied', 'rejected']);
+  });
+
+  it('npm run processor with RETENTION_INTERVAL_MS exits 2 after one error line with code retention_unsafe', async () => {
+    const topics = await keptForEver();
+    const { schema } = await migratedDatabase();
+    const processor = startProcessorProcess({ PATH: process.env.PATH, ...systemEnv({ schema, topics }), RETENTION_INTERVAL_MS: '60000', PROCESSOR_PORT: String(await freePort()), PROCESSOR_HOST: '127.0.0.1' });
+
+    const [code] = await withinDeadline('the processor giving up', once(processor.child, 'exit'), 30_000);
+
+    expect(code).toBe(2);
+    expect(logLines(processor.output()).filter((line) => (line.level as number) >= 40)).toEqual([
+      expect.objectContaining({ level: 50, code: 'retention_unsafe', msg: 'Starting the processor failed, and retrying cannot fix it', err: expect.objectContaining({ message: expect.stringContaining(topics.events) }) }),
+    ]);
   });
 });
 

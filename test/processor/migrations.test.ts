@@ -115,7 +115,7 @@ describe('migrations after the first release', () => {
     await db.migrate.latest(config);
     expect(await indexes()).toEqual([
       'CREATE INDEX outbox_sent_at ON outbox USING btree (sent_at) WHERE (sent_at IS NOT NULL)',
-      'CREATE INDEX webhook_events_last_seen_at ON webhook_events USING btree (last_seen_at)',
+      "CREATE INDEX webhook_events_last_seen_at ON webhook_events USING btree (last_seen_at) WHERE (outcome = ANY (ARRAY['applied'::text, 'stale'::text]))",
     ]);
 
     await downTo(db, config, 'retention_indexes');

@@ -2,11 +2,12 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDatabase } from '../../processor/database';
 import { classifyFailure } from '../../processor/errors';
+import { RetentionUnsafe } from '../../processor/retention-guard';
 import { createLogger } from '../../platform/logger';
 import { StartupAborted } from '../../platform/service-lifecycle';
 import { onCleanup } from '../support/cleanup';
 import { envelopeFor, eventWriter } from '../support/events';
-import { testAdmin } from '../support/kafka';
+import { createTestTopic, testAdmin } from '../support/kafka';
 import { createTestTopics, insertTrade, migratedDatabase, startTestProcessor, testKafka } from '../support/processor';
 import { registryProxy } from '../support/registry-proxy';
 import { readTopic } from '../support/topic-reader';
@@ -147,5 +148,19 @@ describe('processor retention', () => {
 
     expect((await db('outbox').select('event_id')).map((row: { event_id: string }) => row.event_id)).toEqual(['never-sent']);
     expect(await metrics.registry.getSingleMetricAsString('retention_deleted_rows_total')).toContain('retention_deleted_rows_total{table="outbox"} 1');
+  });
+
+  it('refuses to start with the retention job on when the events topic keeps its records for ever, unless forced', async () => {
+    const topics = { ...(await createTestTopics(1)), events: await createTestTopic(await testAdmin(), { prefix: 'events', configs: { 'retention.ms': '-1' } }) };
+    const { db, schema } = await migratedDatabase();
+    const { processor } = await startTestProcessor({ topics, db, schema, env: { RETENTION_INTERVAL_MS: '1000' }, start: false });
+
+    const started = await processor.start().then(() => 'started', (error: unknown) => error);
+
+    expect(started).toBeInstanceOf(RetentionUnsafe);
+    expect((started as Error).message).toContain(`topic ${topics.events} keeps for ever (retention.ms=-1`);
+    expect(processor.isReady()).toBe(false);
+    const forced = await startTestProcessor({ topics, db, schema, env: { RETENTION_INTERVAL_MS: '1000', WEBHOOK_EVENTS_RETENTION_FORCE: 'true' } });
+    expect(forced.logs.lines).toContainEqual(expect.objectContaining({ level: 40, topic: topics.events, retentionMs: -1 }));
   });
 });

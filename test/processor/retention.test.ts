@@ -25,12 +25,12 @@ async function outboxRows(db: Knex, prefix: string, count: number, createdDaysAg
 }
 
 /** `count` webhook_events rows named `<prefix>-<n>`, processed and last seen so many days ago. */
-async function webhookEventRows(db: Knex, prefix: string, count: number, processedDaysAgo: number, seenDaysAgo = processedDaysAgo): Promise<void> {
+async function webhookEventRows(db: Knex, prefix: string, count: number, processedDaysAgo: number, seenDaysAgo = processedDaysAgo, outcome = 'applied'): Promise<void> {
   await db.raw(
     `insert into webhook_events (event_id, webhook_type, trade_id, outcome, body, processed_at, last_seen_at)
-     select ? || '-' || g, 'buy_completion', g, 'applied', '{}', now() - make_interval(days => ?), now() - make_interval(days => ?)
+     select ? || '-' || g, 'buy_completion', g, ?, '{}', now() - make_interval(days => ?), now() - make_interval(days => ?)
      from generate_series(1, ?) g`,
-    [prefix, processedDaysAgo, seenDaysAgo, count],
+    [prefix, outcome, processedDaysAgo, seenDaysAgo, count],
   );
 }
 
@@ -43,7 +43,7 @@ function retentionLogs(): { logs: CapturedLogs; logger: RetentionOptions['logger
   return { logs, logger: createLogger({ level: 'debug', name: 'retention' }, logs) };
 }
 
-const POLICY = { outboxDays: 7, webhookEventsDays: 30, batchRows: 10 };
+const POLICY = { outboxDays: 7, webhookEventsDays: 30, batchRows: 10, force: false };
 
 describe('the retention job', () => {
   let db: Knex;
@@ -71,6 +71,37 @@ describe('the retention job', () => {
 
     expect(summary.deleted.webhook_events).toBe(12);
     expect(await ids(db, 'webhook_events')).toEqual(['recent-1', 'recent-2', 'redelivered-1', 'redelivered-2']);
+  });
+
+  it('keeps rejected webhook_events rows, however old: they are the operator\'s open items', async () => {
+    await webhookEventRows(db, 'applied', 2, 40);
+    await webhookEventRows(db, 'stale', 2, 40, 40, 'stale');
+    await webhookEventRows(db, 'rejected', 2, 400, 400, 'rejected');
+
+    const summary = await runRetention({ db, policy: POLICY, logger: retentionLogs().logger });
+
+    expect(summary.deleted.webhook_events).toBe(4);
+    expect(await ids(db, 'webhook_events')).toEqual(['rejected-1', 'rejected-2']);
+  });
+
+  it('leaves a DLQ replay of money not taken knowing it was dead-lettered already, however long ago', async () => {
+    const trade = await insertTrade(db, { trade_type: 'buy', status: 'cancelled' });
+    const definition = webhookByType('relworx_payment')!;
+    const body = JSON.stringify({ status: 'success', customer_reference: trade.reference, internal_reference: 'RWX-1', amount: 50000, currency: 'UGX' });
+    const validation = validatePayload(definition, parseJsonObject(body)!);
+    if (!validation.ok) throw new Error('invalid test body');
+    const envelope = envelopeFor('relworx_payment', body);
+    const paid: DecodedEvent = { ok: true, envelope, definition, payload: validation.payload, source: { topic: 'events', partition: 0, offset: '0' } };
+    const [first] = await db.transaction((trx) => applyChunk(trx, [paid], 'notifications'));
+    expect(first).toEqual(expect.objectContaining({ outcome: 'rejected', reason: 'payment_after_terminal' }));
+    await db('webhook_events').where({ event_id: envelope.event_id }).update({ processed_at: db.raw("now() - interval '400 days'"), last_seen_at: db.raw("now() - interval '400 days'") });
+
+    await runRetention({ db, policy: POLICY, logger: retentionLogs().logger });
+
+    const replay: DecodedEvent = { ...paid, source: { topic: 'events.dlq', partition: 0, offset: '0', replayOf: envelope.event_id } };
+    const [replayed] = await db.transaction((trx) => applyChunk(trx, [replay], 'notifications'));
+    // Its row gone, the replay would be taken for a first rejection and dead-lettered a second time.
+    expect(replayed).toEqual(expect.objectContaining({ outcome: 'rejected', reason: 'payment_after_terminal', alreadyDeadLettered: true }));
   });
 
   it('deletes at most a batch per statement and logs a summary of the run', async () => {

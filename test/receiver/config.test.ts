@@ -62,6 +62,19 @@ describe('receiver configuration', () => {
     expect(problemsOf({ ...valid, SECRET_FILES_POLL_MS: '-5' })).toEqual([expect.stringMatching(/^SECRET_FILES_POLL_MS must be a whole number from 0 to/)]);
   });
 
+  // Node replaces a timer's delay over 2^31-1 ms by 1 ms: a keep-alive or shutdown grace that long would end at once.
+  it('refuses a timeout or grace longer than a timer can wait', () => {
+    const tooLong = { SHUTDOWN_GRACE_MS: '2147483648', HEADERS_TIMEOUT_MS: '2147483648', REQUEST_TIMEOUT_MS: '2147483648', KEEP_ALIVE_TIMEOUT_MS: '2147483648' };
+    expect(problemsOf({ ...valid, ...tooLong })).toEqual([
+      'SHUTDOWN_GRACE_MS must be a whole number from 0 to 2147483647',
+      'HEADERS_TIMEOUT_MS must be a whole number from 100 to 2147483647',
+      'REQUEST_TIMEOUT_MS must be a whole number from 100 to 2147483647',
+      'KEEP_ALIVE_TIMEOUT_MS must be a whole number from 0 to 2147483647',
+    ]);
+    const longest = { SHUTDOWN_GRACE_MS: '2147483647', HEADERS_TIMEOUT_MS: '2147483647', REQUEST_TIMEOUT_MS: '2147483647', KEEP_ALIVE_TIMEOUT_MS: '2147483647' };
+    expect(readReceiverConfig({ ...valid, ...longest }).keepAliveTimeoutMs).toBe(2_147_483_647);
+  });
+
   it('splits comma-separated secrets for rotation and freezes the result', () => {
     const config = readReceiverConfig({ ...valid, BUY_WEBHOOK_SECRET: `${TEST_SECRETS.BUY_WEBHOOK_SECRET}, next-buy-secret-0123456789abcdef0123` });
     expect(config.secrets.buy_completion).toEqual([TEST_SECRETS.BUY_WEBHOOK_SECRET, 'next-buy-secret-0123456789abcdef0123']);
