@@ -25,6 +25,12 @@ export interface WebhookConsumer {
    */
   stop(): Promise<void>;
   isReady(): boolean;
+  /**
+   * The Kafka timestamp (ms since the epoch) of the oldest record fetched and not yet applied:
+   * of the partitions with a batch in hand, the first record of the chunk under way. Undefined
+   * when no batch is in hand.
+   */
+  oldestHeld(): number | undefined;
 }
 
 /** The failure the processor stopped consuming on, by the classifier's code. */
@@ -90,6 +96,8 @@ export function createWebhookConsumer(options: {
   let joined = false;
   let healthy = true;
   let fatal: FatalFailure | undefined;
+  /** By partition, the Kafka timestamp of the first record of its batch in hand not yet applied. */
+  const held = new Map<number, number>();
 
   const isReady = (): boolean => joined && healthy && fatal === undefined;
   const setReady = (): void => metrics.ready.set(isReady() ? 1 : 0);
@@ -154,13 +162,25 @@ export function createWebhookConsumer(options: {
     }
   }
 
+  /** The batch's chunks; while they run, the partition's first unapplied record is what `oldestHeld` reads. */
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    try {
+      await applyChunks(payload);
+    } finally {
+      held.delete(payload.batch.partition);
+    }
+  }
+
+  async function applyChunks(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale } = payload;
     const source = { topic: batch.topic, partition: batch.partition };
     for (let start = 0; start < batch.messages.length; start += config.eventsPerTransaction) {
       if (!isRunning() || isStale() || fatal) return;
       const chunk = batch.messages.slice(start, start + config.eventsPerTransaction);
       const first = chunk[0]!.offset;
+      // A partition's records are in offset order, and their timestamps (CreateTime, the
+      // receiver's clock as it wrote them) follow it: the first unapplied one is the oldest.
+      held.set(batch.partition, Number(chunk[0]!.timestamp));
       const processed = await withRetry('apply', () => applier.apply(chunk, source), payload, first);
       if (!processed) return;
       const rejected = processed.filter(({ result }) => result.outcome === 'rejected' && !result.alreadyDeadLettered);
@@ -241,6 +261,11 @@ export function createWebhookConsumer(options: {
       await consumer.disconnect();
     },
     isReady,
+    oldestHeld() {
+      let oldest: number | undefined;
+      for (const timestamp of held.values()) if (oldest === undefined || timestamp < oldest) oldest = timestamp;
+      return oldest;
+    },
   };
 }
 

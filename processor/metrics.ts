@@ -12,11 +12,23 @@ export interface ProcessorMetrics {
   readonly outboxErrors: Counter;
   readonly retentionDeletedRows: Counter<'table'>;
   readonly ready: Gauge;
+  readonly consumerLag: Gauge<'topic' | 'partition'>;
+  readonly oldestUnprocessedEventAge: Gauge;
+  readonly outboxUnsentRows: Gauge;
+  readonly outboxOldestUnsentAge: Gauge;
+  /**
+   * What sets the four gauges above each time the metrics are collected (a scrape of /metrics):
+   * the processor's freshness reader (see freshness.ts). It must never reject.
+   */
+  collectFreshnessWith(read: () => Promise<void>): void;
 }
 
 export function createProcessorMetrics(): ProcessorMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  let readFreshness: () => Promise<void> = async () => undefined;
+  // One read serves the four gauges: the reader shares it and keeps its result for a moment.
+  const collect = (): Promise<void> => readFreshness();
   return {
     registry,
     events: new Counter({
@@ -54,5 +66,32 @@ export function createProcessorMetrics(): ProcessorMetrics {
       registers: [registry],
     }),
     ready: new Gauge({ name: 'webhook_processor_ready', help: '1 when the consumer is in its group, the last transaction committed and it has not stopped on a failure', registers: [registry] }),
+    consumerLag: new Gauge({
+      name: 'webhook_consumer_lag',
+      help:
+        "Events waiting for the consumer group, by partition: the log end offset minus the group's committed offset (minus the log start " +
+        'when nothing is committed or the committed offset is older than the log start). The same for the whole group from every instance.',
+      labelNames: ['topic', 'partition'],
+      registers: [registry],
+      collect,
+    }),
+    oldestUnprocessedEventAge: new Gauge({
+      name: 'webhook_oldest_unprocessed_event_age_seconds',
+      help:
+        'Seconds since the Kafka timestamp of the oldest event this instance has fetched and not yet applied (the first unapplied record of each ' +
+        'partition it is working on); 0 when it holds none. Events not yet fetched count in webhook_consumer_lag only.',
+      registers: [registry],
+      collect,
+    }),
+    outboxUnsentRows: new Gauge({ name: 'outbox_unsent_rows', help: 'Outbox rows not yet published to Kafka', registers: [registry], collect }),
+    outboxOldestUnsentAge: new Gauge({
+      name: 'outbox_oldest_unsent_age_seconds',
+      help: 'Seconds since the oldest unsent outbox row was created (by the database clock); 0 when none is unsent',
+      registers: [registry],
+      collect,
+    }),
+    collectFreshnessWith(read) {
+      readFreshness = read;
+    },
   };
 }

@@ -8,6 +8,7 @@ import { StartupAborted } from '../platform/service-lifecycle';
 import { ensureTopics } from '../platform/topics';
 import type { ProcessorConfig } from './config';
 import { createWebhookConsumer, type FatalFailure } from './consumer';
+import { createFreshnessReader } from './freshness';
 import type { ProcessorMetrics } from './metrics';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
 import { MigrationsPending, pendingMigrations } from './migrations';
@@ -50,8 +51,9 @@ export interface Processor {
  * start with their own error; then it creates the missing topics, checks that the retention job,
  * when it runs here, cannot delete the record of an event the topic may still deliver
  * (RetentionUnsafe), connects the producer, learns the partition counts of the topics it
- * writes, registers the notification schema, and connects the consumer. A failed `start` may
- * be called again: each step is safe to repeat.
+ * writes, registers the notification schema, connects the admin client the consumer lag is read
+ * with (see freshness.ts), and connects the consumer. A failed `start` may be called again:
+ * each step is safe to repeat.
  */
 export function createProcessor(options: {
   config: ProcessorConfig;
@@ -108,7 +110,7 @@ export function createProcessor(options: {
       await starting?.catch(() => undefined);
       await retention?.stop();
       await relay.stop();
-      await Promise.all([producer.disconnect(PRODUCER_DISCONNECT_MS), deadLetterProducer.disconnect(PRODUCER_DISCONNECT_MS)]);
+      await Promise.all([producer.disconnect(PRODUCER_DISCONNECT_MS), deadLetterProducer.disconnect(PRODUCER_DISCONNECT_MS), freshness.stop()]);
     })();
     return stopping;
   };
@@ -124,6 +126,16 @@ export function createProcessor(options: {
   };
 
   const consumer = createWebhookConsumer({ kafka, producer: deadLetterProducer, deadLetters, config, applier, relay, logger, metrics, onFatal });
+  const freshness = createFreshnessReader({
+    kafka,
+    db,
+    topic: config.webhookEventsTopic,
+    groupId: config.consumerGroup,
+    metrics,
+    logger,
+    oldestHeld: () => consumer.oldestHeld(),
+  });
+  metrics.collectFreshnessWith(() => freshness.collect());
 
   /** The start-up, giving up with StartupAborted between its steps once a stop began. */
   async function startSteps(): Promise<void> {
@@ -152,6 +164,8 @@ export function createProcessor(options: {
     await step(() => deadLetterProducer.connect());
     await step(() => deadLetters.start());
     await step(() => relay.start());
+    // Before the consumer, so that the lag is there to see while it joins and catches up.
+    await step(() => freshness.start());
     await step(() => consumer.start());
     retention?.start();
     started = true;
