@@ -1,5 +1,4 @@
 import { createServer as createTcpServer, type Server } from 'node:net';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
 import { reachKafka, withRegistryDiagnosis } from '../../platform/connection-diagnosis';
 import { connectionFailure, ConnectionProblem } from '../../platform/connection-failures';
@@ -10,7 +9,7 @@ import { freePort } from '../../scripts/harness/free-port';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from '../support/cleanup';
 import { uniqueName } from '../support/names';
-import { registryProxy } from '../support/registry-proxy';
+import { securedRegistry } from '../support/secured-registry';
 import { testCertificates, type KeyPair } from '../support/tls-certificates';
 import { tlsListener } from '../support/tls-listener';
 
@@ -76,22 +75,8 @@ describe('reaching Kafka: a failure only an operator can fix names its cause', (
   });
 });
 
-const USERNAME = 'webhooks';
-const PASSWORD = 'registry-password-7e3f';
-const BASIC = `Basic ${Buffer.from(`${USERNAME}:${PASSWORD}`).toString('base64')}`;
-
-/** The real registry behind an https proxy that asks for basic authentication, as a managed registry does. */
-function securedRegistry(pair: KeyPair = certificates.server): Promise<{ url: string }> {
-  return registryProxy(
-    (incoming: IncomingMessage, outgoing: ServerResponse) => {
-      if (incoming.headers.authorization === BASIC) return incoming.url;
-      incoming.resume();
-      outgoing.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error_code: 401, message: 'Unauthorized' }));
-      return undefined;
-    },
-    { tls: { cert: pair.cert, key: pair.key } },
-  );
-}
+/** The real registry behind an https front asking for basic authentication, as a managed registry does, presenting `server`. */
+const securedBy = (server: KeyPair = certificates.server) => securedRegistry({ certificates: { ca: certificates.ca, server } });
 
 /** What registering a schema through `connection` rejects with, explained, and the connection failure it is. */
 async function registering(connection: RegistryConnection): Promise<{ error: unknown; code: string | undefined }> {
@@ -105,18 +90,27 @@ async function registering(connection: RegistryConnection): Promise<{ error: unk
 
 describe('reaching the schema registry: credentials and a private CA', () => {
   it('registers through https with basic authentication, the same id as the registry gives directly', async () => {
-    const { url } = await securedRegistry();
+    const { url, credentials } = await securedBy();
     const topic = uniqueName('secured');
-    const id = await registerValueSchema(createRegistry(url, { auth: { username: USERNAME, password: PASSWORD }, ca: certificates.ca }), topic, WEBHOOK_EVENT_SCHEMA_FILE);
+    const id = await registerValueSchema(createRegistry(url, { auth: credentials, ca: certificates.ca }), topic, WEBHOOK_EVENT_SCHEMA_FILE);
     expect(await registerValueSchema(createRegistry(serviceEndpoints().schemaRegistryUrl), topic, WEBHOOK_EVENT_SCHEMA_FILE)).toBe(id);
   });
 
   it.each<[string, string, () => Promise<RegistryConnection>]>([
-    ['no credentials', 'registry_unauthorized', async () => ({ url: (await securedRegistry()).url, ca: certificates.ca })],
-    ['a wrong password', 'registry_unauthorized', async () => ({ url: (await securedRegistry()).url, ca: certificates.ca, auth: { username: USERNAME, password: 'wrong' } })],
-    ['no CA for a private one', 'registry_certificate_untrusted', async () => ({ url: (await securedRegistry()).url, auth: { username: USERNAME, password: PASSWORD } })],
-    ['a certificate for another name', 'registry_certificate_name_mismatch', async () => ({ url: (await securedRegistry(certificates.wrongName)).url, ca: certificates.ca, auth: { username: USERNAME, password: PASSWORD } })],
-    ['an http:// URL for an https registry', 'registry_expects_tls', async () => ({ url: (await securedRegistry()).url.replace('https:', 'http:') })],
+    ['no credentials', 'registry_unauthorized', async () => ({ url: (await securedBy()).url, ca: certificates.ca })],
+    ['a wrong password', 'registry_unauthorized', async () => {
+      const { url, credentials } = await securedBy();
+      return { url, ca: certificates.ca, auth: { username: credentials.username, password: 'wrong' } };
+    }],
+    ['no CA for a private one', 'registry_certificate_untrusted', async () => {
+      const { url, credentials } = await securedBy();
+      return { url, auth: credentials };
+    }],
+    ['a certificate for another name', 'registry_certificate_name_mismatch', async () => {
+      const { url, credentials } = await securedBy(certificates.wrongName);
+      return { url, ca: certificates.ca, auth: credentials };
+    }],
+    ['an http:// URL for an https registry', 'registry_expects_tls', async () => ({ url: (await securedBy()).url.replace('https:', 'http:') })],
     ['an https:// URL for a plain http registry', 'registry_expects_plaintext', async () => ({ url: serviceEndpoints().schemaRegistryUrl.replace('http:', 'https:') })],
   ])('%s: %s', async (_name, code, connection) => {
     expect((await registering(await connection())).code).toBe(code);

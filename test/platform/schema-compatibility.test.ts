@@ -70,7 +70,7 @@ describe('asking the registry whether a schema may be registered', () => {
     const topic = uniqueName('compatibility');
     await registerValueSchema(registry, topic, WEBHOOK_EVENT_SCHEMA_FILE);
     const secured = await securedRegistry();
-    const through = createCompatibilityApi(secured.url, { ca: secured.ca.pem, auth: secured.credentials });
+    const through = createCompatibilityApi(secured.url, { ca: secured.ca, auth: secured.credentials });
 
     await expect(checkCompatibility(through, valueSubject(topic), current)).resolves.toEqual({ subject: valueSubject(topic), verdict: 'compatible' });
     const api = new URL(secured.url).pathname;
@@ -83,7 +83,7 @@ describe('asking the registry whether a schema may be registered', () => {
 
   it("reports the registry's 401 when the credentials are wrong", async () => {
     const secured = await securedRegistry();
-    const wrong = createCompatibilityApi(secured.url, { ca: secured.ca.pem, auth: { username: secured.credentials.username, password: 'not-the-password' } });
+    const wrong = createCompatibilityApi(secured.url, { ca: secured.ca, auth: { username: secured.credentials.username, password: 'not-the-password' } });
 
     await expect(checkCompatibility(wrong, 'any-value', current)).rejects.toThrow('the schema registry answered 401 about any-value: Unauthorized');
   });

@@ -3,7 +3,7 @@ import { TRADE_NOTIFICATION_SCHEMA_FILE, WEBHOOK_EVENT_SCHEMA_FILE } from '../..
 import { createRegistry, registerValueSchema } from '../../platform/schema-registry';
 import { classifyFailure } from '../../processor/errors';
 import { serviceEndpoints } from '../setup/service-endpoints';
-import { testCertificates } from '../support/certificates';
+import { serverCertificate } from '../support/tls-certificates';
 import { uniqueName } from '../support/names';
 import { registryProxy } from '../support/registry-proxy';
 import { securedRegistry } from '../support/secured-registry';
@@ -85,7 +85,7 @@ describe('registry client: Avro longs', () => {
 describe('registry client: credentials and a private CA', () => {
   it('registers a schema and reads it back through an https registry with basic auth, trusting its CA', async () => {
     const front = await securedRegistry();
-    const options = { auth: front.credentials, ca: front.ca.pem };
+    const options = { auth: front.credentials, ca: front.ca };
     const id = await registerValueSchema(createRegistry(front.url, options), uniqueName('secured'), WEBHOOK_EVENT_SCHEMA_FILE);
 
     // Another client, so the schema is read back through the front, not from the first one's cache.
@@ -100,7 +100,7 @@ describe('registry client: credentials and a private CA', () => {
     ['no credentials', () => ({})],
   ])('with %s: a 401 at once, asked once, that the processor calls registry_unauthorized', async (_, credentials) => {
     const front = await securedRegistry();
-    const failure = await registerValueSchema(createRegistry(front.url, { ...credentials(front), ca: front.ca.pem }), uniqueName('refused'), WEBHOOK_EVENT_SCHEMA_FILE).then(
+    const failure = await registerValueSchema(createRegistry(front.url, { ...credentials(front), ca: front.ca }), uniqueName('refused'), WEBHOOK_EVENT_SCHEMA_FILE).then(
       () => undefined,
       (error: unknown) => error,
     );
@@ -112,9 +112,9 @@ describe('registry client: credentials and a private CA', () => {
 
   it('fails the handshake with a registry whose certificate another CA signed: one connection, no request, the reason in the message', async () => {
     const front = await securedRegistry();
-    const stranger = testCertificates('another');
+    const stranger = serverCertificate('another');
     const began = performance.now();
-    const failure = await registerValueSchema(createRegistry(front.url, { auth: front.credentials, ca: stranger.ca.pem }), uniqueName('untrusted'), WEBHOOK_EVENT_SCHEMA_FILE).then(
+    const failure = await registerValueSchema(createRegistry(front.url, { auth: front.credentials, ca: stranger.ca }), uniqueName('untrusted'), WEBHOOK_EVENT_SCHEMA_FILE).then(
       () => undefined,
       (error: unknown) => error as Error & { status?: number },
     );
@@ -131,7 +131,7 @@ describe('registry client: credentials and a private CA', () => {
 
   it('checks the registry name against its certificate', async () => {
     const front = await securedRegistry({ serverNames: ['registry.internal'] });
-    const failure = await registerValueSchema(createRegistry(front.url, { auth: front.credentials, ca: front.ca.pem }), uniqueName('misnamed'), WEBHOOK_EVENT_SCHEMA_FILE).then(
+    const failure = await registerValueSchema(createRegistry(front.url, { auth: front.credentials, ca: front.ca }), uniqueName('misnamed'), WEBHOOK_EVENT_SCHEMA_FILE).then(
       () => undefined,
       (error: unknown) => error as Error,
     );

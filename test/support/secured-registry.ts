@@ -1,10 +1,11 @@
-import { testCertificates, type Pem } from './certificates';
+import { serverCertificate, type KeyPair } from './tls-certificates';
 import { registryProxy } from './registry-proxy';
 
 /** What a client needs to reach the secured registry: its URL, the CA to trust, the credentials. */
 export interface SecuredRegistry {
   readonly url: string;
-  readonly ca: Pem;
+  /** The PEM of the CA that signed its certificate. */
+  readonly ca: Buffer;
   readonly credentials: { readonly username: string; readonly password: string };
   /** `METHOD path status` of each request that reached the front, in order. */
   readonly seen: string[];
@@ -17,10 +18,13 @@ export interface SecuredRegistry {
  * certificate from a CA made for the test, and one user. A request without the right
  * credentials gets the 401 a Confluent-compatible registry answers; the rest go to the registry,
  * without the credentials (the registry behind it has none of its own to check). Its certificate
- * names 127.0.0.1 and localhost, or `serverNames` (IP addresses and DNS names).
+ * names 127.0.0.1 and localhost, or `serverNames` (IP addresses and DNS names); or it presents
+ * `certificates.server`, signed by `certificates.ca`.
  */
-export async function securedRegistry(options: { serverNames?: readonly string[] } = {}): Promise<SecuredRegistry> {
-  const certificates = testCertificates('schema-registry', options.serverNames);
+export async function securedRegistry(
+  options: { serverNames?: readonly string[]; certificates?: { readonly ca: Buffer; readonly server: KeyPair } } = {},
+): Promise<SecuredRegistry> {
+  const certificates = options.certificates ?? serverCertificate('schema-registry', options.serverNames);
   const credentials = { username: 'trade-webhooks', password: 'registry-password-for-tests' };
   const expected = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64')}`;
   const seen: string[] = [];
@@ -37,7 +41,7 @@ export async function securedRegistry(options: { serverNames?: readonly string[]
       delete incoming.headers.authorization;
       return incoming.url;
     },
-    { tls: { cert: certificates.server.cert.pem, key: certificates.server.key.pem } },
+    { tls: { cert: certificates.server.cert, key: certificates.server.key } },
   );
   return { url, ca: certificates.ca, credentials, seen, connections };
 }

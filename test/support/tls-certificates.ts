@@ -37,12 +37,28 @@ export interface TestCertificates {
 
 export const ENCRYPTED_KEY_PASSWORD = 'key-password-0f1e2d';
 
-export function testCertificates(): TestCertificates {
+const pairOf = ({ certFile, keyFile }: { certFile: string; keyFile: string }): KeyPair => ({ certFile, keyFile, cert: readFileSync(certFile), key: readFileSync(keyFile) });
+
+function certificatesFolder(): string {
   const dir = mkdtempSync(join(tmpdir(), 'test-certificates-'));
   onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * A CA of its own and a server certificate it signed for `hosts`, in a folder removed after the
+ * file's tests: a second call is a CA the first one's server is unknown to.
+ */
+export function serverCertificate(name: string, hosts: readonly string[] = ['127.0.0.1', 'localhost']): { readonly caFile: string; readonly ca: Buffer; readonly server: KeyPair } {
+  const dir = certificatesFolder();
+  const ca = createCertificateAuthority(dir, `${name}-ca`);
+  return { caFile: ca.certFile, ca: readFileSync(ca.certFile), server: pairOf(issueServerCertificate(ca, dir, 'server', hosts)) };
+}
+
+export function testCertificates(): TestCertificates {
+  const dir = certificatesFolder();
   const file = (name: string): string => join(dir, name);
   const openssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  const pair = ({ certFile, keyFile }: { certFile: string; keyFile: string }): KeyPair => ({ certFile, keyFile, cert: readFileSync(certFile), key: readFileSync(keyFile) });
 
   const ca = createCertificateAuthority(dir, 'ca', { commonName: 'Test CA' });
   const otherCa = createCertificateAuthority(dir, 'other-ca', { commonName: 'Other CA' });
@@ -59,10 +75,10 @@ export function testCertificates(): TestCertificates {
     caFile: ca.certFile,
     ca: readFileSync(ca.certFile),
     otherCaFile: otherCa.certFile,
-    server: pair(server),
-    wrongName: pair(wrongName),
-    selfSigned: pair({ certFile: file('self-signed.pem'), keyFile: file('self-signed.key') }),
-    client: pair(client),
+    server: pairOf(server),
+    wrongName: pairOf(wrongName),
+    selfSigned: pairOf({ certFile: file('self-signed.pem'), keyFile: file('self-signed.key') }),
+    client: pairOf(client),
     encryptedClientKeyFile: file('client-encrypted.key'),
     strayKeyFile: file('stray.key'),
   };
