@@ -88,6 +88,15 @@ const SECTIONS: ReadonlyArray<{ readonly title: string; readonly panels: readonl
         ],
       },
       {
+        title: 'Secret reloads',
+        description: 'Reloads of the webhook secrets refused or failed (the secrets in force stay), and when the secrets in force were taken.',
+        unit: 'short',
+        queries: [
+          { expr: 'sum by (trigger) (increase(webhook_secrets_reload_failures_total[$__rate_interval]))', legend: 'refused ({{trigger}})' },
+          { expr: 'time() - max(webhook_secrets_last_reload_timestamp_seconds)', legend: 'seconds since the last reload taken' },
+        ],
+      },
+      {
         title: 'Producer errors and readiness',
         description: 'Batches Kafka did not acknowledge in time, per second, and how many receivers are ready.',
         unit: 'short',
@@ -115,9 +124,9 @@ const SECTIONS: ReadonlyArray<{ readonly title: string; readonly panels: readonl
       },
       {
         title: 'Consumer lag',
-        description: 'Events in webhook-events not yet committed by the processors\' group, by partition. Lag is not ill health; a lag that only grows is.',
+        description: 'Events in webhook-events not yet committed by the processors\' group, by partition. Every instance reports the whole group\'s lag, hence max, not sum. Lag is not ill health; a lag that only grows is.',
         unit: 'short',
-        queries: [{ expr: 'sum by (partition) (webhook_consumer_lag)', legend: 'partition {{partition}}' }],
+        queries: [{ expr: 'max by (topic, partition) (webhook_consumer_lag)', legend: 'partition {{partition}}' }],
       },
       {
         title: 'Oldest unprocessed event',
@@ -165,6 +174,12 @@ const SECTIONS: ReadonlyArray<{ readonly title: string; readonly panels: readonl
           { expr: 'sum(rate(trade_notifications_published_total[$__rate_interval]))', legend: 'published' },
           { expr: 'sum(rate(outbox_relay_errors_total[$__rate_interval]))', legend: 'relay errors' },
         ],
+      },
+      {
+        title: 'Retention',
+        description: 'Rows the retention job deleted per second, by table, when it runs inside the processor (RETENTION_INTERVAL_MS).',
+        unit: 'ops',
+        queries: [{ expr: 'sum by (table) (rate(retention_deleted_rows_total[$__rate_interval]))', legend: '{{table}}' }],
       },
     ],
   },
