@@ -15,10 +15,9 @@ import { createTestTopic, testAdmin } from '../support/kafka';
 import { createTestTopics, insertTrade, migratedDatabase, systemEnv, testKafka } from '../support/processor';
 import { waitFor, withinDeadline } from '../support/wait-for';
 import { logLines } from '../support/log-lines';
-import { CONNECTION_FAILURES, type ConnectionFailureCode } from '../../platform/connection-failures';
+import { CONNECTION_FAILURES } from '../../platform/connection-failures';
 import { uniqueName } from '../support/names';
-import { testCertificates } from '../support/tls-certificates';
-import { tlsListener } from '../support/tls-listener';
+import { unusableKafkaConnections } from '../support/unusable-kafka';
 import { startTcpProxy } from '../support/tcp-proxy';
 
 const root = join(__dirname, '..', '..');
@@ -234,13 +233,7 @@ describe('npm run retention and npm run processor: the events topic against the 
 });
 
 describe('npm run processor: a Kafka it cannot use', () => {
-  const certificates = testCertificates();
-
-  it.each<[string, ConnectionFailureCode, () => Promise<NodeJS.ProcessEnv>]>([
-    ['a broker certificate it does not trust', 'broker_certificate_untrusted', async () => ({ KAFKA_BROKERS: await tlsListener(certificates.selfSigned), KAFKA_SSL: 'true' })],
-    ['a plaintext broker, with KAFKA_SSL=true', 'broker_expects_plaintext', async () => ({ KAFKA_BROKERS: serviceEndpoints().kafkaBrokers.join(','), KAFKA_SSL: 'true' })],
-    ['a TLS listener, without KAFKA_SSL', 'broker_expects_tls', async () => ({ KAFKA_BROKERS: await tlsListener(certificates.server) })],
-  ])('meeting %s, exits 1 after one error line naming the cause (%s), retrying nothing', async (_name, code, kafkaEnv) => {
+  it.each(unusableKafkaConnections())('meeting %s, exits 1 after one error line naming the cause (%s), retrying nothing', async (_name, code, kafkaEnv) => {
     const endpoints = serviceEndpoints();
     const processor = startProcessorProcess({
       PATH: process.env.PATH,

@@ -13,9 +13,8 @@ import { freePort } from '../../scripts/harness/free-port';
 import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
 import { readTopic } from '../support/topic-reader';
 import { logLines } from '../support/log-lines';
-import { CONNECTION_FAILURES, type ConnectionFailureCode } from '../../platform/connection-failures';
-import { testCertificates } from '../support/tls-certificates';
-import { tlsListener } from '../support/tls-listener';
+import { CONNECTION_FAILURES } from '../../platform/connection-failures';
+import { unusableKafkaConnections } from '../support/unusable-kafka';
 import { waitFor, withinDeadline } from '../support/wait-for';
 import { startKafkaProxy } from '../support/kafka-proxy';
 import { secretVolume } from '../support/secret-volume';
@@ -102,13 +101,7 @@ describe('npm run receiver', () => {
 });
 
 describe('npm run receiver: a Kafka it cannot use', () => {
-  const certificates = testCertificates();
-
-  it.each<[string, ConnectionFailureCode, () => Promise<NodeJS.ProcessEnv>]>([
-    ['a broker certificate it does not trust', 'broker_certificate_untrusted', async () => ({ KAFKA_BROKERS: await tlsListener(certificates.selfSigned), KAFKA_SSL: 'true' })],
-    ['a plaintext broker, with KAFKA_SSL=true', 'broker_expects_plaintext', async () => ({ KAFKA_BROKERS: serviceEndpoints().kafkaBrokers.join(','), KAFKA_SSL: 'true' })],
-    ['a TLS listener, without KAFKA_SSL', 'broker_expects_tls', async () => ({ KAFKA_BROKERS: await tlsListener(certificates.server) })],
-  ])('meeting %s, exits 1 after one error line naming the cause (%s), retrying nothing', async (_name, code, kafkaEnv) => {
+  it.each(unusableKafkaConnections())('meeting %s, exits 1 after one error line naming the cause (%s), retrying nothing', async (_name, code, kafkaEnv) => {
     const { child, stdout, stderr } = await startReceiver(await kafkaEnv());
 
     const [exitCode] = await withinDeadline('the receiver giving up', once(child, 'exit'), 20_000);
