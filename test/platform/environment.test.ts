@@ -1,9 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, environmentReader, MAX_NAMED_FILE_BYTES, MAX_SECRET_FILE_BYTES, type EnvironmentReader } from '../../platform/environment';
-import { onCleanup } from '../support/cleanup';
+import { fileHolding } from '../support/environment';
 
 /** A value that looks like a (base64) secret someone put into the wrong variable. */
 const SECRET = 'S3CR3T+relworx/value=0123456789abcdef';
@@ -189,14 +188,6 @@ describe('environment readers: KAFKA_BROKERS', () => {
 });
 
 /** A file holding `content` in a directory of its own, removed after the tests. */
-function fileHolding(content: string | Buffer, name = 'value'): string {
-  const dir = mkdtempSync(join(tmpdir(), 'environment-test-'));
-  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
-
 describe('environment readers: secrets and their _FILE variants', () => {
   it('reads the variable itself when no file is named', () => {
     expect(reading((reader) => reader.secret('VALUE'), SECRET)).toEqual({ value: SECRET, problems: [] });

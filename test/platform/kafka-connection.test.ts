@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { environmentReader } from '../../platform/environment';
 import { readKafkaConnection, type KafkaConnection } from '../../platform/kafka-connection';
-import { onCleanup } from '../support/cleanup';
+import { fileHolding, readingWith } from '../support/environment';
 import { ENCRYPTED_KEY_PASSWORD, testCertificates } from '../support/tls-certificates';
 
 /** A value that looks like a password; no problem may print it. */
@@ -11,18 +9,7 @@ const SECRET = 'S3cr3t-Kafka+Password/0123456789=';
 
 const certificates = testCertificates();
 
-function reading(env: NodeJS.ProcessEnv): { connection: KafkaConnection; problems: string[] } {
-  const read = environmentReader(env);
-  const connection = readKafkaConnection(read);
-  return { connection, problems: read.problems };
-}
-
-function fileHolding(content: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'kafka-connection-test-'));
-  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'file'), content);
-  return join(dir, 'file');
-}
+const reading = (env: NodeJS.ProcessEnv) => readingWith(env, readKafkaConnection);
 
 const missing = join(tmpdir(), `missing-${process.pid}`, 'ca.pem');
 

@@ -1,9 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { environmentReader } from '../../platform/environment';
 import { readRegistryConnection, type RegistryConnection } from '../../platform/registry-connection';
-import { onCleanup } from '../support/cleanup';
+import { fileHolding, readingWith } from '../support/environment';
 import { testCertificates } from '../support/tls-certificates';
 
 /** A value that looks like a password; no problem may print it. */
@@ -11,18 +7,7 @@ const SECRET = 'S3cr3t-Registry+Password/0123456789=';
 
 const certificates = testCertificates();
 
-function reading(env: NodeJS.ProcessEnv): { connection: RegistryConnection; problems: string[] } {
-  const read = environmentReader(env);
-  const connection = readRegistryConnection(read);
-  return { connection, problems: read.problems };
-}
-
-function fileHolding(content: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'registry-connection-test-'));
-  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'file'), content);
-  return join(dir, 'file');
-}
+const reading = (env: NodeJS.ProcessEnv) => readingWith(env, readRegistryConnection);
 
 const HTTPS_URL = 'https://registry.example:8443/apis/ccompat/v7';
 

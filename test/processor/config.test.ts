@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ConfigError, readProcessorConfig } from '../../processor/config';
-import { onCleanup } from '../support/cleanup';
+import { fileHolding } from '../support/environment';
 
 describe('processor configuration', () => {
   it('has the documented defaults and is frozen', () => {
@@ -78,19 +75,15 @@ describe('processor configuration: addresses and log level', () => {
 
 describe('processor configuration: secrets from files and reaching Kafka', () => {
   it('reads DATABASE_URL from DATABASE_URL_FILE', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'processor-config-test-'));
-    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(join(dir, 'database-url'), 'postgresql://app:db-password@db:5432/trades?sslmode=verify-full\n');
-    expect(readProcessorConfig({ DATABASE_URL_FILE: join(dir, 'database-url') }).databaseUrl).toBe('postgresql://app:db-password@db:5432/trades?sslmode=verify-full');
+    const file = fileHolding('postgresql://app:db-password@db:5432/trades?sslmode=verify-full\n');
+    expect(readProcessorConfig({ DATABASE_URL_FILE: file }).databaseUrl).toBe('postgresql://app:db-password@db:5432/trades?sslmode=verify-full');
   });
 
   it('refuses DATABASE_URL set both ways without printing either', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'processor-config-test-'));
-    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(join(dir, 'database-url'), 'postgresql://app:file-password@db/trades');
+    const file = fileHolding('postgresql://app:file-password@db/trades');
     let error: unknown;
     try {
-      readProcessorConfig({ DATABASE_URL: 'postgresql://app:env-password@db/trades', DATABASE_URL_FILE: join(dir, 'database-url') });
+      readProcessorConfig({ DATABASE_URL: 'postgresql://app:env-password@db/trades', DATABASE_URL_FILE: file });
     } catch (caught) {
       error = caught;
     }

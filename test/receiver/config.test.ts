@@ -1,9 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, readReceiverConfig } from '../../receiver/config';
 import { eventBytesBound, largestBodyFor } from '../../receiver/event-size';
-import { onCleanup } from '../support/cleanup';
+import { fileHolding } from '../support/environment';
 import { TEST_RELWORX_CALLBACK_URL, TEST_SECRETS } from '../support/receiver';
 
 const valid = { ...TEST_SECRETS, RELWORX_CALLBACK_URL: TEST_RELWORX_CALLBACK_URL };
@@ -244,13 +243,6 @@ describe('receiver configuration: addresses and log level', () => {
 });
 
 describe('receiver configuration: secrets from files', () => {
-  function fileHolding(content: string): string {
-    const dir = mkdtempSync(join(tmpdir(), 'receiver-config-test-'));
-    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(join(dir, 'secret'), content);
-    return join(dir, 'secret');
-  }
-
   it('reads each webhook secret from its _FILE, trailing newline removed, rotation lists included', () => {
     const next = 'next-sell-secret-0123456789abcdef0123';
     const config = readReceiverConfig({
