@@ -1,5 +1,4 @@
-import { diag, trace, type Span, type Tracer } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import { diag, trace } from '@opentelemetry/api';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createLogger } from '../../platform/logger';
@@ -13,6 +12,7 @@ import { createTestTopics, insertTrade, migratedDatabase, startTestProcessor, sy
 import { CapturedLogs, receiverProcess, startTestReceiver, TEST_SECRETS } from '../support/receiver';
 import { serviceProcess } from '../support/service-process';
 import { readTopic } from '../support/topic-reader';
+import { recordSpans } from '../support/tracing';
 import { waitFor } from '../support/wait-for';
 
 /** The tracing settings `env` gives, and the problems found in them. */
@@ -37,7 +37,6 @@ function startedTracing(env: NodeJS.ProcessEnv, options: { maxLinks?: number; lo
 }
 
 afterEach(async () => {
-  jest.restoreAllMocks();
   await stopTracing?.();
   stopTracing = undefined;
 });
@@ -126,18 +125,8 @@ describe('readTracingConfig and startTracing', () => {
 
 describe('a transaction of more events than the SDK keeps links by default', () => {
   it('links its span to every one of them', async () => {
-    startedTracing(ENDPOINT, { maxLinks: 500 });
-    // The exporter cannot run under Jest (it imports node:http dynamically): the span is read as it ends.
-    const tracer = projectTracer();
-    const started: Span[] = [];
-    jest.spyOn(trace, 'getTracer').mockReturnValue({
-      startSpan: (...args: Parameters<Tracer['startSpan']>) => {
-        const span = tracer.startSpan(...args);
-        started.push(span);
-        return span;
-      },
-      startActiveSpan: tracer.startActiveSpan.bind(tracer),
-    } as Tracer);
+    const recorded = recordSpans({}, { maxLinks: 500 });
+    stopTracing = recorded.stop;
     const sources = Array.from({ length: 300 }, (_, index) => ({
       topic: 't',
       partition: 0,
@@ -145,7 +134,7 @@ describe('a transaction of more events than the SDK keeps links by default', () 
       trace: { traceparent: `00-${randomBytes(16).toString('hex')}-${SENDER_SPAN_ID}-01` },
     }));
     await traceTransaction(sources, async (committing) => committing());
-    const apply = started.find((span) => (span as unknown as ReadableSpan).name === 'apply') as unknown as ReadableSpan;
+    const apply = recorded.spans.find((span) => span.name === 'apply')!;
     expect(apply.links).toHaveLength(300);
     expect(new Set(apply.links.map((link) => link.context.traceId))).toEqual(new Set(sources.map((source) => source.trace.traceparent.slice(3, 35))));
   });
