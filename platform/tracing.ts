@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { trace, type Tracer } from '@opentelemetry/api';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { diag, DiagLogLevel, trace, type DiagLogger, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -12,7 +14,7 @@ import {
   type BatchSpanProcessorOptions,
   type Sampler,
 } from '@opentelemetry/sdk-trace';
-import { ConfigError } from './environment';
+import type { Logger } from 'pino';
 
 /** The tracer every span of this project comes from: the no-op one until `startTracing` registers an SDK. */
 export function projectTracer(): Tracer {
@@ -22,18 +24,27 @@ export function projectTracer(): Tracer {
 export interface Tracing {
   /** Whether spans are exported (an OTLP endpoint is set). */
   readonly exporting: boolean;
-  /** Settings it honours differently than asked (an OTLP protocol other than http/json). */
-  readonly warnings: readonly string[];
   /** Exports the spans still buffered, then stops; waits SHUTDOWN_MS at most. */
   shutdown(): Promise<void>;
 }
 
-/** How long a stop waits for the last spans to be exported. */
-export const SHUTDOWN_MS = 2000;
+/**
+ * How long a stop waits for the last spans to be exported. Run beside the producers' bounded
+ * disconnect (DISCONNECT_MS, 1 s), so that a collector that does not answer adds nothing to a stop.
+ */
+export const SHUTDOWN_MS = 1000;
+
+/** One line at most this often for each distinct OpenTelemetry warning: a collector down fails every export. */
+export const DIAG_REPEAT_MS = 10_000;
 
 const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
 
-/** OTEL_TRACES_SAMPLER and its argument, as the OpenTelemetry SDK environment specification defines them. */
+/**
+ * OTEL_TRACES_SAMPLER and its argument, as the OpenTelemetry SDK environment specification
+ * defines them, except that a remote parent's sampled flag is not followed: the sender of a
+ * webhook is not authenticated when its traceparent is read, and must not decide what is
+ * exported. Its trace id is still continued, and the ratio samplers decide on that id.
+ */
 function samplerFrom(env: NodeJS.ProcessEnv, problems: string[]): Sampler {
   const name = env.OTEL_TRACES_SAMPLER?.trim() || 'parentbased_always_on';
   if (!(SAMPLERS as readonly string[]).includes(name)) {
@@ -44,7 +55,7 @@ function samplerFrom(env: NodeJS.ProcessEnv, problems: string[]): Sampler {
   const ratio = argument ? Number(argument) : 1;
   if (name.endsWith('traceidratio') && !(ratio >= 0 && ratio <= 1)) problems.push('OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1');
   const root = name.endsWith('always_on') ? new AlwaysOnSampler() : name.endsWith('always_off') ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(ratio);
-  return name.startsWith('parentbased_') ? new ParentBasedSampler({ root }) : root;
+  return name.startsWith('parentbased_') ? new ParentBasedSampler({ root, remoteParentSampled: root, remoteParentNotSampled: root }) : root;
 }
 
 const BATCH_SETTINGS = {
@@ -68,41 +79,175 @@ function batchSettingsFrom(env: NodeJS.ProcessEnv, problems: string[]): BatchSet
   return settings;
 }
 
+/** A variable's value, trimmed; undefined when unset or empty (an empty value means unset, as the specification says). */
+function setting(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  return env[name]?.trim() || undefined;
+}
+
+// An HTTP token, as a header name must be.
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Whether OTEL_EXPORTER_OTLP_HEADERS is `name=value` pairs, comma-separated, values percent-decodable. */
+function validHeaders(value: string): boolean {
+  return value.split(',').every((pair) => {
+    const separator = pair.indexOf('=');
+    if (separator < 1 || !HEADER_NAME.test(pair.slice(0, separator).trim())) return false;
+    try {
+      decodeURIComponent(pair.slice(separator + 1).trim());
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /**
- * Starts exporting spans over OTLP/HTTP (JSON) when `OTEL_EXPORTER_OTLP_ENDPOINT` or
- * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set, with the standard OpenTelemetry variables:
- * the exporter reads its endpoint, headers, timeout, compression and certificates itself;
- * `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` name the service (`serviceName` when
- * unset); `OTEL_TRACES_SAMPLER` / `_ARG` choose the sampler, `OTEL_BSP_*` the batching;
- * `OTEL_SDK_DISABLED=true` turns it off. `env` decides whether and how; the exporter and the
- * resource read `process.env` themselves, as the SDK does. Without an endpoint nothing is registered: every span is the API's no-op, which costs
- * next to nothing and still carries a received trace context on (see contextHeaders).
- * Throws ConfigError naming every variable it cannot use.
+ * The exporter's own variables (both the general and the traces form of each), which the SDK
+ * would otherwise ignore with a diagnostic nobody sees: an export that silently goes nowhere.
+ * Problems name the variable, never a header's value (it may be a token).
  */
-export function startTracing(options: { serviceName: string; env?: NodeJS.ProcessEnv }): Tracing {
-  const env = options.env ?? process.env;
-  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  if (!endpoint || env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return { exporting: false, warnings: [], shutdown: async () => undefined };
-  const problems: string[] = [];
-  for (const name of ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT']) {
-    const value = env[name]?.trim();
-    if (value && !/^https?:\/\/[^/]/.test(value)) problems.push(`${name} must be an http:// or https:// URL`);
+function checkExporterSettings(env: NodeJS.ProcessEnv, problems: string[], warnings: string[]): void {
+  const each = (suffix: string): Array<[string, string]> =>
+    [`OTEL_EXPORTER_OTLP_TRACES_${suffix}`, `OTEL_EXPORTER_OTLP_${suffix}`].flatMap((name): Array<[string, string]> => {
+      const value = setting(env, name);
+      return value === undefined ? [] : [[name, value]];
+    });
+  for (const [name, value] of each('ENDPOINT')) {
+    let protocol: string | undefined;
+    try {
+      protocol = new URL(value).protocol;
+    } catch {
+      protocol = undefined;
+    }
+    if (protocol !== 'http:' && protocol !== 'https:') problems.push(`${name} must be an http:// or https:// URL`);
   }
+  // The traces form wins when set; an empty one is unset and does not hide the general one.
+  const protocolSetting = each('PROTOCOL')[0];
+  if (protocolSetting) {
+    const [name, value] = protocolSetting;
+    const protocol = value.toLowerCase();
+    // The collector's and Jaeger's OTLP/HTTP receivers take JSON and protobuf on the same path; gRPC is another port.
+    if (protocol === 'http/protobuf') warnings.push(`${name} is http/protobuf: spans are exported as http/json, which OTLP/HTTP receivers also accept`);
+    else if (protocol !== 'http/json') problems.push(`${name} must be http/json or http/protobuf (spans are exported as OTLP/HTTP JSON; grpc is not supported)`);
+  }
+  for (const [name, value] of each('TIMEOUT')) if (!(/^\d{1,9}$/.test(value) && Number(value) > 0)) problems.push(`${name} must be a positive whole number of milliseconds`);
+  for (const [name, value] of each('COMPRESSION')) if (value !== 'gzip' && value !== 'none') problems.push(`${name} must be gzip or none`);
+  for (const [name, value] of each('HEADERS')) if (!validHeaders(value)) problems.push(`${name} must be name=value pairs separated by commas, values percent-encoded`);
+  for (const suffix of ['CERTIFICATE', 'CLIENT_CERTIFICATE', 'CLIENT_KEY']) {
+    for (const [name, path] of each(suffix)) {
+      try {
+        if (!statSync(resolve(path)).isFile()) problems.push(`${name} names ${path}, which is not a regular file`);
+      } catch (error) {
+        problems.push(`${name} names ${path}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+    }
+  }
+}
+
+/** What startTracing needs, read and checked with the rest of a service's configuration. */
+export interface TracingConfig {
+  readonly serviceName: string;
+  /** Absent when nothing is exported. */
+  readonly export?: {
+    /** Where spans are posted (the exporter reads its other settings from `process.env`). */
+    readonly url: string;
+    readonly sampler: Sampler;
+    readonly batching: BatchSettings;
+    /** Links a span keeps, at least: a transaction's span links to each of its events. */
+    readonly linkCountLimit: number;
+  };
+  /** Settings honoured differently than asked (an OTLP protocol of http/protobuf). */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Reads the standard OpenTelemetry variables, adding what it cannot use to `problems`, for the
+ * service's configuration reader to report with its own. Spans are exported over OTLP/HTTP
+ * (JSON) when `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set, unless
+ * `OTEL_TRACES_EXPORTER=none` or `OTEL_SDK_DISABLED=true`. `OTEL_TRACES_EXPORTER` may only be
+ * `otlp` (the default) or `none`. The exporter reads its endpoint, headers, timeout,
+ * compression and certificates from `process.env` itself (but the endpoint, from `env`); they
+ * are checked here first.
+ * `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` name the service (`serviceName` when
+ * unset); `OTEL_TRACES_SAMPLER` / `_ARG` choose the sampler (see samplerFrom), `OTEL_BSP_*` the
+ * batching. `maxLinks` is the most links one span needs (the events of a transaction).
+ */
+export function readTracingConfig(env: NodeJS.ProcessEnv, options: { serviceName: string; maxLinks?: number }, problems: string[]): TracingConfig {
+  const { serviceName } = options;
+  const off: TracingConfig = { serviceName, warnings: [] };
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return off;
+  const exporter = setting(env, 'OTEL_TRACES_EXPORTER')?.toLowerCase() ?? 'otlp';
+  if (exporter !== 'otlp' && exporter !== 'none') {
+    problems.push('OTEL_TRACES_EXPORTER must be otlp or none');
+    return off;
+  }
+  const general = setting(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  // The traces endpoint is the whole URL; the general one is the collector's, where traces have their path.
+  const url = setting(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? (general && `${general.endsWith('/') ? general : `${general}/`}v1/traces`);
+  if (exporter === 'none' || !url) return off;
   const warnings: string[] = [];
-  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim();
-  // The collector's and Jaeger's OTLP/HTTP receivers take JSON and protobuf on the same path; gRPC is another port.
-  if (protocol === 'grpc') problems.push('OTEL_EXPORTER_OTLP_PROTOCOL (or _TRACES_PROTOCOL) cannot be grpc: spans are exported as OTLP/HTTP JSON');
-  else if (protocol && protocol !== 'http/json') warnings.push(`OTEL_EXPORTER_OTLP_PROTOCOL is ${protocol}: spans are exported as http/json, which OTLP/HTTP receivers also accept`);
+  checkExporterSettings(env, problems, warnings);
   const sampler = samplerFrom(env, problems);
   const batching = batchSettingsFrom(env, problems);
-  if (problems.length > 0) throw new ConfigError(problems);
+  return { serviceName, warnings, export: { url, sampler, batching, linkCountLimit: Math.max(128, options.maxLinks ?? 0) } };
+}
 
-  const resource = resourceFromAttributes({ 'service.name': options.serviceName }).merge(detectResources({ detectors: [envDetector] }));
-  const provider = new TracerProvider({ resource, sampler, spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), ...batching })] });
+/**
+ * A diagnostic's text: the SDK's error handler passes an error as its JSON (stack and all), of
+ * which its name and message are the part worth a line.
+ */
+function diagnosticText(message: string): string {
+  if (message.startsWith('{')) {
+    try {
+      const { name, message: text } = JSON.parse(message) as { name?: unknown; message?: unknown };
+      if (typeof text === 'string') return `${typeof name === 'string' ? name : 'Error'}: ${text}`;
+    } catch {
+      // Not JSON after all: the message as it is.
+    }
+  }
+  return message;
+}
+
+/** OpenTelemetry's own warnings and errors (a failed export among them) as log lines, each distinct one at most once every DIAG_REPEAT_MS. */
+function diagnosticsTo(logger: Logger): DiagLogger {
+  const lastLogged = new Map<string, number>();
+  // A URL's user:password@ is never logged; nor is a diagnostic without bound.
+  const clean = (value: string): string => value.replace(/\/\/[^/\s:@]+:[^/\s@]+@/g, '//***@').slice(0, 1000);
+  const log = (level: 'warn' | 'error') => (raw: string, ...args: unknown[]) => {
+    const message = clean(diagnosticText(raw));
+    const now = Date.now();
+    const last = lastLogged.get(message);
+    if (last !== undefined && now - last < DIAG_REPEAT_MS) return;
+    // Bounded: the messages carry addresses and error texts, a few distinct ones at a time.
+    if (lastLogged.size >= 100) lastLogged.clear();
+    lastLogged.set(message, now);
+    const detail = args.map((arg) => (arg instanceof Error ? arg.message : typeof arg === 'string' ? arg : (JSON.stringify(arg) ?? String(arg)))).join(' ');
+    logger[level]({ detail: detail ? clean(detail) : undefined }, `OpenTelemetry: ${message}`);
+  };
+  const ignore = (): void => undefined;
+  return { error: log('error'), warn: log('warn'), info: ignore, debug: ignore, verbose: ignore };
+}
+
+/**
+ * Registers the SDK `config` describes, its problems and warnings reported before, and forwards
+ * OpenTelemetry's warnings to `logger`. Without an export nothing is registered: every span is
+ * the API's no-op, which costs next to nothing and still carries a received trace context on
+ * (see contextHeaders).
+ */
+export function startTracing(config: TracingConfig, logger: Logger): Tracing {
+  if (!config.export) return { exporting: false, shutdown: async () => undefined };
+  const { url, sampler, batching, linkCountLimit } = config.export;
+  diag.setLogger(diagnosticsTo(logger), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  const resource = resourceFromAttributes({ 'service.name': config.serviceName }).merge(detectResources({ detectors: [envDetector] }));
+  const provider = new TracerProvider({
+    resource,
+    sampler,
+    spanLimits: { linkCountLimit },
+    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }), ...batching })],
+  });
   trace.setGlobalTracerProvider(provider);
   return {
     exporting: true,
-    warnings,
     // Bounded: an unreachable collector must not hold a stop past an orchestrator's kill timeout.
     shutdown: () => Promise.race([provider.shutdown().catch(() => undefined), sleep(SHUTDOWN_MS)]).then(() => undefined),
   };

@@ -1,4 +1,5 @@
 import { SERVICE_DEFAULTS } from '../platform/defaults';
+import { readTracingConfig, type TracingConfig } from '../platform/tracing';
 import { ConfigError, environmentReader, MAX_TIMER_MS, isTopicName, type EnvironmentReader, type LogLevel } from '../platform/environment';
 import { readKafkaConnection, type KafkaConnection } from '../platform/kafka-connection';
 import { readRegistryConnection, type RegistryConnection } from '../platform/registry-connection';
@@ -43,6 +44,8 @@ export interface ProcessorConfig {
   readonly host: string;
   readonly walletTables: boolean;
   readonly logLevel: LogLevel;
+  /** OpenTelemetry's settings, checked with the rest; started once the logger is. */
+  readonly tracing: TracingConfig;
 }
 
 export interface RetentionConfig {
@@ -112,6 +115,7 @@ export function readProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
   const databasePoolMax = integer('DATABASE_POOL_MAX', 10, 2, 1000);
   const kafka = readKafkaConnection(read);
   const registry = readRegistryConnection(read);
+  const eventsPerTransaction = integer('EVENTS_PER_TRANSACTION', 500, 1, 10_000);
   const config: ProcessorConfig = {
     databaseUrl,
     databaseSchema: env.DATABASE_SCHEMA || undefined,
@@ -127,7 +131,7 @@ export function readProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
     topicPartitions: integer('TOPIC_PARTITIONS', SERVICE_DEFAULTS.topicPartitions, 1, 10_000),
     topicReplication: readTopicReplication(read),
     partitionConcurrency: integer('PARTITION_CONCURRENCY', 6, 1, 1000),
-    eventsPerTransaction: integer('EVENTS_PER_TRANSACTION', 500, 1, 10_000),
+    eventsPerTransaction,
     retryInitialMs: integer('RETRY_INITIAL_MS', 100, 1),
     retryMaxMs: integer('RETRY_MAX_MS', 5000, 1),
     outboxBatchSize: integer('OUTBOX_BATCH_SIZE', 500, 1, 100_000),
@@ -138,6 +142,8 @@ export function readProcessorConfig(env: NodeJS.ProcessEnv = process.env): Proce
     host: read.host('PROCESSOR_HOST', SERVICE_DEFAULTS.host),
     walletTables: flag('MIGRATE_WALLET_TABLES', true),
     logLevel: read.logLevel('LOG_LEVEL', SERVICE_DEFAULTS.logLevel),
+    // A transaction's span links to each of its events.
+    tracing: readTracingConfig(env, { serviceName: 'trade-webhooks-processor', maxLinks: eventsPerTransaction }, problems),
   };
   if (config.retryInitialMs > config.retryMaxMs) problems.push('RETRY_INITIAL_MS must not exceed RETRY_MAX_MS');
   if (config.databasePoolMax < config.partitionConcurrency + 1) {

@@ -5,11 +5,6 @@ import { projectTracer } from '../platform/tracing';
 import type { ApplyResult } from './apply-chunk';
 import type { EventSource } from './decode-event';
 
-/** A header as one string: kafkajs gives a Buffer, or an array of them for a repeated header (refused). */
-function headerText(value: unknown): string | undefined {
-  return Buffer.isBuffer(value) ? value.toString('latin1') : undefined;
-}
-
 /**
  * The `consume` span of one record of webhook-events: from its decoding to its transaction's
  * outcome, continuing the trace its `traceparent` header names (the receiver's `publish` span).
@@ -35,7 +30,8 @@ export function startConsume(message: KafkaMessage, source: { topic: string; par
         'messaging.kafka.offset': message.offset,
       },
     },
-    extractContext(headerText(headers.traceparent), headerText(headers.tracestate)),
+    // The Buffers as kafkajs gives them: extractContext refuses an oversized one unread, and a repeated header (an array).
+    extractContext(headers.traceparent, headers.tracestate),
   );
   return {
     headers: contextHeaders(span),

@@ -21,11 +21,12 @@ async function main(): Promise<void> {
   // From here on a stop signal is honoured, however far the start-up has come. The closers run
   // last registered first: the processor, then the ops server, then the database.
   const shutdown = stopOnSignals(logger, 'Processor');
-  // Registered first, so it closes last: the spans of the work a stop finishes are exported too.
-  const tracing = configOrExit(() => startTracing({ serviceName: 'trade-webhooks-processor' }));
-  shutdown.onShutdown(() => tracing.shutdown());
-  if (tracing.exporting) logger.info({ warnings: tracing.warnings }, 'Exporting traces over OTLP/HTTP');
-  shutdown.onShutdown(() => db.destroy());
+  for (const warning of config.tracing.warnings) logger.warn({ warning }, 'Configuration warning');
+  const tracing = startTracing(config.tracing, logger);
+  if (tracing.exporting) logger.info('Exporting traces over OTLP/HTTP');
+  // Closed last, the spans of the work a stop finishes exported beside the database's close:
+  // a collector that does not answer adds at most SHUTDOWN_MS (1 s) to the stop.
+  shutdown.onShutdown(async () => void (await Promise.all([db.destroy(), tracing.shutdown()])));
   const kafka = createKafka({ clientId: 'trade-webhooks-processor', logger, ...config.kafka });
   const registry = createRegistry(config.registry.url, { auth: config.registry.auth, ca: config.registry.ca });
   const metrics = createProcessorMetrics();
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
   /** Exit 1 (or `code`) once the rest is closed: an orchestrator restarts the process, an operator sees why in the one error before. */
   const exitFailed = (code = 1): void => {
     void Promise.allSettled([processor.stop()])
-      .then(() => Promise.allSettled([ops.close(), db.destroy()]))
+      .then(() => Promise.allSettled([ops.close(), db.destroy(), tracing.shutdown()]))
       .then(() => logger.flush(() => process.exit(code)));
   };
   void processor.failed.then(() => exitFailed());

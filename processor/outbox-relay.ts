@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import type { Message } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from 'pino';
 import { TRADE_NOTIFICATION_SCHEMA_FILE } from '../schemas/avro-schemas';
@@ -9,7 +8,7 @@ import { registerValueSchema } from '../platform/schema-registry';
 import { StartupAborted } from '../platform/service-lifecycle';
 import type { OutboxEntry } from './apply-chunk';
 import { classifyFailure } from './errors';
-import { createRelayTrace, type KeptContext } from './relay-trace';
+import { createRelayTrace, type KeptContext, type Outgoing } from './relay-trace';
 import type { ProcessorMetrics } from './metrics';
 
 export interface OutboxRelay {
@@ -108,28 +107,33 @@ export function createOutboxRelay(options: {
   const relayTrace = createRelayTrace(topic);
 
   /** The Kafka record of a notification: keyed by user id, ids also as headers (exact decimal text) for routing without decoding. */
-  async function recordOf(id: number, entry: Entry): Promise<Message> {
+  async function recordOf(id: number, entry: Entry): Promise<Outgoing> {
     const { payload } = entry;
-    return relayTrace.start(entry, payload.event_id, {
-      key: entry.messageKey,
-      value: await registry.encode(id, payload),
-      headers: { event_id: payload.event_id, trade_id: String(payload.trade_id), user_id: String(payload.user_id) },
-    });
+    return {
+      record: {
+        key: entry.messageKey,
+        value: await registry.encode(id, payload),
+        headers: { event_id: payload.event_id, trade_id: String(payload.trade_id), user_id: String(payload.user_id) },
+      },
+      kept: entry,
+      eventId: payload.event_id,
+    };
   }
 
-  /** Sends `records` in one produce call (see PartitionedSender); one outcome per partition. */
-  async function send(records: Message[]): Promise<PartitionOutcome[]> {
-    const outcomes = await producer.send(notifications, records).catch((error: unknown) => {
-      relayTrace.failed(records, error);
+  /** Sends `items` in one produce call (see PartitionedSender), each in a relay span of its own; one outcome per partition. */
+  async function send(items: readonly Outgoing[]): Promise<PartitionOutcome[]> {
+    const traced = relayTrace.sending(items);
+    const outcomes = await producer.send(notifications, traced.records).catch((error: unknown) => {
+      traced.failed(error);
       throw error;
     });
-    relayTrace.settled(records, outcomes);
+    traced.settled(outcomes);
     for (const outcome of outcomes) if (outcome.acknowledged) metrics.notificationsPublished.inc(outcome.positions.length);
     return outcomes;
   }
 
-  async function sendOne(record: Message): Promise<void> {
-    const [outcome] = await send([record]);
+  async function sendOne(item: Outgoing): Promise<void> {
+    const [outcome] = await send([item]);
     if (!outcome!.acknowledged) throw outcome!.error;
   }
 
@@ -160,11 +164,11 @@ export function createOutboxRelay(options: {
       );
       if (rows.length === 0) return 0;
       const failed: Array<{ row: PendingRow; error: unknown }> = [];
-      const encoded: Array<{ row: PendingRow; record: Message }> = [];
+      const encoded: Array<{ row: PendingRow; outgoing: Outgoing }> = [];
       let interruption: unknown;
       for (const row of rows) {
         try {
-          encoded.push({ row, record: await recordOf(id, { messageKey: row.message_key, payload: row.payload, traceparent: row.traceparent, tracestate: row.tracestate }) });
+          encoded.push({ row, outgoing: await recordOf(id, { messageKey: row.message_key, payload: row.payload, traceparent: row.traceparent, tracestate: row.tracestate }) });
         } catch (error) {
           if (momentary(error)) {
             interruption = error;
@@ -176,7 +180,7 @@ export function createOutboxRelay(options: {
       const sent: typeof encoded = [];
       if (interruption === undefined && encoded.length > 0) {
         const refused: typeof encoded = [];
-        for (const outcome of await send(encoded.map(({ record }) => record))) {
+        for (const outcome of await send(encoded.map(({ outgoing }) => outgoing))) {
           const items = outcome.positions.map((position) => encoded[position]!);
           if (outcome.acknowledged) sent.push(...items);
           else if (momentary(outcome.error)) interruption ??= outcome.error;
@@ -188,7 +192,7 @@ export function createOutboxRelay(options: {
         for (const item of refused) {
           if (interruption !== undefined) break;
           try {
-            await sendOne(item.record);
+            await sendOne(item.outgoing);
             sent.push(item);
           } catch (rowError) {
             if (momentary(rowError)) interruption = rowError;

@@ -10,43 +10,62 @@ export interface KeptContext {
   readonly tracestate?: string | null;
 }
 
+/** A notification about to be sent, and the trace context its row kept. */
+export interface Outgoing {
+  readonly record: Message;
+  readonly kept: KeptContext;
+  readonly eventId: string;
+}
+
+/** One send's relay spans: end them with the send's outcomes, or with its failure. */
+export interface RelaySend {
+  /** The records, each with its relay span's context added to its headers. */
+  readonly records: Message[];
+  settled(outcomes: readonly PartitionOutcome[]): void;
+  failed(error: unknown): void;
+}
+
 /**
  * The `relay` spans of notifications: each a child of the context its outbox row kept (the
- * event's `consume` span), ended when its partition answered. The notification's headers carry
- * the relay span's context, so its consumers continue the webhook's trace. The row's columns
- * are read as network input would be: a value that is not a valid traceparent starts a trace.
+ * event's `consume` span), started when the record is sent and ended when its partition
+ * answered. A record sent again (one by one after a batch was refused) is a send, and a span,
+ * of its own. The notification's headers carry the relay span's context, so its consumers
+ * continue the webhook's trace. The row's columns are read as network input would be: a value
+ * that is not a valid traceparent starts a trace.
  */
 export function createRelayTrace(topic: string) {
-  const spans = new WeakMap<Message, Span>();
-
-  function end(record: Message, error?: unknown): void {
-    const span = spans.get(record);
-    if (!span) return;
-    spans.delete(record);
-    if (error !== undefined) {
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-    }
-    span.end();
-  }
-
   return {
-    /** `record` with the relay span's context added to its headers; the span waits for `settled` or `failed`. */
-    start(kept: KeptContext, eventId: string, record: Message): Message {
-      const span = projectTracer().startSpan(
-        'relay',
-        { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'webhook.event_id': eventId } },
-        extractContext(kept.traceparent ?? undefined, kept.tracestate ?? undefined),
+    sending(items: readonly Outgoing[]): RelaySend {
+      const spans: Span[] = items.map(({ kept, eventId }) =>
+        projectTracer().startSpan(
+          'relay',
+          { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'webhook.event_id': eventId } },
+          extractContext(kept.traceparent ?? undefined, kept.tracestate ?? undefined),
+        ),
       );
-      const traced = { ...record, headers: { ...record.headers, ...contextHeaders(span) } };
-      spans.set(traced, span);
-      return traced;
-    },
-    settled(records: readonly Message[], outcomes: readonly PartitionOutcome[]): void {
-      for (const outcome of outcomes) for (const position of outcome.positions) end(records[position]!, outcome.acknowledged ? undefined : outcome.error);
-    },
-    failed(records: readonly Message[], error: unknown): void {
-      for (const record of records) end(record, error);
+      const end = (span: Span, error?: unknown): void => {
+        if (error !== undefined) {
+          span.recordException(error as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+        span.end();
+      };
+      return {
+        records: items.map(({ record }, index) => ({ ...record, headers: { ...record.headers, ...contextHeaders(spans[index]!) } })),
+        settled(outcomes) {
+          const open = new Set(spans.keys());
+          for (const outcome of outcomes) {
+            for (const position of outcome.positions) {
+              if (open.delete(position)) end(spans[position]!, outcome.acknowledged ? undefined : outcome.error);
+            }
+          }
+          // Every record has an outcome; a span is never left open if one had none.
+          for (const position of open) end(spans[position]!, new Error('no outcome for the record'));
+        },
+        failed(error) {
+          for (const span of spans) end(span, error);
+        },
+      };
     },
   };
 }

@@ -1,4 +1,5 @@
 import { SERVICE_DEFAULTS } from '../platform/defaults';
+import { readTracingConfig, type TracingConfig } from '../platform/tracing';
 import { ConfigError, environmentReader, hasProtocol, hasWhitespaceOrControl, HTTP_PROTOCOLS, MAX_TIMER_MS, type LogLevel } from '../platform/environment';
 import { eventBytesBound, largestBodyFor } from './event-size';
 import { readWebhookSecrets, shortSecretWarnings, type WebhookSecrets } from './webhook-secrets';
@@ -61,6 +62,8 @@ export interface ReceiverConfig {
   readonly retryAfterSeconds: number;
   readonly logLevel: LogLevel;
   /** Problems that do not stop the receiver but that an operator must see. */
+  /** OpenTelemetry's settings, checked with the rest; started once the logger is. */
+  readonly tracing: TracingConfig;
   readonly warnings: readonly string[];
 }
 
@@ -105,6 +108,8 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
 
   const secrets = readWebhookSecrets(read);
   warnings.push(...shortSecretWarnings(secrets));
+  const tracing = readTracingConfig(env, { serviceName: 'trade-webhooks-receiver' }, problems);
+  warnings.push(...tracing.warnings);
 
   const fields = {
     port: integer('PORT', 8000, 0, 65535),
@@ -136,6 +141,7 @@ export function readReceiverConfig(env: NodeJS.ProcessEnv = process.env): Receiv
     keepAliveTimeoutMs: integer('KEEP_ALIVE_TIMEOUT_MS', 5000, 0, MAX_TIMER_MS),
     retryAfterSeconds: integer('RETRY_AFTER_SECONDS', 5, 1, 3600),
     logLevel: read.logLevel('LOG_LEVEL', SERVICE_DEFAULTS.logLevel),
+    tracing,
     warnings: Object.freeze(warnings),
   };
   const config: ReceiverConfig = {

@@ -21,10 +21,8 @@ async function main(): Promise<void> {
   for (const warning of config.warnings) logger.warn({ warning }, 'Configuration warning');
   // From here on a stop signal is honoured, however far the start-up has come.
   const shutdown = stopOnSignals(logger, 'Receiver');
-  // Registered first, so it closes last: the spans of the work a stop finishes are exported too.
-  const tracing = configOrExit(() => startTracing({ serviceName: 'trade-webhooks-receiver' }));
-  shutdown.onShutdown(() => tracing.shutdown());
-  if (tracing.exporting) logger.info({ warnings: tracing.warnings }, 'Exporting traces over OTLP/HTTP');
+  const tracing = startTracing(config.tracing, logger);
+  if (tracing.exporting) logger.info('Exporting traces over OTLP/HTTP');
   const metrics = createReceiverMetrics();
   // SIGHUP would otherwise end the process: it reads the secrets again instead (never throwing).
   const secrets = createSecretReloader({ env: process.env, initial: config.secrets, logger, metrics, pollMs: config.secretFilesPollMs });
@@ -41,7 +39,9 @@ async function main(): Promise<void> {
     logger.error({ code: (error as NodeJS.ErrnoException).code }, listenFailureMessage(error, config.host, config.port));
     return logger.flush(() => process.exit(1));
   }
-  shutdown.onShutdown(() => receiver.close());
+  // The spans are exported once every request has ended, beside the producers' disconnect, so a
+  // collector that does not answer adds nothing to the stop (SHUTDOWN_GRACE_MS + 1 s at most).
+  shutdown.onShutdown(() => receiver.close(() => tracing.shutdown()));
   logger.info({ port }, 'Receiver answering health checks; starting');
 
   const kafka = createKafka({ clientId: 'trade-webhooks-receiver', logger, ...config.kafka });

@@ -27,8 +27,11 @@ export interface Receiver {
   listen(): Promise<AddressInfo>;
   /** Starts `publisher` (loads the schema, starts connecting to Kafka), then accepts webhooks through it. */
   serve(publisher: EventPublisher): Promise<void>;
-  /** Stops accepting, lets requests in flight finish, and flushes the publisher. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets requests in flight finish, and flushes the publisher; `alongside`
+   * (the spans' export) runs once every request has ended, beside the producers' disconnect.
+   */
+  close(alongside?: () => Promise<void>): Promise<void>;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -232,7 +235,7 @@ export function createReceiver(options: {
         });
       });
     },
-    async close() {
+    async close(alongside) {
       // The whole stop fits in the grace period, plus the publisher's bounded disconnect.
       const deadline = Date.now() + config.shutdownGraceMs;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -243,7 +246,7 @@ export function createReceiver(options: {
       await closed;
       clearTimeout(cut);
       // Every connection has ended: an event still unacknowledged was answered no 202.
-      await publisher?.close(deadline);
+      await (publisher ? publisher.close(deadline, alongside) : alongside?.());
     },
     async serve(started) {
       // Readiness still waits for the producers: /readyz answers 503 until they are connected.

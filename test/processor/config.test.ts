@@ -145,6 +145,14 @@ describe('processor configuration: values that are not what they look like', () 
     expect(problems.join('\n')).not.toContain('hunter2');
   });
 
+  it('lists the OpenTelemetry problems with the others, and keeps a link per event of a transaction', () => {
+    expect(problemsOf({ RETRY_INITIAL_MS: '10000', RETRY_MAX_MS: '10', OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toEqual([
+      'OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL',
+      'RETRY_INITIAL_MS must not exceed RETRY_MAX_MS',
+    ]);
+    expect(readProcessorConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', EVENTS_PER_TRANSACTION: '2000' }).tracing.export?.linkCountLimit).toBe(2000);
+  });
+
   it('refuses a first retry delay longer than the longest', () => {
     expect(problemsOf({ RETRY_INITIAL_MS: '10000', RETRY_MAX_MS: '10' })).toEqual(['RETRY_INITIAL_MS must not exceed RETRY_MAX_MS']);
   });

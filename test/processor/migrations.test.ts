@@ -135,6 +135,9 @@ describe('migrations after the first release', () => {
       ['after', traceparent, 'congo=t61rcWkgMzE'],
       ['before', null, null],
     ]);
+    // Bounded as the headers they come from are.
+    await expect(db('outbox').insert({ event_id: 'long-parent', topic: 't', message_key: 'k', payload: '{}', traceparent: `${traceparent}-${'a'.repeat(201)}` })).rejects.toThrow(/outbox_traceparent_length/);
+    await expect(db('outbox').insert({ event_id: 'long-state', topic: 't', message_key: 'k', payload: '{}', traceparent, tracestate: `a=${'b'.repeat(511)}` })).rejects.toThrow(/outbox_tracestate_length/);
 
     await downTo(db, config, 'outbox_trace_context');
     expect(await db('outbox').orderBy('event_id').first()).not.toHaveProperty('traceparent');

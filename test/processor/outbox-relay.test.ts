@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
+import { SpanStatusCode } from '@opentelemetry/api';
 import * as kafkajs from 'kafkajs';
 import { Kafka, KafkaJSNonRetriableError, logLevel, type Producer } from 'kafkajs';
 import { createProcessorMetrics, type ProcessorMetrics } from '../../processor/metrics';
@@ -15,6 +16,7 @@ import { startKafkaProxy } from '../support/kafka-proxy';
 import { migratedDatabase } from '../support/processor';
 import { CapturedLogs } from '../support/receiver';
 import { readTopic } from '../support/topic-reader';
+import { recordSpans } from '../support/tracing';
 import { waitFor } from '../support/wait-for';
 import { withholdingPartition } from '../support/withheld-partition';
 
@@ -140,6 +142,36 @@ describe('outbox relay: a row that cannot be published', () => {
     expect(refused.last_error).toBeTruthy();
     const published = await readTopic(kafka, under.topic, { count: 2 });
     expect(published.map((message) => message.value.event_id)).toEqual(['before', 'after']);
+  });
+
+  it('ends every relay span, and gives each row sent again one by one a span of its own, whose context its notification carries', async () => {
+    const recorded = recordSpans();
+    try {
+      const { db } = await migratedDatabase();
+      const under = await relayOn(db, { batchSize: 10 });
+      const oversized = notification('oversized', { status: 'x'.repeat(2 * 1024 * 1024) });
+      await insertRows(db, under.topic, [notification('before'), oversized, notification('after')]);
+
+      await under.relay.start();
+      const published = await readTopic(kafka, under.topic, { count: 2 });
+      await waitFor('the refusal recorded', async () => ((await db('outbox').where({ event_id: 'oversized' }).first()).attempts > 0 ? true : undefined));
+      await under.relay.stop();
+
+      const relays = recorded.spans.filter((span) => span.name === 'relay');
+      expect(relays.filter((span) => !span.ended)).toEqual([]);
+      for (const message of published) {
+        const spanId = String(message.headers.traceparent).split('-')[2];
+        const span = relays.find((candidate) => candidate.spanContext().spanId === spanId);
+        expect(span?.attributes['webhook.event_id']).toBe(message.value.event_id);
+        expect(span?.status.code).toBe(SpanStatusCode.UNSET);
+      }
+      // The batch's send and the row's own: two spans, each its refusal recorded.
+      const oversizedSpans = relays.filter((span) => span.attributes['webhook.event_id'] === 'oversized');
+      expect(oversizedSpans.length).toBeGreaterThanOrEqual(2);
+      expect(oversizedSpans.every((span) => span.status.code === SpanStatusCode.ERROR)).toBe(true);
+    } finally {
+      await recorded.stop();
+    }
   });
 
   it('publishes bigint ids exactly, in the key and in trade_id and user_id headers beside event_id', async () => {

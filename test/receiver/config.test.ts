@@ -34,6 +34,16 @@ describe('receiver configuration', () => {
     expect(() => readReceiverConfig({ PORT: 'eighty', MAX_BODY_BYTES: '-1' })).toThrow(/BUY_WEBHOOK_SECRET is required[\s\S]*PORT must be a whole number[\s\S]*MAX_BODY_BYTES must be/);
   });
 
+  it('reports OpenTelemetry problems with the others, and its warnings among the warnings', () => {
+    expect(problemsOf({ ...valid, PORT: 'eighty', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'zipkin' })).toEqual([
+      'OTEL_TRACES_EXPORTER must be otlp or none',
+      'PORT must be a whole number from 0 to 65535',
+    ]);
+    expect(readReceiverConfig({ ...valid, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }).warnings).toContain(
+      'OTEL_EXPORTER_OTLP_PROTOCOL is http/protobuf: spans are exported as http/json, which OTLP/HTTP receivers also accept',
+    );
+  });
+
   it('holds Relworx callbacks to 8 KiB by default, never more than MAX_BODY_BYTES', () => {
     expect(readReceiverConfig(valid).relworxMaxBodyBytes).toBe(8192);
     expect(readReceiverConfig({ ...valid, MAX_BODY_BYTES: '4096' }).relworxMaxBodyBytes).toBe(4096);
