@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   secrets.start();
   shutdown.onShutdown(async () => secrets.stop());
 
-  const receiver = createReceiver({ config, logger, metrics, secrets });
+  const receiver = createReceiver({ config, logger, metrics, secrets, tracing: tracing.exporting });
   // Listening first: an orchestrator sees the process alive (/healthz 200, /readyz 503) while it waits.
   let port: number;
   try {

@@ -18,7 +18,19 @@ export interface RequestTrace {
   end(statusCode: number | undefined): void;
 }
 
-export function startRequestTrace(request: IncomingMessage, route: string, path: string): RequestTrace {
+/**
+ * A request with nothing to trace and no context to carry: spans would be the API's no-ops and
+ * the record would get no trace headers, so it costs nothing per request.
+ */
+const UNTRACED: RequestTrace = Object.freeze({
+  verifying: () => () => undefined,
+  publish: <T>(_topic: string, work: (headers: TraceHeaders) => Promise<T>) => work({}),
+  end: () => undefined,
+});
+
+/** `exporting`: whether spans are exported; without it only a sender's own context is carried on. */
+export function startRequestTrace(request: IncomingMessage, route: string, path: string, exporting: boolean): RequestTrace {
+  if (!exporting && request.headers.traceparent === undefined) return UNTRACED;
   const tracer = projectTracer();
   const received = extractContext(request.headers.traceparent, request.headers.tracestate);
   const span = tracer.startSpan(

@@ -55,6 +55,8 @@ export function createReceiver(options: {
   metrics: ReceiverMetrics;
   /** The secrets in force, asked per request (a SecretReloader); without it, those of `config`. */
   secrets?: { current(): WebhookSecrets };
+  /** Whether spans are exported (startTracing's `exporting`); off, only a sender's trace context is carried on. */
+  tracing?: boolean;
   /** Seconds since the epoch; the signature schemes check timestamps against it. */
   clock?: () => number;
 }): Receiver {
@@ -63,6 +65,7 @@ export function createReceiver(options: {
   let publisher: EventPublisher | undefined;
   const clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
   const secrets = options.secrets ?? { current: () => config.secrets };
+  const tracing = options.tracing ?? false;
   const limiter = createRateLimiter({ perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst, maxClients: config.rateLimitMaxClients });
   const retryAfter = String(config.retryAfterSeconds);
 
@@ -202,7 +205,7 @@ export function createReceiver(options: {
       const query = url.indexOf('?');
       const path = query === -1 ? url : url.slice(0, query);
       const definition = WEBHOOK_ROUTES.get(path);
-      const traced = definition && startRequestTrace(request, definition.name, path);
+      const traced = definition && startRequestTrace(request, definition.name, path, tracing);
       const handled = definition
         ? handleWebhook(request, response, definition, path, traced!)
         : (OPERATIONS_PATHS as readonly string[]).includes(path)
