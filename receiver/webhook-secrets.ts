@@ -15,38 +15,28 @@ function position(secrets: readonly string[], index: number): string {
 }
 
 /**
- * Problems with the `whsec_` secrets of one variable. A key that does not decode would verify
- * nothing, or (with a lenient decoder) everything signed with an empty key; a short one is
- * guessable. The value is never part of the message: only the variable and the position.
+ * The problem with each secret of one variable, the first it has, never the value: only the
+ * variable and the position. A secret holding whitespace or a control character is refused
+ * rather than split (no generated secret holds one; a file with one secret per line does, and
+ * would be taken as one secret with a newline in it, which verifies nothing): commas separate
+ * secrets, one rule. A `whsec_` key that does not decode would verify nothing, or (with a
+ * lenient decoder) everything signed with an empty key; a short one is guessable.
  */
-function whsecProblems(variable: string, secrets: readonly string[]): string[] {
-  const problems: string[] = [];
-  secrets.forEach((secret, index) => {
-    if (!secret.startsWith(WHSEC_PREFIX)) return;
+function secretProblems(variable: string, secrets: readonly string[]): string[] {
+  return secrets.flatMap((secret, index) => {
     const which = position(secrets, index);
+    if (hasWhitespaceOrControl(secret)) return [`${variable}: ${which} contains whitespace or a control character (separate secrets with commas, not lines)`];
+    if (!secret.startsWith(WHSEC_PREFIX)) return [];
     const key = standardWebhookKey(secret);
-    if (!key) problems.push(`${variable}: ${which} has the whsec prefix but is not valid base64 (standard alphabet, padded to a multiple of 4)`);
-    else if (key.length < STANDARD_WEBHOOKS_MIN_KEY_BYTES) {
-      problems.push(`${variable}: ${which} has the whsec prefix but decodes to fewer than ${STANDARD_WEBHOOKS_MIN_KEY_BYTES} bytes`);
-    }
+    if (!key) return [`${variable}: ${which} has the whsec prefix but is not valid base64 (standard alphabet, padded to a multiple of 4)`];
+    if (key.length < STANDARD_WEBHOOKS_MIN_KEY_BYTES) return [`${variable}: ${which} has the whsec prefix but decodes to fewer than ${STANDARD_WEBHOOKS_MIN_KEY_BYTES} bytes`];
+    return [];
   });
-  return problems;
 }
 
 /** Whether a secret that is used as its UTF-8 bytes (not `whsec_`) is shorter than MIN_SECRET_BYTES. */
 function isShortSecret(secret: string): boolean {
   return !secret.startsWith(WHSEC_PREFIX) && Buffer.byteLength(secret) < MIN_SECRET_BYTES;
-}
-
-/**
- * Problems with secrets holding whitespace or a control character. No generated secret holds
- * one; a file with one secret per line does, and would be taken as one secret with a newline in
- * it, which verifies nothing. Refused rather than split: commas separate secrets, one rule.
- */
-function strayCharacterProblems(variable: string, secrets: readonly string[]): string[] {
-  return secrets.flatMap((secret, index) =>
-    hasWhitespaceOrControl(secret) ? [`${variable}: ${position(secrets, index)} contains whitespace or a control character (separate secrets with commas, not lines)`] : [],
-  );
 }
 
 /**
@@ -63,7 +53,7 @@ export function readWebhookSecrets(read: EnvironmentReader): WebhookSecrets {
     const list = splitSecrets(read.secret(variable) ?? '');
     // Unless reading it was the problem (both it and its _FILE set, a file that cannot be read).
     if (list.length === 0 && problems.length === before) problems.push(`${variable} is required (the secret of the ${webhook.name} webhook)`);
-    problems.push(...strayCharacterProblems(variable, list), ...whsecProblems(variable, list));
+    problems.push(...secretProblems(variable, list));
     secrets[webhook.type] = Object.freeze(list);
   }
   return Object.freeze(secrets);

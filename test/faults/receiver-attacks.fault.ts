@@ -105,7 +105,9 @@ const badStart: fc.Arbitrary<BadStart> = fc
 
 /** What an operator must read, and must not: the variable is named, no secret's value appears. */
 function expectRefusal(text: string, start: BadStart): void {
-  expect(text).toContain(`${start.variable}: ${start.rotated ? 'secret 2 of its 2' : 'its secret'} has the whsec prefix but`);
+  // A space or a tab is refused before any decoding, as every secret holding one is.
+  const refusal = /\s/.test(start.secret) ? 'contains whitespace or a control character' : 'has the whsec prefix but';
+  expect(text).toContain(`${start.variable}: ${start.rotated ? 'secret 2 of its 2' : 'its secret'} ${refusal}`);
   if (start.withoutCallbackUrl) expect(text).toContain('RELWORX_CALLBACK_URL is required');
   else expect(text).not.toContain('RELWORX_CALLBACK_URL');
   expect(text).not.toContain(start.secret);
