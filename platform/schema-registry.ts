@@ -62,8 +62,10 @@ export function registryClientArgs(url: string, options: RegistryOptions = {}): 
     retry: REGISTRY_RETRY,
     middlewares: [Timeout(options.timeoutMs ?? 5_000)],
     ...(options.auth ? { auth: { username: options.auth.username, password: options.auth.password } } : {}),
-    // Keep-alive, as Node's global agent does, which serves when there is no CA of our own.
-    ...(options.ca !== undefined ? { agent: new Agent({ ca: options.ca, keepAlive: true }) } : {}),
+    // An https registry gets an agent of its own that always checks the certificate (against the
+    // CA given, else the system's), also under NODE_TLS_REJECT_UNAUTHORIZED=0: the credentials
+    // must never go to a server that could not prove its name. Keep-alive, as the global agent.
+    ...(new URL(url).protocol === 'https:' ? { agent: new Agent({ ...(options.ca !== undefined && { ca: options.ca }), rejectUnauthorized: true, keepAlive: true }) } : {}),
   };
 }
 

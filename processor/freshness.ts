@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
@@ -11,6 +12,8 @@ export const FRESHNESS_CACHE_MS = 1000;
  * database costs one request at a time, never one per scrape.
  */
 export const FRESHNESS_READ_CAP_MS = 2000;
+/** How long a stop waits for the admin client to disconnect (as the producers', PRODUCER_DISCONNECT_MS). */
+export const FRESHNESS_DISCONNECT_MS = 3000;
 
 export interface FreshnessReader {
   /** Connects the admin client the lag is read with. Safe to call again. */
@@ -130,7 +133,9 @@ export function createFreshnessReader(options: {
     },
     async stop() {
       connected = false;
-      await admin.disconnect();
+      // kafkajs waits for requests in flight, a read of a broker that stopped answering included
+      // (30 s): bounded as the producers' disconnect is, so the stop bound holds.
+      await Promise.race([admin.disconnect(), sleep(FRESHNESS_DISCONNECT_MS)]);
     },
     collect() {
       const held = oldestHeld();

@@ -1,9 +1,13 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { ServerResponse } from 'node:http';
 import { TRADE_NOTIFICATION_SCHEMA_FILE, WEBHOOK_EVENT_SCHEMA_FILE } from '../../schemas/avro-schemas';
 import { createRegistry, registerValueSchema } from '../../platform/schema-registry';
 import { classifyFailure } from '../../processor/errors';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { serverCertificate } from '../support/tls-certificates';
+import { fileHolding } from '../support/environment';
 import { uniqueName } from '../support/names';
 import { registryProxy } from '../support/registry-proxy';
 import { securedRegistry } from '../support/secured-registry';
@@ -82,6 +86,8 @@ describe('registry client: Avro longs', () => {
   });
 });
 
+const run = promisify(execFile);
+
 describe('registry client: credentials and a private CA', () => {
   it('registers a schema and reads it back through an https registry with basic auth, trusting its CA', async () => {
     const front = await securedRegistry();
@@ -127,6 +133,25 @@ describe('registry client: credentials and a private CA', () => {
     expect(front.connections()).toBe(1);
     expect(front.seen).toEqual([]);
     expect(performance.now() - began).toBeLessThan(2000);
+  });
+
+  it.each([
+    ['another CA', (): Buffer | undefined => serverCertificate('another').ca],
+    ["the system's CAs", (): Buffer | undefined => undefined],
+  ])('checks the certificate against %s also under NODE_TLS_REJECT_UNAUTHORIZED=0, sending no credentials', async (_name, ca) => {
+    const front = await securedRegistry();
+    const caFile = ca() && fileHolding(ca()!);
+    // A process of its own: the variable is read by Node's TLS, which a test's process.env does not reach.
+    const script = `require('./platform/schema-registry').createRegistry(process.env.URL, {
+        auth: { username: process.env.USERNAME, password: process.env.PASSWORD },
+        ...(process.env.CA_FILE && { ca: require('node:fs').readFileSync(process.env.CA_FILE) }),
+      }).getLatestSchemaId('anything-value').then(() => console.log('answered'), (error) => console.log(error.message))`;
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: join(__dirname, '../..'),
+      env: { PATH: process.env.PATH, NODE_TLS_REJECT_UNAUTHORIZED: '0', URL: front.url, USERNAME: front.credentials.username, PASSWORD: front.credentials.password, ...(caFile && { CA_FILE: caFile }) },
+    });
+    expect(stdout).toMatch(/unable to verify the first certificate|self-signed certificate|unable to get local issuer certificate/);
+    expect(front.seen).toEqual([]);
   });
 
   it('checks the registry name against its certificate', async () => {

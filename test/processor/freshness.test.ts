@@ -1,12 +1,15 @@
 import { createServer, type Socket } from 'node:net';
+import { Kafka, logLevel } from 'kafkajs';
 import { createLogger } from '../../platform/logger';
 import { createDatabase } from '../../processor/database';
-import { createFreshnessReader, FRESHNESS_READ_CAP_MS, partitionLags } from '../../processor/freshness';
+import { createFreshnessReader, FRESHNESS_DISCONNECT_MS, FRESHNESS_READ_CAP_MS, partitionLags } from '../../processor/freshness';
 import { createProcessorMetrics } from '../../processor/metrics';
 import { createOpsServer } from '../../processor/ops-server';
 import { serviceEndpoints } from '../setup/service-endpoints';
 import { onCleanup } from '../support/cleanup';
 import { envelopeFor, eventWriter } from '../support/events';
+import { testAdmin } from '../support/kafka';
+import { startKafkaProxy } from '../support/kafka-proxy';
 import { createTestTopics, insertTrade, migratedDatabase, startTestProcessor, testKafka, type TestProcessor } from '../support/processor';
 import { CapturedLogs } from '../support/receiver';
 import { waitFor } from '../support/wait-for';
@@ -157,5 +160,26 @@ describe('processor freshness metrics', () => {
     expect(samples(text, 'outbox_unsent_rows')).toEqual(new Map([['', 7]]));
     expect(samples(text, 'webhook_consumer_lag')).toEqual(new Map([[`{topic="${topics.events}",partition="0"}`, 0]]));
     expect(logs.messages()).toEqual(['Could not read the outbox backlog; its gauges keep their last values']);
+  });
+
+  it('stops within its disconnect bound while a read of a broker that stopped answering is in flight', async () => {
+    const topics = await createTestTopics(1);
+    const { db } = await migratedDatabase();
+    // The seam: a proxy in front of the broker, stalled after a first read.
+    const admin = await testAdmin();
+    const proxy = await startKafkaProxy(admin, serviceEndpoints().kafkaBrokers);
+    const proxied = new Kafka({ clientId: 'freshness-stop', brokers: serviceEndpoints().kafkaBrokers, socketFactory: proxy.socketFactory, logLevel: logLevel.NOTHING });
+    const metrics = createProcessorMetrics();
+    const reader = createFreshnessReader({ kafka: proxied, db, topic: topics.events, groupId: topics.group, metrics, logger: createLogger({ level: 'silent', name: 'processor' }), oldestHeld: () => undefined });
+    await reader.start();
+    await reader.collect();
+    proxy.stall(true);
+    onCleanup(() => proxy.stall(false));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await reader.collect();
+
+    const started = Date.now();
+    await reader.stop();
+    expect(Date.now() - started).toBeLessThan(FRESHNESS_DISCONNECT_MS + 500);
   });
 });
