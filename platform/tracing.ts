@@ -9,10 +9,12 @@ import {
   AlwaysOnSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
+  SamplingDecision,
   TraceIdRatioBasedSampler,
   TracerProvider,
   type BatchSpanProcessorOptions,
   type Sampler,
+  type SamplingResult,
 } from '@opentelemetry/sdk-trace';
 import type { Logger } from 'pino';
 
@@ -40,12 +42,31 @@ export const DIAG_REPEAT_MS = 10_000;
 const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
 
 /**
- * OTEL_TRACES_SAMPLER and its argument, as the OpenTelemetry SDK environment specification
- * defines them, except that a remote parent's sampled flag is not followed: the sender of a
- * webhook is not authenticated when its traceparent is read, and must not decide what is
- * exported. Its trace id is still continued, and the ratio samplers decide on that id.
+ * Samples a span whose parent came from the network by a local random draw at `ratio`. The
+ * sender chose that trace id, and a ratio taken on the id (TraceIdRatioBasedSampler) would let
+ * it pick an id that is always sampled.
  */
-function samplerFrom(env: NodeJS.ProcessEnv, problems: string[]): Sampler {
+class RemoteParentRatioSampler implements Sampler {
+  constructor(private readonly ratio: number) {}
+
+  shouldSample(): SamplingResult {
+    return { decision: Math.random() < this.ratio ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD };
+  }
+
+  toString(): string {
+    return `RemoteParentRatioSampler{${this.ratio}}`;
+  }
+}
+
+/**
+ * OTEL_TRACES_SAMPLER and its argument, as the OpenTelemetry SDK environment specification
+ * defines them, with two differences. A span under a local parent follows its parent, so a
+ * trace is sampled whole (`traceidratio` behaves as `parentbased_traceidratio`). And nothing
+ * about a remote parent decides: the sender of a webhook is not authenticated when its
+ * traceparent is read. Its trace id is continued, but neither its sampled flag nor the id
+ * itself (which it chose) is what the ratio is taken on: a local random draw is.
+ */
+export function samplerFrom(env: NodeJS.ProcessEnv, problems: string[]): Sampler {
   const name = env.OTEL_TRACES_SAMPLER?.trim() || 'parentbased_always_on';
   if (!(SAMPLERS as readonly string[]).includes(name)) {
     problems.push(`OTEL_TRACES_SAMPLER must be one of ${SAMPLERS.join(', ')}`);
@@ -54,8 +75,12 @@ function samplerFrom(env: NodeJS.ProcessEnv, problems: string[]): Sampler {
   const argument = env.OTEL_TRACES_SAMPLER_ARG?.trim();
   const ratio = argument ? Number(argument) : 1;
   if (name.endsWith('traceidratio') && !(ratio >= 0 && ratio <= 1)) problems.push('OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1');
-  const root = name.endsWith('always_on') ? new AlwaysOnSampler() : name.endsWith('always_off') ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(ratio);
-  return name.startsWith('parentbased_') ? new ParentBasedSampler({ root, remoteParentSampled: root, remoteParentNotSampled: root }) : root;
+  const [root, remote] = name.endsWith('always_on')
+    ? [new AlwaysOnSampler(), new AlwaysOnSampler()]
+    : name.endsWith('always_off')
+      ? [new AlwaysOffSampler(), new AlwaysOffSampler()]
+      : [new TraceIdRatioBasedSampler(ratio), new RemoteParentRatioSampler(ratio)];
+  return new ParentBasedSampler({ root, remoteParentSampled: remote, remoteParentNotSampled: remote });
 }
 
 const BATCH_SETTINGS = {

@@ -1,4 +1,4 @@
-import { diag, trace } from '@opentelemetry/api';
+import { context, diag, trace } from '@opentelemetry/api';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createLogger } from '../../platform/logger';
@@ -104,6 +104,31 @@ describe('readTracingConfig and startTracing', () => {
     expect(spans.filter(({ span }) => span.isRecording())).toEqual([]);
     expect(spans.every(({ traceId, span }) => span.spanContext().traceId === traceId)).toBe(true);
     for (const { span } of spans) span.end();
+  });
+
+  it('samples a remote parent by a local draw at the ratio, not by the trace id a sender chose', () => {
+    startedTracing({ ...ENDPOINT, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' });
+    // TraceIdRatioBasedSampler samples an id whose words XOR to below ratio × 2^32: this one, always.
+    const chosen = '00000000000000000000000000000001';
+    const spans = Array.from({ length: 500 }, (_, index) => projectTracer().startSpan(`receive ${index}`, {}, extractContext(`00-${chosen}-${SENDER_SPAN_ID}-00`, undefined)));
+    const recording = spans.filter((span) => span.isRecording()).length;
+    for (const span of spans) span.end();
+    // About 5 of 500 at 1%; 500 if the chosen id decided.
+    expect(recording).toBeLessThan(50);
+  });
+
+  it('samples a trace whole: a span under a local parent follows its parent', () => {
+    startedTracing({ ...ENDPOINT, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5' });
+    const decisions = Array.from({ length: 100 }, (_, index) => {
+      const root = projectTracer().startSpan(`receive ${index}`);
+      const child = projectTracer().startSpan('verify', {}, trace.setSpan(context.active(), root));
+      const decision = [root.isRecording(), child.isRecording()];
+      child.end();
+      root.end();
+      return decision;
+    });
+    expect(decisions.filter(([root, child]) => root !== child)).toEqual([]);
+    expect(new Set(decisions.map(([root]) => root))).toEqual(new Set([true, false]));
   });
 
   it("logs OpenTelemetry's warnings and errors (a failed export), each distinct one once in DIAG_REPEAT_MS, without a URL's password", () => {
