@@ -159,7 +159,7 @@ export function createProcessor(options: {
       ),
     );
     if (created) logger.info(created, 'Created topics');
-    if (retention) await step(() => checkRetentionAgainstTopic({ kafka, topic: config.webhookEventsTopic, retention: config.retention, logger }));
+    if (retention) await step(() => checkRetentionAgainstTopic({ kafka, topics: [config.webhookEventsTopic, config.deadLetterTopic], retention: config.retention, logger }));
     await step(() => producer.connect());
     await step(() => deadLetterProducer.connect());
     await step(() => deadLetters.start());

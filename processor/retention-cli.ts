@@ -32,7 +32,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
     const kafka = createKafka({ clientId: 'trade-webhooks-retention', logger, ...config.kafka });
-    await checkRetentionAgainstTopic({ kafka, topic: config.webhookEventsTopic, retention: config.retention, logger });
+    await checkRetentionAgainstTopic({ kafka, topics: [config.webhookEventsTopic, config.deadLetterTopic], retention: config.retention, logger });
     const summary = await runRetention({ db, policy: config.retention, logger, shouldStop: () => stopping });
     return summary.interrupted ? 1 : 0;
   } catch (error) {

@@ -19,8 +19,11 @@ export class RetentionUnsafe extends Error {
 
 const FORCE_HINT = 'set WEBHOOK_EVENTS_RETENTION_DAYS=0 to keep the rows, or WEBHOOK_EVENTS_RETENTION_FORCE=true to delete them anyway';
 
-/** The topic's settings, or undefined when the broker denies reading them (no DescribeConfigs ACL). */
-export async function readTopicRetention(kafka: Kafka, topic: string): Promise<TopicRetention | undefined> {
+/**
+ * The topic's settings; undefined when the broker denies reading them (no DescribeConfigs ACL);
+ * 'absent' when there is no such topic, which holds nothing to deliver.
+ */
+export async function readTopicRetention(kafka: Kafka, topic: string): Promise<TopicRetention | 'absent' | undefined> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -32,6 +35,7 @@ export async function readTopicRetention(kafka: Kafka, topic: string): Promise<T
     return { retentionMs: Number(value('retention.ms')), segmentMs: Number(value('segment.ms')), cleanupPolicy: value('cleanup.policy') ?? '' };
   } catch (error) {
     if (classifyServiceFailure(error) === 'broker_not_authorized') return undefined;
+    if ((error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return 'absent';
     throw error;
   } finally {
     await admin.disconnect();
@@ -46,8 +50,9 @@ export async function readTopicRetention(kafka: Kafka, topic: string): Promise<T
  * it was written (two weeks with the defaults). A compacted topic, or retention.ms=-1, keeps
  * records for ever.
  */
-export function retentionProblem(days: number, topic: string, retention: TopicRetention | undefined): string | undefined {
+export function retentionProblem(days: number, topic: string, retention: TopicRetention | 'absent' | undefined): string | undefined {
   const variable = `WEBHOOK_EVENTS_RETENTION_DAYS=${days}`;
+  if (retention === 'absent') return undefined;
   if (retention === undefined) {
     return `${variable} cannot be checked: the configuration of topic ${topic} cannot be read (the user needs DescribeConfigs on it); grant it, or ${FORCE_HINT}`;
   }
@@ -64,16 +69,19 @@ export function retentionProblem(days: number, topic: string, retention: TopicRe
 }
 
 /**
- * Run before the job deletes anything: throws RetentionUnsafe when the topic may still deliver
+ * Run before the job deletes anything: throws RetentionUnsafe when a topic may still deliver
  * events whose rows the job would delete, unless WEBHOOK_EVENTS_RETENTION_FORCE, which logs it
- * as a warning instead. Nothing to check when webhook_events rows are kept.
+ * as a warning instead. The topics are webhook-events and its dead-letter topic, whose records
+ * `dlq:replay` writes back to webhook-events. Nothing to check when webhook_events rows are kept.
  */
-export async function checkRetentionAgainstTopic(options: { kafka: Kafka; topic: string; retention: RetentionConfig; logger: Logger }): Promise<void> {
-  const { kafka, topic, retention, logger } = options;
+export async function checkRetentionAgainstTopic(options: { kafka: Kafka; topics: readonly string[]; retention: RetentionConfig; logger: Logger }): Promise<void> {
+  const { kafka, topics, retention, logger } = options;
   if (retention.webhookEventsDays === 0) return;
-  const settings = await readTopicRetention(kafka, topic);
-  const problem = retentionProblem(retention.webhookEventsDays, topic, settings);
-  if (problem === undefined) return;
-  if (!retention.force) throw new RetentionUnsafe(problem);
-  logger.warn({ topic, ...settings }, `${problem} (WEBHOOK_EVENTS_RETENTION_FORCE=true: deleting anyway)`);
+  for (const topic of topics) {
+    const settings = await readTopicRetention(kafka, topic);
+    const problem = retentionProblem(retention.webhookEventsDays, topic, settings);
+    if (problem === undefined) continue;
+    if (!retention.force) throw new RetentionUnsafe(problem);
+    logger.warn({ topic, ...(typeof settings === 'object' && settings) }, `${problem} (WEBHOOK_EVENTS_RETENTION_FORCE=true: deleting anyway)`);
+  }
 }

@@ -1,4 +1,5 @@
-import type { Admin } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { freePort } from '../../scripts/harness/free-port';
 import { createLogger } from '../../platform/logger';
 import { classifyFailure } from '../../processor/errors';
 import { checkRetentionAgainstTopic, readTopicRetention, retentionProblem, RetentionUnsafe } from '../../processor/retention-guard';
@@ -9,11 +10,12 @@ import { CapturedLogs } from '../support/receiver';
 const DAY_MS = 86_400_000;
 const RETENTION = { intervalMs: 60_000, outboxDays: 7, batchRows: 1000, force: false };
 
-/** The check for a `days`-day record of webhook events on `topic`, and what it logged. */
-async function check(topic: string, days: number, force = false): Promise<{ outcome: unknown; logs: CapturedLogs }> {
+/** The check for a `days`-day record of webhook events on `topic` (or `topics`), and what it logged. */
+async function check(topic: string | string[], days: number, force = false, kafka = testKafka()): Promise<{ outcome: unknown; logs: CapturedLogs }> {
   const logs = new CapturedLogs();
   const logger = createLogger({ level: 'info', name: 'retention' }, logs);
-  const outcome = await checkRetentionAgainstTopic({ kafka: testKafka(), topic, retention: { ...RETENTION, webhookEventsDays: days, force }, logger }).then(
+  const topics = typeof topic === 'string' ? [topic] : topic;
+  const outcome = await checkRetentionAgainstTopic({ kafka, topics, retention: { ...RETENTION, webhookEventsDays: days, force }, logger }).then(
     () => 'allowed',
     (error: unknown) => error,
   );
@@ -71,8 +73,19 @@ describe('the retention job against the webhook-events topic', () => {
   });
 
   it('reads nothing when webhook_events rows are kept (an age of 0)', async () => {
-    // A topic that does not exist would fail the read.
-    expect((await check(uniqueName('missing'), 0)).outcome).toBe('allowed');
+    // A Kafka at a port nothing listens on: any read would fail.
+    const unreachable = new Kafka({ brokers: [`127.0.0.1:${await freePort()}`], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 500 });
+    expect((await check('webhook-events', 0, false, unreachable)).outcome).toBe('allowed');
+  });
+
+  it('checks the dead-letter topic too, whose records dlq:replay writes back, and passes over a topic that does not exist', async () => {
+    const events = await createTestTopic(admin, { prefix: 'events', configs: { 'retention.ms': String(3 * DAY_MS), 'segment.ms': String(DAY_MS) } });
+    const deadLetters = await createTestTopic(admin, { prefix: 'events-dlq', configs: { 'retention.ms': '-1' } });
+
+    const refused = (await check([events, deadLetters], 30)).outcome as Error;
+    expect(refused).toBeInstanceOf(RetentionUnsafe);
+    expect(refused.message).toContain(`topic ${deadLetters} keeps for ever`);
+    expect((await check([events, uniqueName('no-dlq-yet')], 30)).outcome).toBe('allowed');
   });
 
   it('refuses when the broker denies reading the topic\'s configuration, saying so', () => {
