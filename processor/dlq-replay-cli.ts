@@ -5,6 +5,9 @@ import { createKafka } from '../platform/kafka';
 import { createLogger } from '../platform/logger';
 import { readProcessorConfig } from './config';
 import { replayDeadLetters } from './dlq-replay';
+import { dropKafkajsNegativeTimeoutWarning } from '../platform/node-warnings';
+
+dropKafkajsNegativeTimeoutWarning();
 
 const USAGE = `Usage: npm run dlq:replay -- [--event-id ID ...] [--since TIME] [--all] [--dry-run]
 

@@ -12,6 +12,9 @@ import { classifyFailure } from './errors';
 import { createProcessorMetrics } from './metrics';
 import { createOpsServer } from './ops-server';
 import { createProcessor } from './processor';
+import { dropKafkajsNegativeTimeoutWarning } from '../platform/node-warnings';
+
+dropKafkajsNegativeTimeoutWarning();
 
 async function main(): Promise<void> {
   const config = configOrExit(readProcessorConfig);

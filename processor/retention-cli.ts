@@ -6,6 +6,9 @@ import { readProcessorConfig } from './config';
 import { createDatabase } from './database';
 import { runRetention } from './retention';
 import { checkRetentionAgainstTopic, RetentionUnsafe } from './retention-guard';
+import { dropKafkajsNegativeTimeoutWarning } from '../platform/node-warnings';
+
+dropKafkajsNegativeTimeoutWarning();
 
 const USAGE = `Usage: npm run retention
 Deletes sent outbox rows older than OUTBOX_RETENTION_DAYS (default 7) and applied or stale

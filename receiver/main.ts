@@ -14,6 +14,9 @@ import { readReceiverConfig } from './config';
 import { createReceiverMetrics } from './metrics';
 import { createSecretReloader } from './secret-reloader';
 import { createReceiver } from './server';
+import { dropKafkajsNegativeTimeoutWarning } from '../platform/node-warnings';
+
+dropKafkajsNegativeTimeoutWarning();
 
 async function main(): Promise<void> {
   const config = configOrExit(readReceiverConfig);
