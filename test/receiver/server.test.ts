@@ -204,40 +204,33 @@ describe('receiver: senders signing with the svix and standardwebhooks libraries
     receiver = await startTestReceiver({ topic: await createTestTopic(await testAdmin(kafka)), env: secrets });
   });
 
-  it.each(endpoints)("accepts %s signed by svix's Webhook.sign under the svix- headers", async (path, variable, type, bodyFor) => {
-    const body = bodyFor(300 + endpoints.findIndex((endpoint) => endpoint[0] === path));
-    const id = `msg_svix_${type}`;
+  /** The three headers a sender's library puts on `body`, under its names (`svix-…` or `webhook-…`). */
+  function libraryHeaders(prefix: 'svix' | 'webhook', sign: (id: string, at: Date, body: string) => string, id: string, body: string): Record<string, string> {
     const at = new Date();
-    const response = await post(receiver, path, body, {
-      'svix-id': id,
-      'svix-timestamp': String(Math.floor(at.getTime() / 1000)),
-      'svix-signature': new SvixWebhook(secrets[variable]).sign(id, at, body),
-    });
-    expect(response.status).toBe(202);
-    expect(await response.json()).toEqual(expect.objectContaining({ success: true, event_id: `${type}:${id}` }));
-  });
+    return { [`${prefix}-id`]: id, [`${prefix}-timestamp`]: String(Math.floor(at.getTime() / 1000)), [`${prefix}-signature`]: sign(id, at, body) };
+  }
 
-  it.each(endpoints)("accepts %s signed by standardwebhooks's Webhook.sign under the webhook- headers", async (path, variable, type, bodyFor) => {
-    const body = bodyFor(310 + endpoints.findIndex((endpoint) => endpoint[0] === path));
-    const id = `msg_std_${type}`;
-    const at = new Date();
-    const response = await post(receiver, path, body, {
-      'webhook-id': id,
-      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-      'webhook-signature': new StandardWebhook(secrets[variable]).sign(id, at, body),
-    });
-    expect(response.status).toBe(202);
-    expect(await response.json()).toEqual(expect.objectContaining({ success: true, event_id: `${type}:${id}` }));
-  });
+  const libraries = [
+    { name: "svix's", prefix: 'svix', idPrefix: 'msg_svix', firstTradeId: 300, signer: (secret: string) => new SvixWebhook(secret) },
+    { name: "standardwebhooks's", prefix: 'webhook', idPrefix: 'msg_std', firstTradeId: 310, signer: (secret: string) => new StandardWebhook(secret) },
+  ] as const;
+
+  it.each(libraries.flatMap((library) => endpoints.map((endpoint, index) => [endpoint[0], library.name, library.prefix, library, endpoint, index] as const)))(
+    'accepts %s signed by %s Webhook.sign under the %s- headers',
+    async (path, _name, prefix, library, [, variable, type, bodyFor], index) => {
+      const body = bodyFor(library.firstTradeId + index);
+      const id = `${library.idPrefix}_${type}`;
+      const signer = library.signer(secrets[variable]);
+      const response = await post(receiver, path, body, libraryHeaders(prefix, (...args) => signer.sign(...args), id, body));
+      expect(response.status).toBe(202);
+      expect(await response.json()).toEqual(expect.objectContaining({ success: true, event_id: `${type}:${id}` }));
+    },
+  );
 
   it('refuses svix- headers signed with the secret of another type', async () => {
     const body = buyBody(320);
-    const at = new Date();
-    const response = await post(receiver, '/api/webhooks/buy-complete', body, {
-      'svix-id': 'msg_svix_wrong',
-      'svix-timestamp': String(Math.floor(at.getTime() / 1000)),
-      'svix-signature': new SvixWebhook(secrets.SELL_WEBHOOK_SECRET).sign('msg_svix_wrong', at, body),
-    });
+    const signer = new SvixWebhook(secrets.SELL_WEBHOOK_SECRET);
+    const response = await post(receiver, '/api/webhooks/buy-complete', body, libraryHeaders('svix', (...args) => signer.sign(...args), 'msg_svix_wrong', body));
     expect(response.status).toBe(401);
   });
 });
