@@ -42,6 +42,14 @@ export interface WebhookConsumer {
  */
 const JOIN_SETTLE_MS = 1200;
 
+/**
+ * How long a stop waits for the disconnect after cutting a join short. kafkajs's disconnect waits
+ * for the requests in flight, and the broker answers the JoinGroup only once every member it waits
+ * for has rejoined or its session has ended (10 s). The member the broker keeps for us is dropped
+ * then; it owns no partition and has committed nothing.
+ */
+const ABANDONED_JOIN_DISCONNECT_MS = 300;
+
 export interface FatalFailure {
   readonly code: FailureCode;
   readonly error: unknown;
@@ -254,11 +262,16 @@ export function createWebhookConsumer(options: {
       stopping = true;
       joined = false;
       setReady();
+      let joinAbandoned = false;
       if (starting) {
         const settled = await Promise.race([starting.then(() => true, () => true), sleep(JOIN_SETTLE_MS).then(() => false)]);
         if (!settled) abandonStart();
+        joinAbandoned = !settled;
       }
-      await consumer.disconnect();
+      const disconnected = consumer.disconnect();
+      if (!joinAbandoned) return disconnected;
+      disconnected.catch((error: unknown) => logger.warn({ err: error }, 'Disconnecting after an abandoned join failed'));
+      await Promise.race([disconnected, sleep(ABANDONED_JOIN_DISCONNECT_MS)]);
     },
     isReady,
     oldestHeld() {
