@@ -33,23 +33,16 @@ export interface WebhookConsumer {
   oldestHeld(): number | undefined;
 }
 
-/** The failure the processor stopped consuming on, by the classifier's code. */
 /**
  * How long a stop lets a join under way finish. A joining member waits until every member has
  * rejoined, which each does at its next heartbeat; a member that joined then leaves with
- * LeaveGroup, and the others rebalance at once. Cut short, the join leaves a member that never
- * syncs, whose share of the partitions waits for its session to time out.
+ * LeaveGroup, and the others rebalance at once. Cut short, the join is left to finish on its own
+ * and the member leaves then; a process that exits first leaves a member that never syncs, whose
+ * share of the partitions waits for its session to time out.
  */
 const JOIN_SETTLE_MS = 1200;
 
-/**
- * How long a stop waits for the disconnect after cutting a join short. kafkajs's disconnect waits
- * for the requests in flight, and the broker answers the JoinGroup only once every member it waits
- * for has rejoined or its session has ended (10 s). The member the broker keeps for us is dropped
- * then; it owns no partition and has committed nothing.
- */
-const ABANDONED_JOIN_DISCONNECT_MS = 300;
-
+/** The failure the processor stopped consuming on, by the classifier's code. */
 export interface FatalFailure {
   readonly code: FailureCode;
   readonly error: unknown;
@@ -97,6 +90,8 @@ export function createWebhookConsumer(options: {
     },
   });
   let stopping = false;
+  /** The stop, once begun: every caller waits for the same one. */
+  let stopped: Promise<void> | undefined;
   /** The start under way, if any. */
   let starting: Promise<void> | undefined;
   /** Ends a start under way with StartupAborted, for a stop that waits no longer for its join. */
@@ -183,7 +178,8 @@ export function createWebhookConsumer(options: {
     const { batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale } = payload;
     const source = { topic: batch.topic, partition: batch.partition };
     for (let start = 0; start < batch.messages.length; start += config.eventsPerTransaction) {
-      if (!isRunning() || isStale() || fatal) return;
+      // `stopping` too: a join that succeeds after a stop cut it short fetches behind the stop.
+      if (stopping || !isRunning() || isStale() || fatal) return;
       const chunk = batch.messages.slice(start, start + config.eventsPerTransaction);
       const first = chunk[0]!.offset;
       // A partition's records are in offset order, and their timestamps (CreateTime, the
@@ -207,6 +203,7 @@ export function createWebhookConsumer(options: {
   }
 
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    if (stopping) return;
     joined = true;
     setReady();
     logger.info({ group: config.consumerGroup, partitions: payload.memberAssignment }, 'Joined consumer group');
@@ -258,20 +255,31 @@ export function createWebhookConsumer(options: {
         if (starting === run) starting = undefined;
       }
     },
-    async stop() {
-      stopping = true;
-      joined = false;
-      setReady();
-      let joinAbandoned = false;
-      if (starting) {
-        const settled = await Promise.race([starting.then(() => true, () => true), sleep(JOIN_SETTLE_MS).then(() => false)]);
-        if (!settled) abandonStart();
-        joinAbandoned = !settled;
-      }
-      const disconnected = consumer.disconnect();
-      if (!joinAbandoned) return disconnected;
-      disconnected.catch((error: unknown) => logger.warn({ err: error }, 'Disconnecting after an abandoned join failed'));
-      await Promise.race([disconnected, sleep(ABANDONED_JOIN_DISCONNECT_MS)]);
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        joined = false;
+        setReady();
+        const run = starting;
+        if (run) {
+          const settled = await Promise.race([run.then(() => true, () => true), sleep(JOIN_SETTLE_MS).then(() => false)]);
+          if (!settled) {
+            abandonStart();
+            // kafkajs's disconnect would wait for the JoinGroup in flight, which the broker answers
+            // only once the members it waits for rejoin or their sessions end (10 s); and a stop
+            // under way is forgotten by a join that then succeeds. So the disconnect follows the
+            // answer, stopping that join's runner and leaving the group; the stop does not wait.
+            logger.info({ group: config.consumerGroup }, 'Stopped while joining the consumer group; leaving it once the broker answers the join');
+            void run
+              .catch(() => undefined)
+              .then(() => consumer.disconnect())
+              .catch((error: unknown) => logger.warn({ err: error, group: config.consumerGroup }, 'Leaving the consumer group after an abandoned join failed'));
+            return;
+          }
+        }
+        await consumer.disconnect();
+      })();
+      return stopped;
     },
     isReady,
     oldestHeld() {

@@ -299,12 +299,13 @@ describe('npm run processor: stopping and listening while it starts', () => {
     );
     const signalled = Date.now();
     joining.child.kill('SIGTERM');
-    // The join gets 1.2 s to finish, then its disconnect 0.3 s; the rest closes at once.
+    // The join gets 1.2 s to finish; the rest closes at once.
     const [code] = await withinDeadline('the processor stopping', once(joining.child, 'exit'), 3_000);
     expect(Date.now() - signalled).toBeLessThan(3_000);
     expect(code).toBe(0);
     const messages = logLines(joining.output()).map((line) => line.msg);
     expect(messages).toContain('Service stopped');
+    expect(messages).toContain('Stopped while joining the consumer group; leaving it once the broker answers the join');
     expect(messages).not.toContain('Consumer crashed');
     expect(messages.filter((message) => /Restarting the consumer/.test(String(message)))).toEqual([]);
     expect(messages).not.toContain('Processor consuming');

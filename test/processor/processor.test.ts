@@ -133,6 +133,64 @@ describe('processor stop during start', () => {
   });
 });
 
+describe('processor stop during a join that waits', () => {
+  it('stopped while its join waits on a busy member, returns at once and leaves the group when the join is answered, applying nothing', async () => {
+    const { db, schema } = await migratedDatabase();
+    const topics = await createTestTopics(1);
+    const trade = await insertTrade(db, { trade_type: 'buy', status: 'processing' });
+    // The holder is inside its handler, where kafkajs does not heartbeat: it rejoins, and the
+    // processor's join is answered, only once the handler returns.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let busy: () => void = () => undefined;
+    const holding = new Promise<void>((resolve) => (busy = resolve));
+    const holder = kafka.consumer({ groupId: topics.group, heartbeatInterval: 1000, maxWaitTimeInMs: 100, sessionTimeout: 30_000 });
+    await holder.connect();
+    onCleanup(() => holder.disconnect());
+    onCleanup(() => release());
+    await holder.subscribe({ topic: topics.events, fromBeginning: true });
+    await holder.run({
+      eachMessage: async () => {
+        busy();
+        await gate;
+      },
+    });
+    const write = await eventWriter(kafka, topics.events);
+    await write.write([{ key: String(trade.id), envelope: envelopeFor('buy_completion', JSON.stringify({ trade_id: trade.id, status: 'completed', transaction_hash: '0xheld' })) }]);
+    await withinDeadline('the holder busy', holding, 15_000);
+    const { processor, logs } = await startTestProcessor({ topics, db, schema, start: false });
+
+    const starting = processor.start().then(
+      () => 'started',
+      (error: unknown) => error,
+    );
+    await waitFor('the join under way', async () => (logs.lines.some((line) => line.component === 'kafkajs' && line.msg === 'Starting') ? true : undefined));
+    await withinDeadline('the stop', processor.stop(), 3_000);
+    expect(await withinDeadline('the start settling', starting, 3_000)).toBeInstanceOf(StartupAborted);
+    expect(logs.messages()).toContain('Stopped while joining the consumer group; leaving it once the broker answers the join');
+
+    release();
+    const admin = await testAdmin(kafka);
+    // The join is answered, and the member it made leaves at once, not at its session's end
+    // (10 s): the holder is alone in a stable group.
+    await waitFor(
+      'the abandoned member gone',
+      async () => {
+        const [group] = (await admin.describeGroups([topics.group])).groups;
+        return group?.state === 'Stable' && group.members.length === 1 ? true : undefined;
+      },
+      8_000,
+    );
+    expect(logs.messages()).toContain('Consumer has joined the group');
+    const [group] = (await admin.describeGroups([topics.group])).groups;
+    expect(group?.members.map((member) => member.clientId)).toEqual(['tests']);
+    expect(await db('webhook_events').count()).toEqual([{ count: '0' }]);
+    expect(processor.isReady()).toBe(false);
+    expect(logs.messages()).not.toContain('Consumer crashed');
+    expect(logs.messages()).not.toContain('Joined consumer group');
+  });
+});
+
 describe('processor retention', () => {
   it('runs the retention job on RETENTION_INTERVAL_MS once started, counting what it deletes, and ends it with the processor', async () => {
     const topics = await createTestTopics(1);
