@@ -20,8 +20,9 @@ export interface WebhookConsumer {
   start(): Promise<void>;
   /**
    * Finishes the chunk under way, commits its offsets, leaves the group; for good. A start under
-   * way is cut short (a join waits for every other member to rejoin, which can take seconds) and
-   * settles before this does.
+   * way is cut short and settles before this does; a join it cut short is left to finish without
+   * it, and the member leaves once it has (a join waits for every other member to rejoin, which
+   * can take up to the group's rebalance timeout). Every caller shares the one stop.
    */
   stop(): Promise<void>;
   isReady(): boolean;
@@ -266,10 +267,12 @@ export function createWebhookConsumer(options: {
           if (!settled) {
             abandonStart();
             // kafkajs's disconnect would wait for the JoinGroup in flight, which the broker answers
-            // only once the members it waits for rejoin or their sessions end (10 s); and a stop
-            // under way is forgotten by a join that then succeeds. So the disconnect follows the
-            // answer, stopping that join's runner and leaving the group; the stop does not wait.
-            logger.info({ group: config.consumerGroup }, 'Stopped while joining the consumer group; leaving it once the broker answers the join');
+            // only once the members it waits for rejoin, their sessions end, or the rebalance
+            // times out (60 s); and a stop under way is forgotten by a join that then succeeds.
+            // So the disconnect follows the answer, stopping that join's runner and leaving the
+            // group, and the stop does not wait. A process that exits first leaves a member the
+            // broker drops at the end of its session.
+            logger.info({ group: config.consumerGroup }, 'Stopped while joining the consumer group, without waiting for the join');
             void run
               .catch(() => undefined)
               .then(() => consumer.disconnect())

@@ -305,7 +305,7 @@ describe('npm run processor: stopping and listening while it starts', () => {
     expect(code).toBe(0);
     const messages = logLines(joining.output()).map((line) => line.msg);
     expect(messages).toContain('Service stopped');
-    expect(messages).toContain('Stopped while joining the consumer group; leaving it once the broker answers the join');
+    expect(messages).toContain('Stopped while joining the consumer group, without waiting for the join');
     expect(messages).not.toContain('Consumer crashed');
     expect(messages.filter((message) => /Restarting the consumer/.test(String(message)))).toEqual([]);
     expect(messages).not.toContain('Processor consuming');
