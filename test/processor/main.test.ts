@@ -24,9 +24,12 @@ import { startTcpProxy } from '../support/tcp-proxy';
 const root = join(__dirname, '..', '..');
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
 
-/** `npm run processor` in one process (no tsx wrapper, so a signal reaches the service), its stdout and stderr collected. */
-function startProcessorProcess(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
-  const { child } = startProjectProcess('processor/main.ts', env);
+/**
+ * `npm run processor` (or another of the processor's scripts) in one process (no tsx wrapper, so a
+ * signal reaches the service), its stdout and stderr collected.
+ */
+function startProcessorProcess(env: NodeJS.ProcessEnv, script = 'processor/main.ts'): { child: ChildProcess; output: () => string } {
+  const { child } = startProjectProcess(script, env);
   onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
@@ -50,10 +53,7 @@ describe('npm run migrate and npm run processor', () => {
     expect(migrated.stdout).toMatch(/Applied batch 1: .*create_trades_and_transactions.*create_webhook_events_and_outbox/);
     expect(await db('trades').count()).toEqual([{ count: '0' }]);
 
-    const child = spawn(process.execPath, [tsx, 'processor/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
+    const { child, output } = startProcessorProcess(env);
     await waitFor('readiness', async () => {
       const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
       return response?.status === 200 ? true : undefined;
@@ -63,7 +63,7 @@ describe('npm run migrate and npm run processor', () => {
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);
-    expect(logLines(output)).toContainEqual(expect.objectContaining({ msg: 'Service stopped', service: 'Processor' }));
+    expect(logLines(output())).toContainEqual(expect.objectContaining({ msg: 'Service stopped', service: 'Processor' }));
   });
 
   it('gives up starting with one clear message when its notification schema is incompatible with the registered one', async () => {
@@ -342,22 +342,14 @@ describe('npm run migrate: a database not accepting connections yet', () => {
     proxy.cut();
     database.hostname = proxy.host;
     database.port = String(proxy.port);
-    const child = spawn(process.execPath, [tsx, 'processor/migrate.ts'], {
-      cwd: root,
-      env: { PATH: process.env.PATH, ...systemEnv({ schema, topics }), DATABASE_URL: database.toString() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    onCleanup(() => child.exitCode === null && child.kill('SIGKILL'));
-    let output = '';
-    child.stdout!.on('data', (chunk) => (output += chunk));
-    child.stderr!.on('data', (chunk) => (output += chunk));
-    await waitFor('a retried migration', async () => (logLines(output).some((line) => line.msg === 'Start-up step failed; retrying' && line.step === 'Migrating') ? true : undefined));
+    const { child, output } = startProcessorProcess({ PATH: process.env.PATH, ...systemEnv({ schema, topics }), DATABASE_URL: database.toString() }, 'processor/migrate.ts');
+    await waitFor('a retried migration', async () => (logLines(output()).some((line) => line.msg === 'Start-up step failed; retrying' && line.step === 'Migrating') ? true : undefined));
     expect(child.exitCode).toBeNull();
 
     proxy.restore();
     const [code] = await withinDeadline('the migrations', once(child, 'exit'));
     expect(code).toBe(0);
-    expect(output).toMatch(/Applied batch 1: .*create_trades_and_transactions/);
+    expect(output()).toMatch(/Applied batch 1: .*create_trades_and_transactions/);
     expect(await db('trades').count()).toEqual([{ count: '0' }]);
   });
 });
